@@ -1,0 +1,147 @@
+//! AI applications in the department's register and the results they send.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AccessionNumber, AiAppId, FindingCode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AiStatus {
+    Pilot,
+    Production,
+    Suspended,
+    Retired,
+}
+
+impl AiStatus {
+    pub fn parse(s: &str) -> Option<AiStatus> {
+        match s {
+            "pilot" => Some(AiStatus::Pilot),
+            "production" => Some(AiStatus::Production),
+            "suspended" => Some(AiStatus::Suspended),
+            "retired" => Some(AiStatus::Retired),
+            _ => None,
+        }
+    }
+}
+
+/// Which EU regulation the CE certificate was issued under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CeRegime {
+    Mdr,
+    Mdd,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CeMarking {
+    /// Device class, e.g. `IIa`.
+    pub class: String,
+    pub regime: CeRegime,
+    pub certificate_expires: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub training_data: Option<String>,
+    pub validation: Option<String>,
+    pub known_limits: Option<String>,
+}
+
+/// What an application reports for one finding, and how its scores map to flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingSpec {
+    pub code: FindingCode,
+    /// Inclusive range of the scores this finding reports; `[0, 1]` for probabilities,
+    /// `[1, 10]` for an exam-level risk score such as the one in the MASAI trial.
+    pub score_range: (f64, f64),
+    /// Operating point: at or above this score the application flags the finding critical.
+    pub critical_at: Option<f64>,
+    /// Operating point: below this score the application calls the exam normal for it.
+    pub normal_below: Option<f64>,
+}
+
+impl FindingSpec {
+    /// The flags the application raises for `score` at its declared operating points.
+    pub fn flags(&self, score: f64) -> (bool, bool) {
+        let critical = self.critical_at.is_some_and(|t| score >= t);
+        let normal = self.normal_below.is_some_and(|t| score < t);
+        (critical, normal)
+    }
+}
+
+/// An entry in the department's AI register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AiApplication {
+    pub id: AiAppId,
+    pub name: String,
+    pub vendor: String,
+    pub version: String,
+    pub intended_use: String,
+    pub modalities: Vec<String>,
+    pub body_parts: Vec<String>,
+    pub status: AiStatus,
+    pub ce: Option<CeMarking>,
+    /// EU AI Act risk class; radiology AI is `high`.
+    pub ai_act_risk: String,
+    pub model_card: ModelCard,
+    pub findings: Vec<FindingSpec>,
+}
+
+impl AiApplication {
+    pub fn finding(&self, code: &str) -> Option<&FindingSpec> {
+        self.findings.iter().find(|f| f.code.as_str() == code)
+    }
+
+    /// Whether a study of this modality and body part is within the intended use.
+    pub fn covers(&self, modality: &str, body_part: &str) -> bool {
+        self.modalities.iter().any(|m| m == modality)
+            && (self.body_parts.is_empty() || self.body_parts.iter().any(|b| b == body_part))
+    }
+}
+
+/// One finding in an AI result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiFinding {
+    pub code: FindingCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(default)]
+    pub critical: bool,
+    #[serde(default)]
+    pub normal: bool,
+}
+
+/// What one AI application returned for one study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiResult {
+    /// The sender's id for this result; ingest is idempotent on it.
+    pub id: String,
+    pub app: AiAppId,
+    pub app_version: String,
+    pub accession: AccessionNumber,
+    pub received_at: DateTime<Utc>,
+    pub findings: Vec<AiFinding>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_follow_operating_points() {
+        let spec = FindingSpec {
+            code: FindingCode::parse("pe").unwrap(),
+            score_range: (0.0, 1.0),
+            critical_at: Some(0.6),
+            normal_below: Some(0.1),
+        };
+        assert_eq!(spec.flags(0.6), (true, false));
+        assert_eq!(spec.flags(0.59), (false, false));
+        assert_eq!(spec.flags(0.05), (false, true));
+        assert_eq!(spec.flags(0.1), (false, false));
+    }
+}

@@ -1,0 +1,434 @@
+//! A department's configuration: task catalog, people, task agreements and AI register.
+//!
+//! Read from the department TOML file; its `[simulation]` table belongs to the simulator
+//! and is skipped here.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::agreement::{AgreementKind, SupervisionMode, TaskAgreement, TaskType};
+use crate::ai::{AiApplication, AiStatus, CeMarking, CeRegime, FindingSpec, ModelCard};
+use crate::config::{Diagnostics, Located, Reader, Table};
+use crate::ids::{AiAppId, FindingCode, ProfessionalId, TaskTypeId};
+use crate::professional::{Professional, Role};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Department {
+    pub name: String,
+    pub sites: Vec<String>,
+    pub tasks: Vec<TaskType>,
+    pub professionals: Vec<Professional>,
+    pub agreements: Vec<TaskAgreement>,
+    pub ai_applications: Vec<AiApplication>,
+}
+
+impl Department {
+    pub fn task(&self, id: &str) -> Option<&TaskType> {
+        self.tasks.iter().find(|t| t.id.as_str() == id)
+    }
+
+    pub fn agreements_for<'a>(&'a self, task: &'a str) -> impl Iterator<Item = &'a TaskAgreement> {
+        self.agreements.iter().filter(move |a| a.task.as_str() == task)
+    }
+
+    pub fn ai_application(&self, id: &str) -> Option<&AiApplication> {
+        self.ai_applications.iter().find(|a| a.id.as_str() == id)
+    }
+
+    pub fn professional(&self, id: &str) -> Option<&Professional> {
+        self.professionals.iter().find(|p| p.id.as_str() == id)
+    }
+
+    /// Whether someone in `role` may in principle perform `task`: the radiologist's own
+    /// tasks need the radiologist role; other tasks need a task agreement valid on `day`
+    /// that permits the role. Individual competence is a separate, later question.
+    pub fn role_may_perform(&self, role: Role, task: &str, day: NaiveDate) -> bool {
+        match self.task(task) {
+            Some(t) if t.radiologist_only => role == Role::Radiologist,
+            Some(_) => {
+                role == Role::Radiologist
+                    || self
+                        .agreements_for(task)
+                        .any(|a| a.permits(role) && a.is_valid_on(day))
+            }
+            None => false,
+        }
+    }
+
+    /// Parses a department file, reporting every problem with its line.
+    pub fn parse(text: &str) -> Result<Department, Diagnostics> {
+        let mut r = Reader::new(text);
+        let Some(doc) = r.parse() else {
+            return Err(r.into_result(()).unwrap_err());
+        };
+        let mut top = Table::new(&doc, "the department file", 1);
+        top.skip("simulation");
+        let (name, sites) = match top.table(&mut r, "department") {
+            Some(mut t) => {
+                t.name = "[department]".into();
+                let name = t.req_string(&mut r, "name").map(|n| n.value);
+                let sites = t.strings(&mut r, "sites").map(|s| s.value);
+                t.finish(&mut r);
+                (name.unwrap_or_default(), sites.unwrap_or_default())
+            }
+            None => {
+                r.error(1, "the department file is missing the [department] table");
+                (String::new(), Vec::new())
+            }
+        };
+
+        let mut tasks = Vec::new();
+        let mut task_ids = Unique::default();
+        for mut t in top.tables(&mut r, "task") {
+            let id = t.req_string(&mut r, "id");
+            if let Some(id) = &id {
+                t.name = format!("task `{}`", id.value);
+                task_ids.insert(&mut r, "task", id);
+            }
+            let id = id.and_then(|v| parsed(&mut r, v, TaskTypeId::parse));
+            let name = t.string(&mut r, "name").map(|n| n.value);
+            let ai_supported = t.boolean(&mut r, "ai_supported").is_some_and(|b| b.value);
+            let radiologist_only = t.boolean(&mut r, "radiologist_only").is_some_and(|b| b.value);
+            t.finish(&mut r);
+            if let Some(id) = id {
+                tasks.push(TaskType {
+                    name: name.unwrap_or_else(|| id.to_string()),
+                    id,
+                    ai_supported,
+                    radiologist_only,
+                });
+            }
+        }
+
+        let mut professionals = Vec::new();
+        let mut person_ids = Unique::default();
+        for mut t in top.tables(&mut r, "professional") {
+            let id = t.req_string(&mut r, "id");
+            if let Some(id) = &id {
+                t.name = format!("professional `{}`", id.value);
+                person_ids.insert(&mut r, "professional", id);
+            }
+            let id = id.and_then(|v| parsed(&mut r, v, ProfessionalId::parse));
+            let name = t.req_string(&mut r, "name").map(|n| n.value);
+            let role = t.req_string(&mut r, "role").and_then(|v| role(&mut r, v));
+            let big_number = t.string(&mut r, "big_number").map(|b| b.value);
+            t.finish(&mut r);
+            if let (Some(id), Some(name), Some(role)) = (id, name, role) {
+                professionals.push(Professional {
+                    id,
+                    name,
+                    role,
+                    big_number,
+                });
+            }
+        }
+
+        let mut agreements = Vec::new();
+        let mut agreement_ids = Unique::default();
+        for mut t in top.tables(&mut r, "agreement") {
+            let id = t.req_string(&mut r, "id");
+            if let Some(id) = &id {
+                t.name = format!("agreement `{}`", id.value);
+                agreement_ids.insert(&mut r, "agreement", id);
+            }
+            if let Some(a) = agreement(&mut r, &mut t, id, &tasks, &professionals) {
+                agreements.push(a);
+            }
+            t.finish(&mut r);
+        }
+
+        let mut ai_applications = Vec::new();
+        let mut app_ids = Unique::default();
+        for mut t in top.tables(&mut r, "ai_application") {
+            let id = t.req_string(&mut r, "id");
+            if let Some(id) = &id {
+                t.name = format!("AI application `{}`", id.value);
+                app_ids.insert(&mut r, "AI application", id);
+            }
+            if let Some(a) = ai_application(&mut r, &mut t, id) {
+                ai_applications.push(a);
+            }
+            t.finish(&mut r);
+        }
+        top.finish(&mut r);
+
+        r.into_result(Department {
+            name,
+            sites,
+            tasks,
+            professionals,
+            agreements,
+            ai_applications,
+        })
+    }
+}
+
+/// Reports a second use of an id within one kind of table.
+#[derive(Default)]
+struct Unique(HashMap<String, usize>);
+
+impl Unique {
+    fn insert(&mut self, r: &mut Reader, what: &str, id: &Located<String>) {
+        if let Some(first) = self.0.insert(id.value.clone(), id.line) {
+            r.error(
+                id.line,
+                format!("duplicate {what} id `{}` (first on line {first})", id.value),
+            );
+        }
+    }
+}
+
+fn parsed<T, E: std::fmt::Display>(
+    r: &mut Reader,
+    v: Located<String>,
+    f: impl FnOnce(String) -> Result<T, E>,
+) -> Option<T> {
+    match f(v.value) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            r.error(v.line, e.to_string());
+            None
+        }
+    }
+}
+
+fn role(r: &mut Reader, v: Located<String>) -> Option<Role> {
+    let found = Role::parse(&v.value);
+    if found.is_none() {
+        let known: Vec<_> = Role::ALL.iter().map(|r| r.code()).collect();
+        r.error(
+            v.line,
+            format!("unknown role `{}` (known: {})", v.value, known.join(", ")),
+        );
+    }
+    found
+}
+
+fn agreement(
+    r: &mut Reader,
+    t: &mut Table,
+    id: Option<Located<String>>,
+    tasks: &[TaskType],
+    people: &[Professional],
+) -> Option<TaskAgreement> {
+    let task = t.req_string(r, "task");
+    if let Some(task) = &task {
+        match tasks.iter().find(|k| k.id.as_str() == task.value) {
+            None => r.error(
+                task.line,
+                format!("{}: task `{}` is not in the task catalog", t.name, task.value),
+            ),
+            Some(k) if k.radiologist_only => r.error(
+                task.line,
+                format!(
+                    "{}: task `{}` is the radiologist's own (radiologist_only) and cannot be delegated",
+                    t.name, task.value
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    let task = task.and_then(|v| parsed(r, v, TaskTypeId::parse));
+    let kind = t.req_string(r, "kind").and_then(|v| match v.value.as_str() {
+        "delegation" => Some(AgreementKind::Delegation),
+        "reallocation" => Some(AgreementKind::Reallocation),
+        other => {
+            r.error(
+                v.line,
+                format!("unknown agreement kind `{other}` (known: delegation, reallocation)"),
+            );
+            None
+        }
+    });
+    let roles_line = t.line;
+    let permitted_roles: Vec<Role> = t
+        .strings(r, "permitted_roles")
+        .map(|v| {
+            let line = v.line;
+            v.value
+                .into_iter()
+                .filter_map(|s| role(r, Located { value: s, line }))
+                .collect()
+        })
+        .unwrap_or_default();
+    if permitted_roles.is_empty() {
+        r.error(roles_line, format!("{}: `permitted_roles` must name at least one role", t.name));
+    }
+    if kind == Some(AgreementKind::Reallocation) {
+        // Taakherschikking moves responsibility to the performer, which the law only
+        // allows for BIG-registered professionals.
+        for role in permitted_roles.iter().filter(|r| !r.is_big_registered()) {
+            r.error(
+                roles_line,
+                format!(
+                    "{}: reallocation (taakherschikking) needs BIG-registered performers, `{role}` is not",
+                    t.name
+                ),
+            );
+        }
+    }
+    let fraction = t.float(r, "sample_fraction");
+    let supervision = t.req_string(r, "supervision").and_then(|v| match v.value.as_str() {
+        "authorize_each" => Some(SupervisionMode::AuthorizeEach),
+        "none" => Some(SupervisionMode::None),
+        "sample_review" => match &fraction {
+            Some(f) if f.value > 0.0 && f.value <= 1.0 => {
+                Some(SupervisionMode::SampleReview { fraction: f.value })
+            }
+            Some(f) => {
+                r.error(f.line, format!("`sample_fraction` must lie in (0, 1], found {}", f.value));
+                None
+            }
+            None => {
+                r.error(v.line, "supervision `sample_review` needs `sample_fraction`");
+                None
+            }
+        },
+        other => {
+            r.error(
+                v.line,
+                format!("unknown supervision `{other}` (known: authorize_each, sample_review, none)"),
+            );
+            None
+        }
+    });
+    let responsible: Vec<ProfessionalId> = t
+        .strings(r, "responsible")
+        .map(|v| {
+            let line = v.line;
+            v.value
+                .into_iter()
+                .filter_map(|s| {
+                    match people.iter().find(|p| p.id.as_str() == s) {
+                        None => r.error(line, format!("{}: responsible `{s}` is not a known professional", t.name)),
+                        Some(p) if p.role != Role::Radiologist => r.error(
+                            line,
+                            format!("{}: responsible specialist `{s}` must be a radiologist, is {}", t.name, p.role),
+                        ),
+                        Some(p) => return Some(p.id.clone()),
+                    }
+                    None
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if responsible.is_empty() && !t.has("responsible") {
+        r.error(t.line, format!("{} must name its `responsible` specialist(s)", t.name));
+    }
+    let valid_from = t.date(r, "valid_from");
+    if !t.has("valid_from") {
+        r.error(t.line, format!("{} is missing required key `valid_from`", t.name));
+    }
+    let valid_until = t.date(r, "valid_until").map(|d| d.value);
+    Some(TaskAgreement {
+        id: id?.value,
+        task: task?,
+        kind: kind?,
+        permitted_roles,
+        supervision: supervision?,
+        responsible_specialists: responsible,
+        valid_from: valid_from?.value,
+        valid_until,
+    })
+}
+
+fn ai_application(r: &mut Reader, t: &mut Table, id: Option<Located<String>>) -> Option<AiApplication> {
+    let id = id.and_then(|v| parsed(r, v, AiAppId::parse));
+    let name = t.req_string(r, "name").map(|v| v.value);
+    let vendor = t.string(r, "vendor").map(|v| v.value).unwrap_or_default();
+    let version = t.req_string(r, "version").map(|v| v.value);
+    let intended_use = t.string(r, "intended_use").map(|v| v.value).unwrap_or_default();
+    let modalities = t.strings(r, "modalities").map(|v| v.value);
+    if modalities.is_none() {
+        r.error(t.line, format!("{} must list its `modalities`", t.name));
+    }
+    let body_parts = t.strings(r, "body_parts").map(|v| v.value).unwrap_or_default();
+    let status = t.req_string(r, "status").and_then(|v| {
+        let s = AiStatus::parse(&v.value);
+        if s.is_none() {
+            r.error(
+                v.line,
+                format!("unknown status `{}` (known: pilot, production, suspended, retired)", v.value),
+            );
+        }
+        s
+    });
+    let ai_act_risk = t.string(r, "ai_act_risk").map_or_else(|| "high".into(), |v| v.value);
+    let ce = t.table(r, "ce").and_then(|mut c| {
+        let class = c.req_string(r, "class").map(|v| v.value);
+        let regime = c.req_string(r, "regime").and_then(|v| match v.value.as_str() {
+            "mdr" => Some(CeRegime::Mdr),
+            "mdd" => Some(CeRegime::Mdd),
+            other => {
+                r.error(v.line, format!("unknown CE regime `{other}` (known: mdr, mdd)"));
+                None
+            }
+        });
+        let certificate_expires = c.date(r, "certificate_expires").map(|d| d.value);
+        c.finish(r);
+        Some(CeMarking {
+            class: class?,
+            regime: regime?,
+            certificate_expires,
+        })
+    });
+    let model_card = t.table(r, "model_card").map_or_else(ModelCard::default, |mut m| {
+        let card = ModelCard {
+            training_data: m.string(r, "training_data").map(|v| v.value),
+            validation: m.string(r, "validation").map(|v| v.value),
+            known_limits: m.string(r, "known_limits").map(|v| v.value),
+        };
+        m.finish(r);
+        card
+    });
+    let mut findings = Vec::new();
+    for mut f in t.tables(r, "finding") {
+        f.name = format!("{} finding", t.name);
+        let code = f.req_string(r, "code").and_then(|v| parsed(r, v, FindingCode::parse));
+        let range = match f.floats(r, "score_range") {
+            Some(v) if v.value.len() == 2 && v.value[0] < v.value[1] => (v.value[0], v.value[1]),
+            Some(v) => {
+                r.error(v.line, "`score_range` must be [low, high] with low < high");
+                (0.0, 1.0)
+            }
+            None => (0.0, 1.0),
+        };
+        let mut point = |key| {
+            let v = f.float(r, key)?;
+            if v.value < range.0 || v.value > range.1 {
+                r.error(
+                    v.line,
+                    format!("`{key}` {} lies outside the score range [{}, {}]", v.value, range.0, range.1),
+                );
+            }
+            Some(v.value)
+        };
+        let critical_at = point("critical_at");
+        let normal_below = point("normal_below");
+        f.finish(r);
+        if let Some(code) = code {
+            findings.push(FindingSpec {
+                code,
+                score_range: range,
+                critical_at,
+                normal_below,
+            });
+        }
+    }
+    Some(AiApplication {
+        id: id?,
+        name: name?,
+        vendor,
+        version: version?,
+        intended_use,
+        modalities: modalities?,
+        body_parts,
+        status: status?,
+        ce,
+        ai_act_risk,
+        model_card,
+        findings,
+    })
+}

@@ -1,0 +1,23 @@
+//! radgate's domain: the types and rules that decide. No I/O, no async, no clocks: callers
+//! pass the current time in.
+//!
+//! - [`policy`]: routing a study and its AI results to a [`decision::Decision`].
+//! - [`department`]: the task catalog, people, task agreements and AI register.
+//! - [`report`]: the report lifecycle; [`workitem`]: worklist items.
+
+pub mod agreement;
+pub mod ai;
+pub mod config;
+pub mod decision;
+pub mod department;
+pub mod ids;
+pub mod policy;
+pub mod professional;
+pub mod report;
+pub mod study;
+pub mod workitem;
+
+pub use decision::{Decision, Pathway};
+pub use department::Department;
+pub use policy::Policy;
+pub use study::{Priority, Study};

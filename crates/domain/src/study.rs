@@ -1,0 +1,66 @@
+//! Orders and imaging studies as routing sees them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AccessionNumber, PatientId, StudyInstanceUid};
+
+/// Requested urgency. Ordered so that `Stat < Urgent < Routine`: sorting puts stat first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Stat,
+    Urgent,
+    Routine,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::Stat, Priority::Urgent, Priority::Routine];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Priority::Stat => "stat",
+            Priority::Urgent => "urgent",
+            Priority::Routine => "routine",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.code() == s)
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A study as routing sees it: the order's attributes plus acquisition facts.
+///
+/// Unknown fields are rejected so that a misspelt `body_part` is an error, not a silent miss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Study {
+    pub accession: AccessionNumber,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study_uid: Option<StudyInstanceUid>,
+    /// Pseudonymous id; routing and analytics never need the name.
+    pub patient: PatientId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_age_years: Option<u32>,
+    /// DICOM modality code, e.g. `CT`, `DX`, `MG`.
+    pub modality: String,
+    pub procedure_code: String,
+    /// DICOM Body Part Examined, e.g. `CHEST`.
+    pub body_part: String,
+    /// The priority the order was placed with.
+    pub priority: Priority,
+    pub site: String,
+    pub ordering_department: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clinical_question: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered_at: Option<DateTime<Utc>>,
+    pub acquired_at: DateTime<Utc>,
+}
