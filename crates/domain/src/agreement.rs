@@ -34,7 +34,9 @@ pub enum SupervisionMode {
     /// A radiologist authorizes every result before it counts.
     AuthorizeEach,
     /// A reproducible fraction of the results is reviewed afterwards.
-    SampleReview { fraction: f64 },
+    SampleReview {
+        fraction: f64,
+    },
     None,
 }
 

@@ -130,7 +130,10 @@ impl<'t, 'i> Table<'t, 'i> {
     }
 
     fn missing(&self, r: &mut Reader, key: &str) {
-        r.error(self.line, format!("{} is missing required key `{key}`", self.name));
+        r.error(
+            self.line,
+            format!("{} is missing required key `{key}`", self.name),
+        );
     }
 
     /// Accepts `key` without reading it: another reader owns that part of the file.
@@ -234,12 +237,20 @@ impl<'t, 'i> Table<'t, 'i> {
     }
 
     /// A date written as a TOML local date (`2028-12-31`).
-    pub fn date(&mut self, r: &mut Reader, key: &'static str) -> Option<Located<chrono::NaiveDate>> {
+    pub fn date(
+        &mut self,
+        r: &mut Reader,
+        key: &'static str,
+    ) -> Option<Located<chrono::NaiveDate>> {
         let item = self.get(key)?;
         let line = r.line_of(item.span().start);
-        let date = item.get_ref().as_datetime().and_then(|d| d.date).and_then(|d| {
-            chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
-        });
+        let date = item
+            .get_ref()
+            .as_datetime()
+            .and_then(|d| d.date)
+            .and_then(|d| {
+                chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
+            });
         match date {
             Some(value) => Some(Located { value, line }),
             None => {
@@ -412,7 +423,11 @@ mod tests {
         let d = r.into_result(()).unwrap_err().0;
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].line, 2);
-        assert!(d[0].message.contains("unknown key `bee`"), "{}", d[0].message);
+        assert!(
+            d[0].message.contains("unknown key `bee`"),
+            "{}",
+            d[0].message
+        );
         assert_eq!(d[1].line, 6);
         assert!(d[1].message.contains("unknown key `y` in top.t"));
     }
@@ -425,7 +440,10 @@ mod tests {
         assert!(top.float(&mut r, "x").is_none());
         let d = r.into_result(()).unwrap_err().0;
         assert_eq!(d[0].line, 1);
-        assert!(d[0].message.contains("`x` in top must be a number, found string"));
+        assert!(
+            d[0].message
+                .contains("`x` in top must be a number, found string")
+        );
     }
 
     #[test]

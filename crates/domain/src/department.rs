@@ -30,7 +30,9 @@ impl Department {
     }
 
     pub fn agreements_for<'a>(&'a self, task: &'a str) -> impl Iterator<Item = &'a TaskAgreement> {
-        self.agreements.iter().filter(move |a| a.task.as_str() == task)
+        self.agreements
+            .iter()
+            .filter(move |a| a.task.as_str() == task)
     }
 
     pub fn ai_application(&self, id: &str) -> Option<&AiApplication> {
@@ -90,7 +92,9 @@ impl Department {
             let id = id.and_then(|v| parsed(&mut r, v, TaskTypeId::parse));
             let name = t.string(&mut r, "name").map(|n| n.value);
             let ai_supported = t.boolean(&mut r, "ai_supported").is_some_and(|b| b.value);
-            let radiologist_only = t.boolean(&mut r, "radiologist_only").is_some_and(|b| b.value);
+            let radiologist_only = t
+                .boolean(&mut r, "radiologist_only")
+                .is_some_and(|b| b.value);
             t.finish(&mut r);
             if let Some(id) = id {
                 tasks.push(TaskType {
@@ -231,17 +235,19 @@ fn agreement(
         }
     }
     let task = task.and_then(|v| parsed(r, v, TaskTypeId::parse));
-    let kind = t.req_string(r, "kind").and_then(|v| match v.value.as_str() {
-        "delegation" => Some(AgreementKind::Delegation),
-        "reallocation" => Some(AgreementKind::Reallocation),
-        other => {
-            r.error(
-                v.line,
-                format!("unknown agreement kind `{other}` (known: delegation, reallocation)"),
-            );
-            None
-        }
-    });
+    let kind = t
+        .req_string(r, "kind")
+        .and_then(|v| match v.value.as_str() {
+            "delegation" => Some(AgreementKind::Delegation),
+            "reallocation" => Some(AgreementKind::Reallocation),
+            other => {
+                r.error(
+                    v.line,
+                    format!("unknown agreement kind `{other}` (known: delegation, reallocation)"),
+                );
+                None
+            }
+        });
     let roles_line = t.line;
     let permitted_roles: Vec<Role> = t
         .strings(r, "permitted_roles")
@@ -254,7 +260,10 @@ fn agreement(
         })
         .unwrap_or_default();
     if permitted_roles.is_empty() {
-        r.error(roles_line, format!("{}: `permitted_roles` must name at least one role", t.name));
+        r.error(
+            roles_line,
+            format!("{}: `permitted_roles` must name at least one role", t.name),
+        );
     }
     if kind == Some(AgreementKind::Reallocation) {
         // Taakherschikking moves responsibility to the performer, which the law only
@@ -270,30 +279,40 @@ fn agreement(
         }
     }
     let fraction = t.float(r, "sample_fraction");
-    let supervision = t.req_string(r, "supervision").and_then(|v| match v.value.as_str() {
-        "authorize_each" => Some(SupervisionMode::AuthorizeEach),
-        "none" => Some(SupervisionMode::None),
-        "sample_review" => match &fraction {
-            Some(f) if f.value > 0.0 && f.value <= 1.0 => {
-                Some(SupervisionMode::SampleReview { fraction: f.value })
-            }
-            Some(f) => {
-                r.error(f.line, format!("`sample_fraction` must lie in (0, 1], found {}", f.value));
+    let supervision = t
+        .req_string(r, "supervision")
+        .and_then(|v| match v.value.as_str() {
+            "authorize_each" => Some(SupervisionMode::AuthorizeEach),
+            "none" => Some(SupervisionMode::None),
+            "sample_review" => match &fraction {
+                Some(f) if f.value > 0.0 && f.value <= 1.0 => {
+                    Some(SupervisionMode::SampleReview { fraction: f.value })
+                }
+                Some(f) => {
+                    r.error(
+                        f.line,
+                        format!("`sample_fraction` must lie in (0, 1], found {}", f.value),
+                    );
+                    None
+                }
+                None => {
+                    r.error(
+                        v.line,
+                        "supervision `sample_review` needs `sample_fraction`",
+                    );
+                    None
+                }
+            },
+            other => {
+                r.error(
+                    v.line,
+                    format!(
+                        "unknown supervision `{other}` (known: authorize_each, sample_review, none)"
+                    ),
+                );
                 None
             }
-            None => {
-                r.error(v.line, "supervision `sample_review` needs `sample_fraction`");
-                None
-            }
-        },
-        other => {
-            r.error(
-                v.line,
-                format!("unknown supervision `{other}` (known: authorize_each, sample_review, none)"),
-            );
-            None
-        }
-    });
+        });
     let responsible: Vec<ProfessionalId> = t
         .strings(r, "responsible")
         .map(|v| {
@@ -302,10 +321,16 @@ fn agreement(
                 .into_iter()
                 .filter_map(|s| {
                     match people.iter().find(|p| p.id.as_str() == s) {
-                        None => r.error(line, format!("{}: responsible `{s}` is not a known professional", t.name)),
+                        None => r.error(
+                            line,
+                            format!("{}: responsible `{s}` is not a known professional", t.name),
+                        ),
                         Some(p) if p.role != Role::Radiologist => r.error(
                             line,
-                            format!("{}: responsible specialist `{s}` must be a radiologist, is {}", t.name, p.role),
+                            format!(
+                                "{}: responsible specialist `{s}` must be a radiologist, is {}",
+                                t.name, p.role
+                            ),
                         ),
                         Some(p) => return Some(p.id.clone()),
                     }
@@ -315,11 +340,17 @@ fn agreement(
         })
         .unwrap_or_default();
     if responsible.is_empty() && !t.has("responsible") {
-        r.error(t.line, format!("{} must name its `responsible` specialist(s)", t.name));
+        r.error(
+            t.line,
+            format!("{} must name its `responsible` specialist(s)", t.name),
+        );
     }
     let valid_from = t.date(r, "valid_from");
     if !t.has("valid_from") {
-        r.error(t.line, format!("{} is missing required key `valid_from`", t.name));
+        r.error(
+            t.line,
+            format!("{} is missing required key `valid_from`", t.name),
+        );
     }
     let valid_until = t.date(r, "valid_until").map(|d| d.value);
     Some(TaskAgreement {
@@ -334,38 +365,58 @@ fn agreement(
     })
 }
 
-fn ai_application(r: &mut Reader, t: &mut Table, id: Option<Located<String>>) -> Option<AiApplication> {
+fn ai_application(
+    r: &mut Reader,
+    t: &mut Table,
+    id: Option<Located<String>>,
+) -> Option<AiApplication> {
     let id = id.and_then(|v| parsed(r, v, AiAppId::parse));
     let name = t.req_string(r, "name").map(|v| v.value);
     let vendor = t.string(r, "vendor").map(|v| v.value).unwrap_or_default();
     let version = t.req_string(r, "version").map(|v| v.value);
-    let intended_use = t.string(r, "intended_use").map(|v| v.value).unwrap_or_default();
+    let intended_use = t
+        .string(r, "intended_use")
+        .map(|v| v.value)
+        .unwrap_or_default();
     let modalities = t.strings(r, "modalities").map(|v| v.value);
     if modalities.is_none() {
         r.error(t.line, format!("{} must list its `modalities`", t.name));
     }
-    let body_parts = t.strings(r, "body_parts").map(|v| v.value).unwrap_or_default();
+    let body_parts = t
+        .strings(r, "body_parts")
+        .map(|v| v.value)
+        .unwrap_or_default();
     let status = t.req_string(r, "status").and_then(|v| {
         let s = AiStatus::parse(&v.value);
         if s.is_none() {
             r.error(
                 v.line,
-                format!("unknown status `{}` (known: pilot, production, suspended, retired)", v.value),
+                format!(
+                    "unknown status `{}` (known: pilot, production, suspended, retired)",
+                    v.value
+                ),
             );
         }
         s
     });
-    let ai_act_risk = t.string(r, "ai_act_risk").map_or_else(|| "high".into(), |v| v.value);
+    let ai_act_risk = t
+        .string(r, "ai_act_risk")
+        .map_or_else(|| "high".into(), |v| v.value);
     let ce = t.table(r, "ce").and_then(|mut c| {
         let class = c.req_string(r, "class").map(|v| v.value);
-        let regime = c.req_string(r, "regime").and_then(|v| match v.value.as_str() {
-            "mdr" => Some(CeRegime::Mdr),
-            "mdd" => Some(CeRegime::Mdd),
-            other => {
-                r.error(v.line, format!("unknown CE regime `{other}` (known: mdr, mdd)"));
-                None
-            }
-        });
+        let regime = c
+            .req_string(r, "regime")
+            .and_then(|v| match v.value.as_str() {
+                "mdr" => Some(CeRegime::Mdr),
+                "mdd" => Some(CeRegime::Mdd),
+                other => {
+                    r.error(
+                        v.line,
+                        format!("unknown CE regime `{other}` (known: mdr, mdd)"),
+                    );
+                    None
+                }
+            });
         let certificate_expires = c.date(r, "certificate_expires").map(|d| d.value);
         c.finish(r);
         Some(CeMarking {
@@ -374,19 +425,23 @@ fn ai_application(r: &mut Reader, t: &mut Table, id: Option<Located<String>>) ->
             certificate_expires,
         })
     });
-    let model_card = t.table(r, "model_card").map_or_else(ModelCard::default, |mut m| {
-        let card = ModelCard {
-            training_data: m.string(r, "training_data").map(|v| v.value),
-            validation: m.string(r, "validation").map(|v| v.value),
-            known_limits: m.string(r, "known_limits").map(|v| v.value),
-        };
-        m.finish(r);
-        card
-    });
+    let model_card = t
+        .table(r, "model_card")
+        .map_or_else(ModelCard::default, |mut m| {
+            let card = ModelCard {
+                training_data: m.string(r, "training_data").map(|v| v.value),
+                validation: m.string(r, "validation").map(|v| v.value),
+                known_limits: m.string(r, "known_limits").map(|v| v.value),
+            };
+            m.finish(r);
+            card
+        });
     let mut findings = Vec::new();
     for mut f in t.tables(r, "finding") {
         f.name = format!("{} finding", t.name);
-        let code = f.req_string(r, "code").and_then(|v| parsed(r, v, FindingCode::parse));
+        let code = f
+            .req_string(r, "code")
+            .and_then(|v| parsed(r, v, FindingCode::parse));
         let range = match f.floats(r, "score_range") {
             Some(v) if v.value.len() == 2 && v.value[0] < v.value[1] => (v.value[0], v.value[1]),
             Some(v) => {
@@ -400,7 +455,10 @@ fn ai_application(r: &mut Reader, t: &mut Table, id: Option<Located<String>>) ->
             if v.value < range.0 || v.value > range.1 {
                 r.error(
                     v.line,
-                    format!("`{key}` {} lies outside the score range [{}, {}]", v.value, range.0, range.1),
+                    format!(
+                        "`{key}` {} lies outside the score range [{}, {}]",
+                        v.value, range.0, range.1
+                    ),
                 );
             }
             Some(v.value)

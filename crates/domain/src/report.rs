@@ -30,7 +30,8 @@ pub struct Mandate {
 impl Mandate {
     /// Whether work under this mandate stands without a radiologist's authorization.
     fn is_independent(&self) -> bool {
-        self.kind == AgreementKind::Reallocation || self.supervision != SupervisionMode::AuthorizeEach
+        self.kind == AgreementKind::Reallocation
+            || self.supervision != SupervisionMode::AuthorizeEach
     }
 }
 
@@ -106,6 +107,8 @@ pub enum ReportError {
     MayNotSignFinal(Role),
     #[error("only a radiologist may {0}")]
     RadiologistOnly(&'static str),
+    #[error("a report returned for correction must be submitted as preliminary again")]
+    MustResubmit,
     #[error("the report text is empty")]
     EmptyText,
     #[error("a return for correction must say why")]
@@ -143,7 +146,12 @@ impl Report {
         r
     }
 
-    pub fn edit(&mut self, by: &Signer, content: ReportContent, at: DateTime<Utc>) -> Result<(), ReportError> {
+    pub fn edit(
+        &mut self,
+        by: &Signer,
+        content: ReportContent,
+        at: DateTime<Utc>,
+    ) -> Result<(), ReportError> {
         self.require_state("edit", ReportState::Draft)?;
         self.require_author(by, "edit")?;
         self.content = content;
@@ -151,7 +159,11 @@ impl Report {
         Ok(())
     }
 
-    pub fn submit_preliminary(&mut self, by: &Signer, at: DateTime<Utc>) -> Result<(), ReportError> {
+    pub fn submit_preliminary(
+        &mut self,
+        by: &Signer,
+        at: DateTime<Utc>,
+    ) -> Result<(), ReportError> {
         self.require_state("submit as preliminary", ReportState::Draft)?;
         self.require_author(by, "submit")?;
         self.require_text()?;
@@ -169,11 +181,22 @@ impl Report {
                     return Err(ReportError::AuthorizerIsAuthor);
                 }
                 if by.role != Role::Radiologist {
-                    return Err(ReportError::RadiologistOnly("authorize a preliminary report"));
+                    return Err(ReportError::RadiologistOnly(
+                        "authorize a preliminary report",
+                    ));
                 }
             }
             ReportState::Draft => {
                 self.require_author(by, "sign a draft")?;
+                // A supervisor asked for a correction: the corrected report goes back to
+                // them, the author may not sign it off alone.
+                if self
+                    .history
+                    .iter()
+                    .any(|v| v.act == Act::ReturnedForCorrection)
+                {
+                    return Err(ReportError::MustResubmit);
+                }
                 if !by.may_sign_final() {
                     return Err(ReportError::MayNotSignFinal(by.role));
                 }
@@ -200,7 +223,9 @@ impl Report {
     ) -> Result<(), ReportError> {
         self.require_state("return for correction", ReportState::Preliminary)?;
         if by.role != Role::Radiologist {
-            return Err(ReportError::RadiologistOnly("return a report for correction"));
+            return Err(ReportError::RadiologistOnly(
+                "return a report for correction",
+            ));
         }
         if by.id == self.author.id {
             return Err(ReportError::AuthorizerIsAuthor);
@@ -209,7 +234,12 @@ impl Report {
             return Err(ReportError::EmptyReason);
         }
         self.state = ReportState::Draft;
-        self.record(Act::ReturnedForCorrection, by.clone(), at, Some(reason.to_owned()));
+        self.record(
+            Act::ReturnedForCorrection,
+            by.clone(),
+            at,
+            Some(reason.to_owned()),
+        );
         Ok(())
     }
 

@@ -139,12 +139,21 @@ mod tests {
         let b = ProfessionalId::parse("b").unwrap();
         let mut w = item(1, Priority::Routine, 10);
         w.claim(&a).unwrap();
-        assert_eq!(w.claim(&b), Err(WorkItemError::NotOpen(WorkItemState::Claimed)));
-        assert!(matches!(w.complete(&b), Err(WorkItemError::NotHolder { .. })));
+        assert_eq!(
+            w.claim(&b),
+            Err(WorkItemError::NotOpen(WorkItemState::Claimed))
+        );
+        assert!(matches!(
+            w.complete(&b),
+            Err(WorkItemError::NotHolder { .. })
+        ));
         w.release(&a).unwrap();
         assert_eq!(w.state, WorkItemState::Open);
         w.claim(&b).unwrap();
         w.complete(&b).unwrap();
-        assert_eq!(w.escalate(), Err(WorkItemError::Closed(WorkItemState::Done)));
+        assert_eq!(
+            w.escalate(),
+            Err(WorkItemError::Closed(WorkItemState::Done))
+        );
     }
 }

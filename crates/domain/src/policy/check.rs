@@ -2,6 +2,7 @@
 //! department does not back (tasks without agreement, unknown AI applications).
 
 use super::{AiCondition, AiMissing, Conditions, Outcome, Policy, Rule};
+use crate::agreement::SupervisionMode;
 use crate::config::Diagnostic;
 use crate::decision::Pathway;
 use crate::department::Department;
@@ -31,13 +32,17 @@ pub fn check(policy: &Policy, department: Option<&Department>) -> Vec<Diagnostic
             });
         }
     }
-    let outcomes = std::iter::once((&policy.default, "[default]".to_string(), policy.default_line))
-        .chain(
-            policy
-                .rules
-                .iter()
-                .map(|r| (&r.then, format!("rule `{}`", r.id), r.line)),
-        );
+    let outcomes = std::iter::once((
+        &policy.default,
+        "[default]".to_string(),
+        policy.default_line,
+    ))
+    .chain(
+        policy
+            .rules
+            .iter()
+            .map(|r| (&r.then, format!("rule `{}`", r.id), r.line)),
+    );
     for (o, name, line) in outcomes {
         check_outcome(policy, o, &name, line, department, &mut out);
     }
@@ -61,7 +66,9 @@ fn check_outcome(
         if !policy.allow_autonomous_normal {
             problem(
                 line,
-                format!("{name}: pathway autonomous_normal needs `allow_autonomous_normal = true` at the top of the policy"),
+                format!(
+                    "{name}: pathway autonomous_normal needs `allow_autonomous_normal = true` at the top of the policy"
+                ),
             );
         }
         if o.review_fraction <= 0.0 {
@@ -75,10 +82,16 @@ fn check_outcome(
     match d.task(o.task.as_str()) {
         None => problem(
             o.task_line,
-            format!("{name}: task `{}` is not in the department's task catalog", o.task),
+            format!(
+                "{name}: task `{}` is not in the department's task catalog",
+                o.task
+            ),
         ),
         Some(t) if t.radiologist_only => {
-            if matches!(o.pathway, Pathway::Gatekeeper | Pathway::DelegatedPreliminary) {
+            if matches!(
+                o.pathway,
+                Pathway::Gatekeeper | Pathway::DelegatedPreliminary
+            ) {
                 problem(
                     o.task_line,
                     format!(
@@ -92,7 +105,30 @@ fn check_outcome(
             if d.agreements_for(t.id.as_str()).next().is_none() {
                 problem(
                     o.task_line,
-                    format!("{name}: task `{}` is not covered by any task agreement", o.task),
+                    format!(
+                        "{name}: task `{}` is not covered by any task agreement",
+                        o.task
+                    ),
+                );
+            }
+            // The agreement's sampled review is a legal condition of the delegation; a
+            // policy may sample more, never less.
+            let required = d
+                .agreements_for(t.id.as_str())
+                .filter_map(|a| match a.supervision {
+                    SupervisionMode::SampleReview { fraction } => Some((fraction, &a.id)),
+                    _ => None,
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((fraction, agreement)) = required
+                && o.review_fraction < fraction
+            {
+                problem(
+                    line,
+                    format!(
+                        "{name}: review_fraction {} is below the {fraction} that agreement `{agreement}` requires",
+                        o.review_fraction
+                    ),
                 );
             }
         }
@@ -217,7 +253,8 @@ pub(crate) fn covers(earlier: &Conditions, later: &Conditions) -> bool {
         && list(&earlier.site, &later.site)
         && list(&earlier.ordering_department, &later.ordering_department)
         && (!age_constrained
-            || (bound_lo(earlier.age_min, later.age_min) && bound_hi(earlier.age_max, later.age_max))
+            || (bound_lo(earlier.age_min, later.age_min)
+                && bound_hi(earlier.age_max, later.age_max))
                 && (later.age_min.is_some() || later.age_max.is_some()))
         && earlier
             .ai
@@ -238,8 +275,10 @@ fn ai_implies(l: &AiCondition, e: &AiCondition) -> bool {
         && same(&e.finding, &l.finding)
         && same(&e.critical, &l.critical)
         && same(&e.normal, &l.normal)
-        && e.score_min.is_none_or(|em| l.score_min.is_some_and(|lm| lm >= em))
-        && e.score_max.is_none_or(|em| l.score_max.is_some_and(|lm| lm <= em))
+        && e.score_min
+            .is_none_or(|em| l.score_min.is_some_and(|lm| lm >= em))
+        && e.score_max
+            .is_none_or(|em| l.score_max.is_some_and(|lm| lm <= em))
 }
 
 fn missing_implies(l: &AiMissing, e: &AiMissing) -> bool {

@@ -126,7 +126,10 @@ impl Conditions {
         in_list(&self.modality, s.modality.as_str())
             && in_list(&self.procedure_code, s.procedure_code.as_str())
             && in_list(&self.body_part, s.body_part.as_str())
-            && self.priority.as_ref().is_none_or(|l| l.contains(&s.priority))
+            && self
+                .priority
+                .as_ref()
+                .is_none_or(|l| l.contains(&s.priority))
             && in_list(&self.site, s.site.as_str())
             && in_list(&self.ordering_department, s.ordering_department.as_str())
             && self.age_holds(s)
@@ -241,10 +244,24 @@ impl AiCondition {
             (None, ..) => {}
         }
         if let Some(c) = self.critical {
-            parts.push(if c { "flagged critical" } else { "not flagged critical" }.into());
+            parts.push(
+                if c {
+                    "flagged critical"
+                } else {
+                    "not flagged critical"
+                }
+                .into(),
+            );
         }
         if let Some(n) = self.normal {
-            parts.push(if n { "called normal" } else { "not called normal" }.into());
+            parts.push(
+                if n {
+                    "called normal"
+                } else {
+                    "not called normal"
+                }
+                .into(),
+            );
         }
         format!(
             "AI {} {} reported {} {}",

@@ -49,7 +49,10 @@ impl Policy {
                 Some(sla)
             }
             None => {
-                r.error(1, "the policy is missing the [sla] table (minutes per priority)");
+                r.error(
+                    1,
+                    "the policy is missing the [sla] table (minutes per priority)",
+                );
                 None
             }
         };
@@ -77,7 +80,10 @@ impl Policy {
                 if let Some(first) = seen.insert(id.value.clone(), id.line) {
                     r.error(
                         id.line,
-                        format!("duplicate rule id `{}` (first used on line {first})", id.value),
+                        format!(
+                            "duplicate rule id `{}` (first used on line {first})",
+                            id.value
+                        ),
                     );
                 }
             }
@@ -100,7 +106,10 @@ impl Policy {
                     o
                 }
                 None => {
-                    r.error(t.line, format!("{} is missing its [rule.then] outcome", t.name));
+                    r.error(
+                        t.line,
+                        format!("{} is missing its [rule.then] outcome", t.name),
+                    );
                     None
                 }
             };
@@ -157,7 +166,11 @@ fn outcome(r: &mut Reader, t: &mut Table) -> Option<Outcome> {
             let known: Vec<_> = Pathway::ALL.iter().map(|p| p.code()).collect();
             r.error(
                 p.line,
-                format!("unknown pathway `{}` (known: {})", p.value, known.join(", ")),
+                format!(
+                    "unknown pathway `{}` (known: {})",
+                    p.value,
+                    known.join(", ")
+                ),
             );
         }
         found
@@ -171,7 +184,10 @@ fn outcome(r: &mut Reader, t: &mut Table) -> Option<Outcome> {
         if (1..=4).contains(&n.value) {
             Some(n.value as u8)
         } else {
-            r.error(n.line, format!("`readers` must be 1 to 4, found {}", n.value));
+            r.error(
+                n.line,
+                format!("`readers` must be 1 to 4, found {}", n.value),
+            );
             None
         }
     });
@@ -189,7 +205,10 @@ fn outcome(r: &mut Reader, t: &mut Table) -> Option<Outcome> {
     let flags = t.strings(r, "flags").map_or(Vec::new(), |f| f.value);
     let (pathway, task) = (pathway?, task?);
     if pathway == Pathway::DoubleRead && readers.is_some_and(|n| n < 2) {
-        r.error(t.line, format!("{}: double_read needs `readers` >= 2", t.name));
+        r.error(
+            t.line,
+            format!("{}: double_read needs `readers` >= 2", t.name),
+        );
     }
     Some(Outcome {
         pathway,
@@ -208,7 +227,10 @@ fn priority(r: &mut Reader, p: Located<String>) -> Option<Priority> {
     if found.is_none() {
         r.error(
             p.line,
-            format!("unknown priority `{}` (known: stat, urgent, routine)", p.value),
+            format!(
+                "unknown priority `{}` (known: stat, urgent, routine)",
+                p.value
+            ),
         );
     }
     found
@@ -247,7 +269,9 @@ fn conditions(r: &mut Reader, t: &mut Table) -> Conditions {
         let score_min = a.float(r, "score_min");
         let score_max = a.float(r, "score_max");
         let cond = AiCondition {
-            app: a.string(r, "app").and_then(|v| parsed(r, v, AiAppId::parse)),
+            app: a
+                .string(r, "app")
+                .and_then(|v| parsed(r, v, AiAppId::parse)),
             finding: a
                 .string(r, "finding")
                 .and_then(|v| parsed(r, v, FindingCode::parse)),
@@ -260,7 +284,10 @@ fn conditions(r: &mut Reader, t: &mut Table) -> Conditions {
         if let (Some(lo), Some(hi)) = (cond.score_min, cond.score_max)
             && lo > hi
         {
-            r.error(a.line, format!("score_min {lo} is greater than score_max {hi}"));
+            r.error(
+                a.line,
+                format!("score_min {lo} is greater than score_max {hi}"),
+            );
         }
         if cond.critical == Some(true) && cond.normal == Some(true) {
             r.error(a.line, "an AI finding cannot be both critical and normal");
@@ -270,7 +297,9 @@ fn conditions(r: &mut Reader, t: &mut Table) -> Conditions {
     }
     for mut m in t.tables(r, "ai_missing") {
         m.name = format!("{} ai_missing condition", t.name);
-        let app = m.req_string(r, "app").and_then(|v| parsed(r, v, AiAppId::parse));
+        let app = m
+            .req_string(r, "app")
+            .and_then(|v| parsed(r, v, AiAppId::parse));
         let after = m.req_count(r, "after_minutes").map(|v| v.value);
         let line = m.line;
         m.finish(r);
