@@ -64,3 +64,52 @@ pub struct Study {
     pub ordered_at: Option<DateTime<Utc>>,
     pub acquired_at: DateTime<Utc>,
 }
+
+/// One study with the AI results that arrived for it: the input to routing when it is
+/// asked for outside the service (`radgate policy explain`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingCase {
+    pub study: Study,
+    #[serde(default)]
+    pub ai_results: Vec<crate::ai::AiResult>,
+    /// When routing is evaluated; defaults to the latest time the case records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ai_results[{index}].accession is {found}, but the study's accession is {expected}")]
+pub struct ForeignResult {
+    pub index: usize,
+    pub found: AccessionNumber,
+    pub expected: AccessionNumber,
+}
+
+impl RoutingCase {
+    /// AI results must belong to the study they are routed with.
+    pub fn validate(&self) -> Result<(), ForeignResult> {
+        match self
+            .ai_results
+            .iter()
+            .position(|r| r.accession != self.study.accession)
+        {
+            Some(index) => Err(ForeignResult {
+                index,
+                found: self.ai_results[index].accession.clone(),
+                expected: self.study.accession.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The evaluation time: as given, else the latest of acquisition and result arrival.
+    pub fn evaluation_time(&self) -> DateTime<Utc> {
+        self.evaluated_at.unwrap_or_else(|| {
+            self.ai_results
+                .iter()
+                .map(|r| r.received_at)
+                .fold(self.study.acquired_at, DateTime::max)
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! The `radgate` binary: parses arguments and hands each command to the libraries.
+
+mod load;
+mod policy_cmd;
+mod simulate_cmd;
+mod stats_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "radgate",
+    version,
+    about = "Routing, delegation and AI oversight for the radiology department"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the demo department: a simulated year of the example hospital under its policy
+    Demo {
+        /// Days to simulate
+        #[arg(long, default_value_t = 28)]
+        days: u32,
+        /// Random seed; the same seed gives the same output
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check and explain routing policies
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Simulate a department's arrivals, AI applications, routing and roster
+    Simulate {
+        /// Department file with a [simulation] table
+        #[arg(long)]
+        department: PathBuf,
+        /// Routing policy
+        #[arg(long)]
+        policy: PathBuf,
+        /// Days to simulate
+        #[arg(long)]
+        days: u32,
+        /// Random seed; the same seed gives the same output
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Statistics used in monitoring
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check a policy: syntax, unknown keys, thresholds, shadowed rules, and (with a
+    /// department) task agreements and AI applications. Exits 1 on any problem.
+    Check {
+        /// The policy file
+        file: PathBuf,
+        /// Department to check references against; defaults to the policy's `department`
+        #[arg(long)]
+        department: Option<PathBuf>,
+    },
+    /// Route one study with its AI results and explain the decision
+    Explain {
+        #[arg(long)]
+        policy: PathBuf,
+        /// JSON file: {"study": {...}, "ai_results": [...], "evaluated_at": "..."}
+        #[arg(long)]
+        study: PathBuf,
+        /// Department to check the policy against; defaults to the policy's `department`
+        #[arg(long)]
+        department: Option<PathBuf>,
+        /// Evaluation time (RFC 3339, or `now`); overrides the file's `evaluated_at`
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// A binomial proportion with its confidence interval, printed as JSON fractions
+    Proportion {
+        #[arg(long)]
+        successes: u64,
+        #[arg(long)]
+        trials: u64,
+        #[arg(long, value_enum, default_value_t = IntervalMethod::Wilson)]
+        method: IntervalMethod,
+        /// Two-sided confidence level
+        #[arg(long, default_value_t = 0.95)]
+        confidence: f64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum IntervalMethod {
+    Wald,
+    Wilson,
+    /// Clopper-Pearson
+    Exact,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo { days, seed, format } => simulate_cmd::demo(days, seed, format),
+        Command::Policy {
+            command: PolicyCommand::Check { file, department },
+        } => policy_cmd::check(&file, department.as_deref()),
+        Command::Policy {
+            command:
+                PolicyCommand::Explain {
+                    policy,
+                    study,
+                    department,
+                    at,
+                    format,
+                },
+        } => policy_cmd::explain(
+            &policy,
+            &study,
+            department.as_deref(),
+            at.as_deref(),
+            format,
+        ),
+        Command::Simulate {
+            department,
+            policy,
+            days,
+            seed,
+            format,
+        } => simulate_cmd::simulate(&department, &policy, days, seed, format),
+        Command::Stats {
+            command:
+                StatsCommand::Proportion {
+                    successes,
+                    trials,
+                    method,
+                    confidence,
+                },
+        } => stats_cmd::proportion(successes, trials, method, confidence),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Problems that were already printed line by line only set the exit code.
+            if !e.is::<load::Reported>() {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

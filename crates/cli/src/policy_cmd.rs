@@ -1,0 +1,92 @@
+//! `radgate policy check` and `radgate policy explain`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use radgate_domain::Decision;
+use radgate_domain::study::RoutingCase;
+
+use crate::Format;
+use crate::load;
+
+pub fn check(file: &Path, department: Option<&Path>) -> Result<()> {
+    let policy = load::policy(file)?;
+    if load::department_for(file, &policy, department).is_none() {
+        eprintln!(
+            "note: {}: no department given (--department or `department = ...`): task agreements and the AI register were not checked",
+            file.display()
+        );
+    }
+    load::checked_policy(file, department)?;
+    println!(
+        "{}: ok (policy {}, {} rules)",
+        file.display(),
+        policy.version,
+        policy.rules.len()
+    );
+    Ok(())
+}
+
+pub fn explain(
+    policy_file: &Path,
+    study_file: &Path,
+    department: Option<&Path>,
+    at: Option<&str>,
+    format: Format,
+) -> Result<()> {
+    let (policy, _) = load::checked_policy(policy_file, department)?;
+    let text = load::read(study_file)?;
+    let case: RoutingCase = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a valid routing case", study_file.display()))?;
+    if let Err(e) = case.validate() {
+        bail!("{}: {e}", study_file.display());
+    }
+    let now = match at {
+        None => case.evaluation_time(),
+        Some("now") => Utc::now(),
+        Some(t) => DateTime::parse_from_rfc3339(t)
+            .with_context(|| {
+                format!("--at {t:?} is not an RFC 3339 time such as 2026-03-02T10:20:00Z")
+            })?
+            .with_timezone(&Utc),
+    };
+    let decision = policy.decide(&case.study, &case.ai_results, now);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&decision)?),
+        Format::Text => print!("{}", text_of(&decision, now)),
+    }
+    Ok(())
+}
+
+fn text_of(d: &Decision, now: DateTime<Utc>) -> String {
+    let rule = d
+        .rule
+        .as_ref()
+        .map_or("(policy default)".to_string(), |r| r.to_string());
+    let flags = if d.flags.is_empty() {
+        "-".to_string()
+    } else {
+        d.flags.join(", ")
+    };
+    let mut s = format!(
+        "policy    {}\nrule      {rule}\npathway   {}\ntask      {}\npriority  {}\ndue       {} ({} min after acquisition)\nreaders   {}\nreview    {:.1}%\nflags     {flags}\nevaluated {}\n",
+        d.policy_version,
+        d.pathway,
+        d.task,
+        d.priority,
+        d.due.format("%Y-%m-%d %H:%M UTC"),
+        d.sla_minutes,
+        d.readers,
+        d.review_fraction * 100.0,
+        now.format("%Y-%m-%d %H:%M:%S UTC"),
+    );
+    if !d.reasons.is_empty() {
+        s.push_str("why\n");
+        for r in &d.reasons {
+            s.push_str(&format!("  - {r}\n"));
+        }
+    }
+    s.push_str(&format!("\n{}\n", d.explanation));
+    s
+}

@@ -1,0 +1,818 @@
+//! The simulation: generate a stream of exams with simulated AI results, route each with
+//! the real policy engine, then run the resulting work through a staffed queue.
+//!
+//! Two phases keep it reproducible: phase one draws every random number in arrival order
+//! (exam attributes, AI scores and latencies, gatekeeper escalation, review sampling);
+//! phase two is a deterministic discrete-event queue.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use radgate_domain::ai::{AiFinding, AiResult, AiStatus};
+use radgate_domain::ids::{AccessionNumber, PatientId};
+use radgate_domain::professional::Role;
+use radgate_domain::{Department, Pathway, Policy, Priority, Study};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution, LogNormal, Normal, Poisson};
+
+use crate::config::{Days, ExamSim, ScoreModel, Shift, SimConfig};
+use crate::report::{Outcome, Tally};
+
+const MINUTE_MS: i64 = 60_000;
+const DAY_MIN: i64 = 1440;
+/// z for the 90th percentile of the standard normal, to fit a log-normal latency.
+const Z90: f64 = 1.281_551_565_544_600_5;
+/// The queue keeps serving until done, but gives up this long after the last arrival so
+/// that an understaffed roster ends with a count of unfinished work, not a hang.
+const DRAIN_DAYS: i64 = 365;
+/// The radiologist's read: escalations from gatekeeping and authorizations use it.
+const FINAL_REPORT: &str = "final_report";
+/// Retrospective review of sampled exams.
+const REVIEW: &str = "retrospective_review";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("no one on the roster can do task `{task}`, which {needed_by}")]
+    NoOneCanDo { task: String, needed_by: String },
+    #[error(
+        "task `{task}` is used for gatekeeping, so its [[simulation.task]] needs `specificity`"
+    )]
+    GatekeeperNeedsSpecificity { task: String },
+    #[error("--days must be at least 1")]
+    NoDays,
+}
+
+/// One routed exam and what the queue must do for it.
+struct Exam {
+    spec: usize,
+    acquired_ms: i64,
+    ready_ms: i64,
+    due_ms: i64,
+    priority: Priority,
+    pathway: Pathway,
+    /// Index into `Plan::tasks` of the decision's task.
+    task: usize,
+    readers: u8,
+    escalate: bool,
+    review: bool,
+    /// Steps on the critical path still to do; the exam is reported when it reaches 0.
+    pending: u8,
+    done_ms: Option<i64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Step {
+    Read,
+    Gatekeep,
+    Escalation,
+    Delegate,
+    Authorize,
+    Review,
+}
+
+impl Step {
+    /// How the report names this kind of work.
+    fn kind(self) -> &'static str {
+        match self {
+            Step::Read => "read",
+            Step::Gatekeep => "gatekeeping",
+            Step::Escalation => "escalation",
+            Step::Delegate => "delegated",
+            Step::Authorize => "authorization",
+            Step::Review => "review",
+        }
+    }
+}
+
+struct Item {
+    exam: u32,
+    task: usize,
+    step: Step,
+    minutes: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct QueueKey {
+    priority: Priority,
+    due_ms: i64,
+    seq: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    /// Ordered before completions at the same instant, so freed workers see new items.
+    Ready(u32),
+    Done(u32, u32),
+    ShiftStart(u32),
+}
+
+struct Worker {
+    role: Role,
+    shift: Shift,
+    tasks: Vec<usize>,
+    busy: bool,
+}
+
+/// The whole department as the simulation needs it.
+pub(crate) struct Plan<'a> {
+    pub dept: &'a Department,
+    pub cfg: &'a SimConfig,
+    pub policy: &'a Policy,
+    tasks: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(dept: &'a Department, cfg: &'a SimConfig, policy: &'a Policy) -> Self {
+        let mut plan = Plan {
+            dept,
+            cfg,
+            policy,
+            tasks: Vec::new(),
+            index: HashMap::new(),
+        };
+        // Follow-up work uses these two tasks whatever the decisions name.
+        plan.task_index(FINAL_REPORT);
+        plan.task_index(REVIEW);
+        plan
+    }
+
+    fn task_index(&mut self, id: &str) -> usize {
+        if let Some(i) = self.index.get(id) {
+            return *i;
+        }
+        self.tasks.push(id.to_string());
+        self.index.insert(id.to_string(), self.tasks.len() - 1);
+        self.tasks.len() - 1
+    }
+
+    fn sensitivity(&self, task: &str) -> f64 {
+        self.cfg
+            .task(task)
+            .or_else(|| self.cfg.task("final_report"))
+            .map_or(1.0, |t| t.sensitivity)
+    }
+
+    /// Fails early when some work could never be done, instead of queueing forever.
+    fn check_roster(&self) -> Result<(), SimError> {
+        let mut needed: Vec<(String, String)> = Vec::new();
+        let outcomes = std::iter::once(("the policy default".to_string(), &self.policy.default))
+            .chain(
+                self.policy
+                    .rules
+                    .iter()
+                    .map(|r| (format!("rule `{}`", r.id), &r.then)),
+            );
+        for (name, o) in outcomes {
+            needed.push((o.task.to_string(), format!("{name} decides")));
+            if o.review_fraction > 0.0 {
+                needed.push((REVIEW.into(), format!("{name}'s review sampling needs")));
+            }
+            if matches!(
+                o.pathway,
+                Pathway::Gatekeeper | Pathway::DelegatedPreliminary
+            ) {
+                needed.push((
+                    FINAL_REPORT.into(),
+                    format!("{name}'s escalations and authorizations need"),
+                ));
+            }
+            if o.pathway == Pathway::Gatekeeper
+                && self
+                    .cfg
+                    .task(o.task.as_str())
+                    .and_then(|t| t.specificity)
+                    .is_none()
+            {
+                return Err(SimError::GatekeeperNeedsSpecificity {
+                    task: o.task.to_string(),
+                });
+            }
+        }
+        for (task, needed_by) in needed {
+            if !self
+                .cfg
+                .staff
+                .iter()
+                .any(|s| s.count > 0 && s.tasks.iter().any(|t| t.as_str() == task))
+            {
+                return Err(SimError::NoOneCanDo { task, needed_by });
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn run(plan: &mut Plan, days: u32, seed: u64) -> Result<Tally, SimError> {
+    if days == 0 {
+        return Err(SimError::NoDays);
+    }
+    plan.check_roster()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let start_dt = plan
+        .cfg
+        .start
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
+    let arrivals = arrivals(plan.cfg, days, &mut rng);
+    let mut tally = Tally::default();
+    let mut exams = Vec::with_capacity(arrivals.len());
+    for (n, (t_ms, spec)) in arrivals.into_iter().enumerate() {
+        exams.push(route(plan, n, t_ms, spec, start_dt, &mut rng, &mut tally));
+    }
+    let last_arrival = exams.iter().map(|e| e.ready_ms).max().unwrap_or(0);
+    queue(
+        plan,
+        &mut exams,
+        &mut tally,
+        last_arrival + DRAIN_DAYS * DAY_MIN * MINUTE_MS,
+    );
+    for e in &exams {
+        match e.done_ms {
+            Some(done) => tally.turnaround(
+                e.priority,
+                (done - e.acquired_ms) as f64 / MINUTE_MS as f64,
+                done <= e.due_ms,
+            ),
+            None => tally.unfinished += 1,
+        }
+    }
+    Ok(tally)
+}
+
+/// Exam arrival times (ms since day 0) and which exam type, sorted by time.
+fn arrivals(cfg: &SimConfig, days: u32, rng: &mut ChaCha8Rng) -> Vec<(i64, usize)> {
+    let wf = cfg.weekend_factor;
+    // Scales weekday volume so that a year of weeks adds up to `per_year`.
+    let week_norm = 7.0 / (5.0 + 2.0 * wf);
+    let mut out = Vec::new();
+    for day in 0..days {
+        let date = cfg.start + Duration::days(day.into());
+        let factor = if is_weekend(date) { wf } else { 1.0 } * week_norm;
+        for (i, e) in cfg.exams.iter().enumerate() {
+            let profile = e.hourly_profile.as_ref().unwrap_or(&cfg.hourly_profile);
+            let total: f64 = profile.iter().sum();
+            let daily = e.per_year / 365.25 * factor;
+            for (hour, w) in profile.iter().enumerate() {
+                let lambda = daily * w / total;
+                if lambda <= 0.0 {
+                    continue;
+                }
+                let k: f64 = Poisson::new(lambda).expect("lambda > 0").sample(rng);
+                for _ in 0..k as u64 {
+                    let minute = (i64::from(day) * DAY_MIN + hour as i64 * 60) as f64
+                        + rng.random::<f64>() * 60.0;
+                    out.push(((minute * MINUTE_MS as f64) as i64, i));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|&(t, i)| (t, i));
+    out
+}
+
+fn is_weekend(d: NaiveDate) -> bool {
+    matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+fn pick<'v, T>(weights: &'v [(T, f64)], rng: &mut ChaCha8Rng) -> &'v T {
+    let mut u = rng.random::<f64>();
+    for (v, w) in weights {
+        if u < *w {
+            return v;
+        }
+        u -= w;
+    }
+    &weights.last().expect("weights are never empty").0
+}
+
+/// Draws one exam's attributes and AI results, routes it, and settles the random parts of
+/// its pathway.
+fn route(
+    plan: &mut Plan,
+    n: usize,
+    acquired_ms: i64,
+    spec_idx: usize,
+    start_dt: DateTime<Utc>,
+    rng: &mut ChaCha8Rng,
+    tally: &mut Tally,
+) -> Exam {
+    let spec: &ExamSim = &plan.cfg.exams[spec_idx];
+    let priority = *pick(&spec.priority, rng);
+    let age = if spec.age.sd > 0.0 {
+        Normal::new(spec.age.mean, spec.age.sd)
+            .expect("sd > 0")
+            .sample(rng)
+    } else {
+        spec.age.mean
+    };
+    let acquired_at = start_dt + Duration::milliseconds(acquired_ms);
+    let study = Study {
+        accession: AccessionNumber::parse(format!("SIM{n:010}")).expect("fits SH"),
+        study_uid: None,
+        patient: PatientId::parse(format!("SIMPAT{n:08}")).expect("valid"),
+        patient_age_years: Some((age.round().max(0.0) as u32).clamp(spec.age.min, spec.age.max)),
+        modality: spec.modality.clone(),
+        procedure_code: spec.procedure_code.clone(),
+        body_part: spec.body_part.clone(),
+        priority,
+        site: pick(&spec.site, rng).clone(),
+        ordering_department: pick(&spec.ordering_department, rng).clone(),
+        clinical_question: None,
+        ordered_at: None,
+        acquired_at,
+    };
+
+    // AI applications in the register that cover this exam and are in use.
+    let mut truth = false;
+    let mut results = Vec::new();
+    let mut wait_ms = 0i64;
+    for ai in &plan.cfg.ai {
+        let Some(app) = plan.dept.ai_application(ai.app.as_str()) else {
+            continue;
+        };
+        if !matches!(app.status, AiStatus::Production | AiStatus::Pilot)
+            || !app.covers(&spec.modality, &spec.body_part)
+        {
+            continue;
+        }
+        let failed = rng.random_bool(ai.failure_rate);
+        let sigma = ((ai.latency_p90.ln() - ai.latency_median.ln()) / Z90).max(0.0);
+        let latency_min: f64 = if sigma > 0.0 {
+            LogNormal::new(ai.latency_median.ln(), sigma)
+                .expect("sigma > 0")
+                .sample(rng)
+        } else {
+            ai.latency_median
+        };
+        let mut findings = Vec::new();
+        for f in &ai.findings {
+            let positive = rng.random_bool(f.prevalence);
+            truth |= positive;
+            let range = app
+                .finding(f.code.as_str())
+                .map_or((0.0, 1.0), |s| s.score_range);
+            let score = match &f.model {
+                ScoreModel::Beta {
+                    positive: p,
+                    negative: q,
+                } => {
+                    let (a, b) = if positive { *p } else { *q };
+                    let x: f64 = Beta::new(a, b).expect("a, b > 0").sample(rng);
+                    range.0 + x * (range.1 - range.0)
+                }
+                ScoreModel::Categories {
+                    positive: p,
+                    negative: q,
+                } => {
+                    let w = if positive { p } else { q };
+                    let mut u = rng.random::<f64>();
+                    let mut k = w.len() - 1;
+                    for (i, wi) in w.iter().enumerate() {
+                        if u < *wi {
+                            k = i;
+                            break;
+                        }
+                        u -= wi;
+                    }
+                    range.0 + k as f64
+                }
+                ScoreModel::SensSpec {
+                    sensitivity,
+                    specificity,
+                } => {
+                    let call = if positive {
+                        rng.random_bool(*sensitivity)
+                    } else {
+                        !rng.random_bool(*specificity)
+                    };
+                    if call { range.1 } else { range.0 }
+                }
+            };
+            let (critical, normal) = app
+                .finding(f.code.as_str())
+                .map_or((false, false), |s| s.flags(score));
+            findings.push(AiFinding {
+                code: f.code.clone(),
+                score: Some(score),
+                critical,
+                normal,
+            });
+        }
+        let wait = i64::from(plan.policy.wait_minutes_for(&ai.app)) * MINUTE_MS;
+        let latency_ms = (latency_min * MINUTE_MS as f64) as i64;
+        if !failed && latency_ms <= wait {
+            wait_ms = wait_ms.max(latency_ms);
+            results.push(AiResult {
+                id: format!("{}-{n}", ai.app),
+                app: ai.app.clone(),
+                app_version: app.version.clone(),
+                accession: study.accession.clone(),
+                received_at: acquired_at + Duration::milliseconds(latency_ms),
+                findings,
+            });
+            tally.ai_results += 1;
+        } else {
+            wait_ms = wait_ms.max(wait);
+            tally.ai_missing += 1;
+        }
+    }
+
+    let now = acquired_at + Duration::milliseconds(wait_ms);
+    let d = plan.policy.decide(&study, &results, now);
+    let task = plan.task_index(d.task.as_str());
+    let gate = plan.cfg.task(d.task.as_str());
+    let escalate = d.pathway == Pathway::Gatekeeper && {
+        let p = if truth {
+            gate.map_or(1.0, |g| g.sensitivity)
+        } else {
+            1.0 - gate.and_then(|g| g.specificity).unwrap_or(0.0)
+        };
+        rng.random_bool(p)
+    };
+    let review = d.review_fraction > 0.0 && rng.random_bool(d.review_fraction);
+
+    // Expected misses: the chance the prospective reading misses a true finding, times the
+    // chance retrospective review does not recover it.
+    if truth {
+        let s_read = plan.sensitivity(FINAL_REPORT);
+        let s_task = plan.sensitivity(d.task.as_str());
+        let p_detect = match d.pathway {
+            Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
+                1.0 - (1.0 - s_task).powi(d.readers.into())
+            }
+            Pathway::Gatekeeper => s_task * s_read,
+            Pathway::DelegatedPreliminary => 1.0 - (1.0 - s_task) * (1.0 - s_read),
+            Pathway::AutonomousNormal => 0.0,
+        };
+        let recovered = d.review_fraction * plan.sensitivity(REVIEW);
+        let s_base = plan.sensitivity(spec.baseline_task.as_str());
+        tally.findings += 1;
+        tally.missed(d.pathway, (1.0 - p_detect) * (1.0 - recovered));
+        tally.baseline_missed += (1.0 - s_base).powi(spec.baseline_readers.into());
+    }
+
+    tally.exam(Outcome {
+        pathway: d.pathway,
+        rule: d.rule.as_ref().map_or("(default)", |r| r.as_str()),
+        baseline_readers: spec.baseline_readers,
+        read_minutes: spec.read_minutes,
+    });
+    let ready_ms = acquired_ms + wait_ms;
+    Exam {
+        spec: spec_idx,
+        acquired_ms,
+        ready_ms,
+        due_ms: acquired_ms + i64::from(d.sla_minutes) * MINUTE_MS,
+        priority: d.priority,
+        pathway: d.pathway,
+        task,
+        readers: d.readers,
+        escalate,
+        review,
+        pending: 0,
+        done_ms: None,
+    }
+}
+
+/// Whether `shift` covers minute-of-simulation `t` (day 0 starts at `start`).
+fn on_shift(shift: &Shift, start: NaiveDate, t_min: i64) -> bool {
+    let day = t_min.div_euclid(DAY_MIN);
+    let m = t_min.rem_euclid(DAY_MIN) as u32;
+    let works = |d: i64| days_match(shift.days, start + Duration::days(d));
+    if shift.start < shift.end {
+        works(day) && m >= shift.start && m < shift.end
+    } else {
+        (works(day) && m >= shift.start) || (works(day - 1) && m < shift.end)
+    }
+}
+
+fn days_match(days: Days, date: NaiveDate) -> bool {
+    match days {
+        Days::All => true,
+        Days::Weekdays => !is_weekend(date),
+        Days::Weekends => is_weekend(date),
+    }
+}
+
+/// The first shift start strictly after `t_ms`, if any within a week.
+fn next_shift_start(shift: &Shift, start: NaiveDate, t_ms: i64) -> Option<i64> {
+    let day = t_ms.div_euclid(DAY_MIN * MINUTE_MS);
+    (day..day + 8)
+        .filter(|d| days_match(shift.days, start + Duration::days(*d)))
+        .map(|d| (d * DAY_MIN + i64::from(shift.start)) * MINUTE_MS)
+        .find(|s| *s > t_ms)
+}
+
+struct Queue {
+    items: Vec<Item>,
+    keys: Vec<QueueKey>,
+    queues: Vec<BinaryHeap<Reverse<QueueKey>>>,
+    workers: Vec<Worker>,
+    by_task: Vec<Vec<u32>>,
+    events: BinaryHeap<Reverse<(i64, Event)>>,
+}
+
+impl Queue {
+    fn add(&mut self, now: i64, item: Item, priority: Priority, due_ms: i64) {
+        let seq = self.items.len() as u32;
+        self.items.push(item);
+        self.keys.push(QueueKey {
+            priority,
+            due_ms,
+            seq,
+        });
+        self.events.push(Reverse((now, Event::Ready(seq))));
+    }
+
+    fn start_next(&mut self, w: u32, now: i64) {
+        let worker = &self.workers[w as usize];
+        let best = worker
+            .tasks
+            .iter()
+            .filter_map(|t| self.queues[*t].peek().map(|k| (k.0, *t)))
+            .min();
+        if let Some((key, t)) = best {
+            self.queues[t].pop();
+            let item = &self.items[key.seq as usize];
+            let end = now + (item.minutes * MINUTE_MS as f64) as i64;
+            self.workers[w as usize].busy = true;
+            self.events.push(Reverse((end, Event::Done(w, key.seq))));
+        }
+    }
+}
+
+fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
+    let cfg = plan.cfg;
+    let mut workers = Vec::new();
+    for g in &cfg.staff {
+        let tasks: Vec<usize> = g
+            .tasks
+            .iter()
+            .filter_map(|t| plan.index.get(t.as_str()).copied())
+            .collect();
+        for _ in 0..g.count {
+            workers.push(Worker {
+                role: g.role,
+                shift: g.shift,
+                tasks: tasks.clone(),
+                busy: false,
+            });
+        }
+    }
+    let mut by_task = vec![Vec::new(); plan.tasks.len().max(1)];
+    for (i, w) in workers.iter().enumerate() {
+        for t in &w.tasks {
+            by_task[*t].push(i as u32);
+        }
+    }
+    let mut q = Queue {
+        items: Vec::new(),
+        keys: Vec::new(),
+        queues: (0..plan.tasks.len()).map(|_| BinaryHeap::new()).collect(),
+        workers,
+        by_task,
+        events: BinaryHeap::new(),
+    };
+    let final_report = plan.index.get(FINAL_REPORT).copied();
+    let review_task = plan.index.get(REVIEW).copied();
+    for (w, worker) in q.workers.iter().enumerate() {
+        let first = if on_shift(&worker.shift, cfg.start, 0) {
+            Some(0)
+        } else {
+            next_shift_start(&worker.shift, cfg.start, 0)
+        };
+        if let Some(t) = first {
+            q.events.push(Reverse((t, Event::ShiftStart(w as u32))));
+        }
+    }
+    for (i, e) in exams.iter_mut().enumerate() {
+        let spec = &cfg.exams[e.spec];
+        let task_minutes = plan
+            .cfg
+            .task(&plan.tasks[e.task])
+            .and_then(|t| t.minutes)
+            .unwrap_or(spec.read_minutes);
+        let i = i as u32;
+        match e.pathway {
+            Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
+                e.pending = e.readers;
+                for _ in 0..e.readers {
+                    q.add(
+                        e.ready_ms,
+                        Item {
+                            exam: i,
+                            task: e.task,
+                            step: Step::Read,
+                            minutes: task_minutes,
+                        },
+                        e.priority,
+                        e.due_ms,
+                    );
+                }
+            }
+            Pathway::Gatekeeper => {
+                e.pending = 1;
+                q.add(
+                    e.ready_ms,
+                    Item {
+                        exam: i,
+                        task: e.task,
+                        step: Step::Gatekeep,
+                        minutes: task_minutes,
+                    },
+                    e.priority,
+                    e.due_ms,
+                );
+            }
+            Pathway::DelegatedPreliminary => {
+                e.pending = 1;
+                q.add(
+                    e.ready_ms,
+                    Item {
+                        exam: i,
+                        task: e.task,
+                        step: Step::Delegate,
+                        minutes: task_minutes,
+                    },
+                    e.priority,
+                    e.due_ms,
+                );
+            }
+            Pathway::AutonomousNormal => {
+                e.done_ms = Some(e.ready_ms);
+                if e.review
+                    && let Some(rt) = review_task
+                {
+                    let due = e.ready_ms + i64::from(plan.policy.sla.routine) * MINUTE_MS;
+                    let m = spec.read_minutes * cfg.review_minutes_factor;
+                    q.add(
+                        e.ready_ms,
+                        Item {
+                            exam: i,
+                            task: rt,
+                            step: Step::Review,
+                            minutes: m,
+                        },
+                        Priority::Routine,
+                        due,
+                    );
+                }
+            }
+        }
+    }
+
+    let mut open_items = q.items.len();
+    while let Some(Reverse((now, ev))) = q.events.pop() {
+        if now > give_up_ms {
+            break;
+        }
+        match ev {
+            Event::Ready(seq) => {
+                let key = q.keys[seq as usize];
+                let task = q.items[seq as usize].task;
+                q.queues[task].push(Reverse(key));
+                let idle = q.by_task[task].iter().copied().find(|w| {
+                    !q.workers[*w as usize].busy
+                        && on_shift(&q.workers[*w as usize].shift, cfg.start, now / MINUTE_MS)
+                });
+                if let Some(w) = idle {
+                    q.start_next(w, now);
+                }
+            }
+            Event::ShiftStart(w) => {
+                if !q.workers[w as usize].busy {
+                    q.start_next(w, now);
+                }
+                if open_items > 0
+                    && let Some(next) =
+                        next_shift_start(&q.workers[w as usize].shift, cfg.start, now)
+                {
+                    q.events.push(Reverse((next, Event::ShiftStart(w))));
+                }
+            }
+            Event::Done(w, seq) => {
+                open_items -= 1;
+                q.workers[w as usize].busy = false;
+                let item = &q.items[seq as usize];
+                let (exam_i, step, minutes) = (item.exam, item.step, item.minutes);
+                let role = q.workers[w as usize].role;
+                tally.work(role, step.kind(), minutes);
+                let e = &mut exams[exam_i as usize];
+                let spec = &cfg.exams[e.spec];
+                let mut finished = false;
+                match step {
+                    Step::Read | Step::Escalation | Step::Authorize => {
+                        e.pending -= 1;
+                        finished = e.pending == 0;
+                    }
+                    Step::Gatekeep if e.escalate => {
+                        if let Some(fr) = final_report {
+                            let (p, due) = (e.priority, e.due_ms);
+                            q.add(
+                                now,
+                                Item {
+                                    exam: exam_i,
+                                    task: fr,
+                                    step: Step::Escalation,
+                                    minutes: spec.read_minutes,
+                                },
+                                p,
+                                due,
+                            );
+                            open_items += 1;
+                        }
+                    }
+                    Step::Gatekeep => {
+                        e.pending -= 1;
+                        finished = true;
+                    }
+                    Step::Delegate => {
+                        if let Some(fr) = final_report {
+                            let (p, due) = (e.priority, e.due_ms);
+                            let m = spec.read_minutes * cfg.authorize_minutes_factor;
+                            q.add(
+                                now,
+                                Item {
+                                    exam: exam_i,
+                                    task: fr,
+                                    step: Step::Authorize,
+                                    minutes: m,
+                                },
+                                p,
+                                due,
+                            );
+                            open_items += 1;
+                        }
+                    }
+                    Step::Review => {}
+                }
+                let e = &mut exams[exam_i as usize];
+                if finished {
+                    e.done_ms = Some(now);
+                    if e.review
+                        && let Some(rt) = review_task
+                    {
+                        let due = now + i64::from(plan.policy.sla.routine) * MINUTE_MS;
+                        let m = spec.read_minutes * cfg.review_minutes_factor;
+                        q.add(
+                            now,
+                            Item {
+                                exam: exam_i,
+                                task: rt,
+                                step: Step::Review,
+                                minutes: m,
+                            },
+                            Priority::Routine,
+                            due,
+                        );
+                        open_items += 1;
+                    }
+                }
+                if on_shift(&q.workers[w as usize].shift, cfg.start, now / MINUTE_MS) {
+                    q.start_next(w, now);
+                }
+            }
+        }
+    }
+    tally.unfinished_items = open_items as u64;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn monday() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()
+    }
+
+    #[test]
+    fn overnight_shift_covers_early_morning_of_next_day() {
+        let s = Shift {
+            start: 17 * 60,
+            end: 8 * 60,
+            days: Days::Weekdays,
+        };
+        // Friday 17:00 shift runs into Saturday 07:59, but no Saturday-evening shift.
+        let fri = 4 * DAY_MIN;
+        assert!(on_shift(&s, monday(), fri + 17 * 60));
+        assert!(on_shift(&s, monday(), fri + DAY_MIN + 7 * 60 + 59));
+        assert!(!on_shift(&s, monday(), fri + DAY_MIN + 17 * 60));
+        assert!(!on_shift(&s, monday(), 12 * 60));
+    }
+
+    #[test]
+    fn next_shift_start_skips_days_off() {
+        let s = Shift {
+            start: 8 * 60,
+            end: 17 * 60,
+            days: Days::Weekdays,
+        };
+        let fri_noon = (4 * DAY_MIN + 12 * 60) * MINUTE_MS;
+        let next = next_shift_start(&s, monday(), fri_noon).unwrap();
+        assert_eq!(next, (7 * DAY_MIN + 8 * 60) * MINUTE_MS, "Monday 08:00");
+    }
+}

@@ -1,0 +1,159 @@
+//! Binomial proportions with confidence intervals (Wald, Wilson, Clopper-Pearson).
+
+use serde::{Deserialize, Serialize};
+
+use crate::special::{beta_quantile, normal_quantile};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Normal approximation; poor near 0 and 1 and for small n, kept for comparison.
+    Wald,
+    /// Wilson score interval; the default for rates such as discrepancies.
+    Wilson,
+    /// Clopper-Pearson "exact" interval from the beta distribution; conservative.
+    Exact,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Option<Method> {
+        match s {
+            "wald" => Some(Method::Wald),
+            "wilson" => Some(Method::Wilson),
+            "exact" | "clopper-pearson" => Some(Method::Exact),
+            _ => None,
+        }
+    }
+}
+
+/// A proportion and its two-sided interval, all as fractions in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub estimate: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProportionError {
+    #[error("trials must be at least 1")]
+    NoTrials,
+    #[error("successes ({successes}) cannot exceed trials ({trials})")]
+    TooManySuccesses { successes: u64, trials: u64 },
+    #[error("confidence must lie strictly between 0 and 1, got {0}")]
+    BadConfidence(f64),
+}
+
+/// `successes` out of `trials` with a two-sided `confidence` interval (e.g. 0.95).
+///
+/// Wald and Wilson bounds are clipped to [0, 1], as statsmodels' `proportion_confint` does.
+pub fn proportion(
+    successes: u64,
+    trials: u64,
+    method: Method,
+    confidence: f64,
+) -> Result<Interval, ProportionError> {
+    if trials == 0 {
+        return Err(ProportionError::NoTrials);
+    }
+    if successes > trials {
+        return Err(ProportionError::TooManySuccesses { successes, trials });
+    }
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(ProportionError::BadConfidence(confidence));
+    }
+    let (x, n) = (successes as f64, trials as f64);
+    let p = x / n;
+    let alpha = 1.0 - confidence;
+    let (lower, upper) = match method {
+        Method::Wald => {
+            let z = normal_quantile(1.0 - alpha / 2.0);
+            let half = z * (p * (1.0 - p) / n).sqrt();
+            (p - half, p + half)
+        }
+        Method::Wilson => {
+            let z = normal_quantile(1.0 - alpha / 2.0);
+            let z2 = z * z;
+            let denom = 1.0 + z2 / n;
+            let centre = (p + z2 / (2.0 * n)) / denom;
+            let half = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+            (centre - half, centre + half)
+        }
+        Method::Exact => {
+            let lower = if successes == 0 {
+                0.0
+            } else {
+                beta_quantile(alpha / 2.0, x, n - x + 1.0)
+            };
+            let upper = if successes == trials {
+                1.0
+            } else {
+                beta_quantile(1.0 - alpha / 2.0, x + 1.0, n - x)
+            };
+            (lower, upper)
+        }
+    };
+    Ok(Interval {
+        estimate: p,
+        lower: lower.clamp(0.0, 1.0),
+        upper: upper.clamp(0.0, 1.0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_interval_at_zero_successes_has_closed_form() {
+        // Clopper-Pearson upper bound for x = 0 is 1 - (alpha/2)^(1/n).
+        for n in [1u64, 5, 20, 263] {
+            let i = proportion(0, n, Method::Exact, 0.95).unwrap();
+            assert_eq!(i.lower, 0.0);
+            let expected = 1.0 - 0.025f64.powf(1.0 / n as f64);
+            assert!(
+                (i.upper - expected).abs() < 1e-12,
+                "n={n}: {} vs {expected}",
+                i.upper
+            );
+        }
+    }
+
+    #[test]
+    fn exact_interval_at_all_successes_has_closed_form() {
+        for n in [1u64, 7, 50] {
+            let i = proportion(n, n, Method::Exact, 0.95).unwrap();
+            assert_eq!(i.upper, 1.0);
+            let expected = 0.025f64.powf(1.0 / n as f64);
+            assert!((i.lower - expected).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn wilson_matches_newcombe_1998_example() {
+        // Newcombe (1998), Statistics in Medicine 17:857, table I: 81/263, Wilson
+        // 0.2553 to 0.3662.
+        let i = proportion(81, 263, Method::Wilson, 0.95).unwrap();
+        assert!((i.lower - 0.2553).abs() < 5e-5, "{i:?}");
+        assert!((i.upper - 0.3662).abs() < 5e-5, "{i:?}");
+    }
+
+    #[test]
+    fn bad_input_is_a_typed_error() {
+        assert_eq!(
+            proportion(1, 0, Method::Wald, 0.95),
+            Err(ProportionError::NoTrials)
+        );
+        assert_eq!(
+            proportion(5, 4, Method::Wald, 0.95),
+            Err(ProportionError::TooManySuccesses {
+                successes: 5,
+                trials: 4
+            })
+        );
+        assert_eq!(
+            proportion(1, 4, Method::Wald, 1.0),
+            Err(ProportionError::BadConfidence(1.0))
+        );
+    }
+}
