@@ -223,7 +223,7 @@ fn thresholds_outside_unit_interval_are_rejected_without_department() {
     let p = problems(&text, None);
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(
-        p[0].contains("line 11")
+        p[0].contains("line 12")
             && p[0].contains("score_min = 1.5 lies outside the score range [0, 1]"),
         "{p:?}"
     );

@@ -101,7 +101,7 @@ prop_compose! {
         AiCondition {
             app: app.map(|a| AiAppId::parse(a).unwrap()),
             finding: finding.map(|f| FindingCode::parse(f).unwrap()),
-            score_min: lo, score_max: hi, critical, normal, line: 1,
+            score_min: lo, score_max: hi, critical, normal, line: 1, app_line: 1, score_min_line: 1, score_max_line: 1,
         }
     }
 }

@@ -144,7 +144,7 @@ fn check_ai(rule: &Rule, department: Option<&Department>, out: &mut Vec<Diagnost
         let spec = match app {
             Some((id, None)) => {
                 out.push(Diagnostic {
-                    line: c.line,
+                    line: c.app_line,
                     message: format!(
                         "rule `{}`: AI application `{id}` is not in the department's AI register",
                         rule.id
@@ -171,12 +171,15 @@ fn check_ai(rule: &Rule, department: Option<&Department>, out: &mut Vec<Diagnost
             None => None,
         };
         let (lo, hi) = spec.map_or((0.0, 1.0), |s| s.score_range);
-        for (key, v) in [("score_min", c.score_min), ("score_max", c.score_max)] {
+        for (key, v, line) in [
+            ("score_min", c.score_min, c.score_min_line),
+            ("score_max", c.score_max, c.score_max_line),
+        ] {
             if let Some(v) = v
                 && !(lo..=hi).contains(&v)
             {
                 out.push(Diagnostic {
-                    line: c.line,
+                    line,
                     message: format!(
                         "rule `{}`: threshold {key} = {v} lies outside the score range [{lo}, {hi}]",
                         rule.id

@@ -97,7 +97,11 @@ pub struct AiCondition {
     pub score_max: Option<f64>,
     pub critical: Option<bool>,
     pub normal: Option<bool>,
+    /// Line of the condition's table; the `*_line` fields locate single keys for messages.
     pub line: usize,
+    pub app_line: usize,
+    pub score_min_line: usize,
+    pub score_max_line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -268,10 +268,15 @@ fn conditions(r: &mut Reader, t: &mut Table) -> Conditions {
         a.name = format!("{} ai condition", t.name);
         let score_min = a.float(r, "score_min");
         let score_max = a.float(r, "score_max");
+        let app = a.string(r, "app");
+        let line_of = |v: Option<usize>| v.unwrap_or(a.line);
+        let (app_line, score_min_line, score_max_line) = (
+            line_of(app.as_ref().map(|v| v.line)),
+            line_of(score_min.as_ref().map(|v| v.line)),
+            line_of(score_max.as_ref().map(|v| v.line)),
+        );
         let cond = AiCondition {
-            app: a
-                .string(r, "app")
-                .and_then(|v| parsed(r, v, AiAppId::parse)),
+            app: app.and_then(|v| parsed(r, v, AiAppId::parse)),
             finding: a
                 .string(r, "finding")
                 .and_then(|v| parsed(r, v, FindingCode::parse)),
@@ -280,6 +285,9 @@ fn conditions(r: &mut Reader, t: &mut Table) -> Conditions {
             critical: a.boolean(r, "critical").map(|v| v.value),
             normal: a.boolean(r, "normal").map(|v| v.value),
             line: a.line,
+            app_line,
+            score_min_line,
+            score_max_line,
         };
         if let (Some(lo), Some(hi)) = (cond.score_min, cond.score_max)
             && lo > hi

@@ -1,0 +1,583 @@
+//! The `radgate` binary as users run it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn radgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_radgate"))
+        .args(args)
+        .output()
+        .expect("radgate runs")
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn example(name: &str) -> String {
+    examples().join(name).to_string_lossy().into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch directory under the target dir, fresh for each test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["demo", "--help"],
+        vec!["policy", "--help"],
+        vec!["policy", "check", "--help"],
+        vec!["policy", "explain", "--help"],
+        vec!["simulate", "--help"],
+        vec!["stats", "--help"],
+        vec!["stats", "proportion", "--help"],
+    ] {
+        let o = radgate(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).contains("Usage: radgate"), "{args:?}");
+    }
+}
+
+#[test]
+fn example_policies_check_clean() {
+    for p in ["policy.toml", "screening-policy.toml"] {
+        let o = radgate(&["policy", "check", &example(p)]);
+        assert!(o.status.success(), "{p}: {}", stderr(&o));
+        assert!(stdout(&o).contains(": ok (policy "), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn policy_check_names_file_line_and_reason_for_every_problem() {
+    let dir = scratch("policy-check-problems");
+    let file = dir.join("bad.toml");
+    let text = format!(
+        r#"version = "bad-1"
+department = "{dept}"
+[sla]
+stat = 30
+urgent = 120
+routine = 1440
+[default]
+pathway = "radiologist_read"
+task = "final_report"
+
+[[rule]]
+id = "all-ct"
+[rule.when]
+modality = "CT"
+[rule.then]
+pathway = "radiologist_read"
+task = "final_report"
+
+[[rule]]
+id = "ct-head"
+[rule.when]
+modality = "CT"
+body_part = "HEAD"
+[rule.then]
+pathway = "radiologist_read"
+task = "final_report"
+
+[[rule]]
+id = "odd"
+[rule.when]
+modalty = "DX"
+[[rule.when.ai]]
+app = "unknown-ai"
+score_min = 1.2
+[rule.then]
+pathway = "delegated_preliminary"
+task = "image_guided_puncture"
+"#,
+        dept = example("department.toml").replace('\\', "/")
+    );
+    let dept_fixture = std::fs::read_to_string(example("department.toml"))
+        .unwrap()
+        .replace(
+            "task = \"image_guided_puncture\"\nkind = \"reallocation\"",
+            "task = \"msk_ultrasound_report\"\nkind = \"reallocation\"",
+        );
+    let dept_file = dir.join("department.toml");
+    std::fs::write(&dept_file, dept_fixture).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            &example("department.toml").replace('\\', "/"),
+            "department.toml",
+        ),
+    )
+    .unwrap();
+
+    // Unknown keys are reported first, alone: a policy with unknown keys is not analysed further.
+    let o = radgate(&["policy", "check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let f = file.display().to_string();
+    assert!(
+        err.contains(&format!("{f}:31: unknown key `modalty` in rule `odd`.when")),
+        "{err}"
+    );
+
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("modalty", "modality"),
+    )
+    .unwrap();
+    let o = radgate(&["policy", "check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for expected in [
+        format!("{f}:19: rule `ct-head` can never fire: rule `all-ct` (line 11)"),
+        format!(
+            "{f}:33: rule `odd`: AI application `unknown-ai` is not in the department's AI register"
+        ),
+        format!(
+            "{f}:34: rule `odd`: threshold score_min = 1.2 lies outside the score range [0, 1]"
+        ),
+        format!(
+            "{f}:37: rule `odd`: task `image_guided_puncture` is not covered by any task agreement"
+        ),
+    ] {
+        assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
+    }
+    assert_eq!(err.lines().count(), 4, "{err}");
+}
+
+#[test]
+fn policy_check_reports_broken_toml_without_panicking() {
+    let dir = scratch("policy-check-broken");
+    let file = dir.join("broken.toml");
+    std::fs::write(&file, "version = \"x\"\n[sla]\nstat = 30\nurgent = [\n").unwrap();
+    let o = radgate(&["policy", "check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("broken.toml:") && err.contains("invalid TOML"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let o = radgate(&["policy", "check", dir.join("absent.toml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+}
+
+const PE_CASE: &str = r#"{
+  "study": {
+    "accession": "ACC20260302",
+    "patient": "PSEUDO-0001",
+    "patient_age_years": 67,
+    "modality": "CT",
+    "procedure_code": "CTPA",
+    "body_part": "CHEST",
+    "priority": "urgent",
+    "site": "main",
+    "ordering_department": "ED",
+    "acquired_at": "2026-03-02T10:00:00Z"
+  },
+  "ai_results": [{
+    "id": "pe-7781",
+    "app": "pe-detect",
+    "app_version": "3.2.0",
+    "accession": "ACC20260302",
+    "received_at": "2026-03-02T10:04:00Z",
+    "findings": [{"code": "pulmonary_embolism", "score": 0.93, "critical": true}]
+  }]
+}"#;
+
+#[test]
+fn policy_explain_prints_decision_and_why_in_json_and_text() {
+    let dir = scratch("policy-explain");
+    let case = dir.join("case.json");
+    std::fs::write(&case, PE_CASE).unwrap();
+    let o = radgate(&[
+        "policy",
+        "explain",
+        "--policy",
+        &example("policy.toml"),
+        "--study",
+        case.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(d["rule"], "ctpa-pe-positive");
+    assert_eq!(d["pathway"], "radiologist_read");
+    assert_eq!(d["priority"], "stat");
+    assert_eq!(d["due"], "2026-03-02T10:15:00Z");
+    assert_eq!(d["policy_version"], "2026.11-1");
+    assert_eq!(d["ai_evidence"][0]["score"], 0.93);
+    assert!(
+        d["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("score 0.93 >= 0.5")
+    );
+
+    let o = radgate(&[
+        "policy",
+        "explain",
+        "--policy",
+        &example("policy.toml"),
+        "--study",
+        case.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("rule      ctpa-pe-positive"), "{text}");
+    assert!(
+        text.contains("  - AI pe-detect 3.2.0 reported pulmonary_embolism score 0.93 >= 0.5"),
+        "{text}"
+    );
+}
+
+#[test]
+fn policy_explain_evaluation_time_decides_ai_timeouts() {
+    let dir = scratch("policy-explain-timeout");
+    let case = dir.join("case.json");
+    let no_ai = PE_CASE
+        .split("\"ai_results\"")
+        .next()
+        .unwrap()
+        .trim_end()
+        .trim_end_matches(',')
+        .to_string()
+        + "}";
+    std::fs::write(&case, no_ai).unwrap();
+    let run = |at: &str| {
+        let o = radgate(&[
+            "policy",
+            "explain",
+            "--policy",
+            &example("policy.toml"),
+            "--study",
+            case.to_str().unwrap(),
+            "--format",
+            "json",
+            "--at",
+            at,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()
+    };
+    assert_eq!(run("2026-03-02T10:10:00Z")["rule"], serde_json::Value::Null);
+    assert_eq!(
+        run("2026-03-02T10:20:00Z")["rule"],
+        "ctpa-pe-missing".replace("pe-missing", "ai-missing")
+    );
+}
+
+#[test]
+fn policy_explain_rejects_bad_study_input_naming_the_field() {
+    let dir = scratch("policy-explain-bad");
+    let case = dir.join("case.json");
+    std::fs::write(&case, PE_CASE.replace("\"body_part\"", "\"bodypart\"")).unwrap();
+    let o = radgate(&[
+        "policy",
+        "explain",
+        "--policy",
+        &example("policy.toml"),
+        "--study",
+        case.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown field `bodypart`"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::write(
+        &case,
+        PE_CASE.replace(
+            "\"accession\": \"ACC20260302\",\n    \"received_at\"",
+            "\"accession\": \"OTHER\",\n    \"received_at\"",
+        ),
+    )
+    .unwrap();
+    let o = radgate(&[
+        "policy",
+        "explain",
+        "--policy",
+        &example("policy.toml"),
+        "--study",
+        case.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o)
+            .contains("ai_results[0].accession is OTHER, but the study's accession is ACC20260302"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn simulate(dept: &str, policy: &str, days: &str, seed: &str) -> serde_json::Value {
+    let o = radgate(&[
+        "simulate",
+        "--department",
+        &example(dept),
+        "--policy",
+        &example(policy),
+        "--days",
+        days,
+        "--seed",
+        seed,
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+#[test]
+fn simulate_json_has_the_documented_keys_and_is_reproducible() {
+    let a = simulate("department.toml", "policy.toml", "14", "7");
+    for key in [
+        "exams",
+        "pathways",
+        "radiologist_reads",
+        "baseline_radiologist_reads",
+        "workload_reduction_pct",
+        "expected_missed_findings",
+        "turnaround_minutes",
+        "sla_compliance_pct",
+    ] {
+        assert!(a.get(key).is_some(), "missing {key}");
+    }
+    let exams = a["exams"].as_u64().unwrap();
+    let per_pathway: u64 = a["pathways"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_pathway, exams);
+    assert!(a["pathways"]["gatekeeper"].as_u64().unwrap() > 0);
+    assert!(a["pathways"]["delegated_preliminary"].as_u64().unwrap() > 0);
+    assert_eq!(
+        a["baseline_radiologist_reads"].as_u64().unwrap(),
+        exams,
+        "one baseline read per general exam"
+    );
+    assert!(a["workload_reduction_pct"].as_f64().unwrap() > 0.0);
+    assert!(
+        a["turnaround_minutes"]["stat"]["p90"].as_f64().unwrap()
+            >= a["turnaround_minutes"]["stat"]["p50"].as_f64().unwrap()
+    );
+    assert_eq!(
+        a,
+        simulate("department.toml", "policy.toml", "14", "7"),
+        "same seed, same output"
+    );
+    assert_ne!(
+        a["exams"],
+        simulate("department.toml", "policy.toml", "14", "8")["exams"]
+    );
+}
+
+#[test]
+fn screening_simulation_single_reads_most_and_double_reads_risk_ten() {
+    let r = simulate(
+        "screening-department.toml",
+        "screening-policy.toml",
+        "60",
+        "3",
+    );
+    let exams = r["exams"].as_f64().unwrap();
+    let double = r["pathways"]["double_read"].as_f64().unwrap();
+    let single = r["pathways"]["single_read"].as_f64().unwrap();
+    // About 9% of non-cancer exams score 10 (plus AI failures), the rest single read.
+    assert!(
+        (0.07..0.13).contains(&(double / exams)),
+        "{}",
+        double / exams
+    );
+    assert_eq!(single + double, exams);
+    assert_eq!(
+        r["baseline_radiologist_reads"].as_f64().unwrap(),
+        2.0 * exams
+    );
+    let reduction = r["workload_reduction_pct"].as_f64().unwrap();
+    assert!((38.0..50.0).contains(&reduction), "{reduction}");
+}
+
+#[test]
+fn simulate_refuses_a_roster_that_cannot_do_the_work() {
+    let dir = scratch("simulate-roster");
+    let dept = std::fs::read_to_string(example("department.toml"))
+        .unwrap()
+        .replace(
+            "tasks = [\"oncology_preliminary_report\", \"msk_ultrasound_report\"]",
+            "tasks = [\"msk_ultrasound_report\"]",
+        );
+    std::fs::write(dir.join("department.toml"), dept).unwrap();
+    let o = radgate(&[
+        "simulate",
+        "--department",
+        dir.join("department.toml").to_str().unwrap(),
+        "--policy",
+        &example("policy.toml"),
+        "--days",
+        "1",
+        "--seed",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no one on the roster can do task `oncology_preliminary_report`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn simulate_reports_department_problems_with_lines() {
+    let dir = scratch("simulate-dept");
+    let dept = std::fs::read_to_string(example("department.toml"))
+        .unwrap()
+        .replace("prevalence = 0.55", "prevalence = 1.55")
+        .replace(
+            "role = \"mbb\"\ncount = 2",
+            "role = \"mbb\"\ncount = 2\nshift = \"x\"",
+        );
+    let path = dir.join("department.toml");
+    std::fs::write(&path, &dept).unwrap();
+    let o = radgate(&[
+        "simulate",
+        "--department",
+        path.to_str().unwrap(),
+        "--policy",
+        &example("policy.toml"),
+        "--days",
+        "1",
+        "--seed",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let line_of = |needle: &str| dept.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(
+        err.contains(&format!(
+            "department.toml:{}: `prevalence` must lie in [0, 1], found 1.55",
+            line_of("prevalence = 1.55")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "department.toml:{}: unknown key `shift`",
+            line_of("shift = \"x\"")
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn demo_runs_the_example_department() {
+    let o = radgate(&["demo", "--days", "7", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["department"], "Ziekenhuis Rijnvallei (synthetic)");
+    assert!(r["exams"].as_u64().unwrap() > 1000);
+}
+
+#[test]
+fn stats_proportion_rejects_impossible_input() {
+    let o = radgate(&[
+        "stats",
+        "proportion",
+        "--successes",
+        "5",
+        "--trials",
+        "4",
+        "--method",
+        "wilson",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("successes (5) cannot exceed trials (4)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Compares with statsmodels' `proportion_confint`, an independent implementation.
+/// `scripts/test` installs it; RADGATE_PYTHON names the interpreter that has it.
+#[test]
+fn stats_proportion_matches_statsmodels() {
+    let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let cases = [
+        (0u64, 10u64),
+        (1, 3),
+        (3, 10),
+        (81, 263),
+        (50, 50),
+        (7, 1000),
+        (499, 1000),
+        (1, 1),
+    ];
+    let script = format!(
+        "import json\nfrom statsmodels.stats.proportion import proportion_confint as ci\nout=[]\nfor x,n in {cases:?}:\n  for m,sm in [('wald','normal'),('wilson','wilson'),('exact','beta')]:\n    lo,hi=ci(x,n,alpha=0.05,method=sm)\n    out.append([x,n,m,float(lo),float(hi)])\nprint(json.dumps(out))\n"
+    );
+    let o = Command::new(&python)
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python}: {e}; run scripts/test, which installs statsmodels")
+        });
+    assert!(
+        o.status.success(),
+        "statsmodels is needed (run scripts/test): {}",
+        stderr(&o)
+    );
+    let rows: Vec<(u64, u64, String, f64, f64)> = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(rows.len(), cases.len() * 3);
+    for (x, n, method, lo, hi) in rows {
+        let out = radgate(&[
+            "stats",
+            "proportion",
+            "--successes",
+            &x.to_string(),
+            "--trials",
+            &n.to_string(),
+            "--method",
+            &method,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let ours: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let (l, u, e) = (
+            ours["lower"].as_f64().unwrap(),
+            ours["upper"].as_f64().unwrap(),
+            ours["estimate"].as_f64().unwrap(),
+        );
+        assert!(
+            (l - lo).abs() < 1e-9,
+            "{method} {x}/{n}: lower {l} vs statsmodels {lo}"
+        );
+        assert!(
+            (u - hi).abs() < 1e-9,
+            "{method} {x}/{n}: upper {u} vs statsmodels {hi}"
+        );
+        assert!((e - x as f64 / n as f64).abs() < 1e-15);
+    }
+}
