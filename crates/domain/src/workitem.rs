@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn worklist_puts_stat_first_then_earliest_due() {
-        let mut items = vec![
+        let mut items = [
             item(1, Priority::Routine, 10),
             item(2, Priority::Stat, 60),
             item(3, Priority::Stat, 30),
