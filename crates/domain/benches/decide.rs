@@ -14,7 +14,12 @@ fn fifty_rule_policy() -> String {
         "version = \"bench\"\n[sla]\nstat = 30\nurgent = 120\nroutine = 1440\n[default]\npathway = \"radiologist_read\"\ntask = \"final_report\"\n",
     );
     for i in 0..49 {
-        let (modality, body) = [("DX", "CHEST"), ("MR", "HEAD"), ("US", "ABDOMEN"), ("CT", "HEAD")][i % 4];
+        let (modality, body) = [
+            ("DX", "CHEST"),
+            ("MR", "HEAD"),
+            ("US", "ABDOMEN"),
+            ("CT", "HEAD"),
+        ][i % 4];
         p.push_str(&format!(
             "[[rule]]\nid = \"r{i}\"\n[rule.when]\nmodality = [\"{modality}\"]\nbody_part = [\"{body}\"]\nprocedure_code = [\"P{i}\", \"Q{i}\"]\npriority = [\"routine\", \"urgent\"]\nage_min = 18\n[[rule.when.ai]]\napp = \"app{i}\"\nfinding = \"f{i}\"\nscore_min = 0.5\n[rule.then]\npathway = \"radiologist_read\"\ntask = \"final_report\"\n",
         ));
@@ -48,10 +53,18 @@ fn bench(c: &mut Criterion) {
         app_version: "3".into(),
         accession: study.accession.clone(),
         received_at: t0 + Duration::minutes(4),
-        findings: vec![AiFinding { code: FindingCode::parse("pulmonary_embolism").unwrap(), score: Some(0.9), critical: true, normal: false }],
+        findings: vec![AiFinding {
+            code: FindingCode::parse("pulmonary_embolism").unwrap(),
+            score: Some(0.9),
+            critical: true,
+            normal: false,
+        }],
     }];
     let now = t0 + Duration::minutes(5);
-    assert_eq!(policy.decide(&study, &results, now).rule.unwrap().as_str(), "pe");
+    assert_eq!(
+        policy.decide(&study, &results, now).rule.unwrap().as_str(),
+        "pe"
+    );
     c.bench_function("decide/50_rules_last_rule_fires", |b| {
         b.iter(|| policy.decide(black_box(&study), black_box(&results), black_box(now)))
     });

@@ -24,7 +24,9 @@ fn bench(c: &mut Criterion) {
     assert_eq!(check.unfinished_exams, 0);
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
-    g.bench_function("year_300k_exams", |b| b.iter(|| simulate(&dept, &cfg, &policy, 365, 1).unwrap()));
+    g.bench_function("year_300k_exams", |b| {
+        b.iter(|| simulate(&dept, &cfg, &policy, 365, 1).unwrap())
+    });
     g.finish();
 }
 

@@ -19,7 +19,11 @@ fn a_simulated_year_matches_the_declared_annual_volume() {
     let r = simulate(&dept, &cfg, &policy, 364, 11).unwrap();
     let ratio = r.exams as f64 / declared;
     // Poisson noise on ~175k exams is about 0.25%; 1% leaves room without hiding a bias.
-    assert!((0.99..1.01).contains(&ratio), "simulated {} vs declared {declared:.0}", r.exams);
+    assert!(
+        (0.99..1.01).contains(&ratio),
+        "simulated {} vs declared {declared:.0}",
+        r.exams
+    );
     assert_eq!(r.unfinished_exams, 0);
 }
 
@@ -30,7 +34,12 @@ fn stat_work_is_served_before_routine_work() {
     let t = &r.turnaround_minutes;
     let stat = &t[&radgate_domain::Priority::Stat];
     let routine = &t[&radgate_domain::Priority::Routine];
-    assert!(stat.p90 < routine.p90, "stat p90 {} vs routine p90 {}", stat.p90, routine.p90);
+    assert!(
+        stat.p90 < routine.p90,
+        "stat p90 {} vs routine p90 {}",
+        stat.p90,
+        routine.p90
+    );
 }
 
 #[test]
@@ -39,17 +48,24 @@ fn without_night_staff_evening_work_waits_for_the_morning() {
     // day shift, so stat SLA compliance must drop.
     let (dept, cfg, policy) = setup(DEPARTMENT);
     let with_night = simulate(&dept, &cfg, &policy, 28, 9).unwrap();
-    let text = DEPARTMENT.replace("count = 1\nhours = \"17:00-08:00\"", "count = 0\nhours = \"17:00-08:00\"");
+    let text = DEPARTMENT.replace(
+        "count = 1\nhours = \"17:00-08:00\"",
+        "count = 0\nhours = \"17:00-08:00\"",
+    );
     let (dept, cfg, policy) = setup(&text);
     let without = simulate(&dept, &cfg, &policy, 28, 9).unwrap();
     let stat = radgate_domain::Priority::Stat;
     assert!(
-        without.sla_compliance_pct_by_priority[&stat] < with_night.sla_compliance_pct_by_priority[&stat] - 10.0,
+        without.sla_compliance_pct_by_priority[&stat]
+            < with_night.sla_compliance_pct_by_priority[&stat] - 10.0,
         "{} vs {}",
         without.sla_compliance_pct_by_priority[&stat],
         with_night.sla_compliance_pct_by_priority[&stat]
     );
-    assert_eq!(with_night.exams, without.exams, "the roster does not change arrivals");
+    assert_eq!(
+        with_night.exams, without.exams,
+        "the roster does not change arrivals"
+    );
 }
 
 #[test]
