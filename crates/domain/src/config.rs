@@ -5,6 +5,7 @@
 //! parsers walk the spanned document themselves through [`Table`], which records every
 //! key it was asked for and reports the rest as unknown.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -289,6 +290,24 @@ impl<'t, 'i> Table<'t, 'i> {
         }
     }
 
+    /// A string or a list of strings, each turned into a `T` by `f`, which reports what it
+    /// refuses; the list's line locates every item.
+    pub fn list<T>(
+        &mut self,
+        r: &mut Reader,
+        key: &'static str,
+        mut f: impl FnMut(&mut Reader, Located<String>) -> Option<T>,
+    ) -> Option<Located<Vec<T>>> {
+        let v = self.strings(r, key)?;
+        let line = v.line;
+        let value = v
+            .value
+            .into_iter()
+            .filter_map(|value| f(r, Located { value, line }))
+            .collect();
+        Some(Located { value, line })
+    }
+
     /// A list of numbers, e.g. `[0.0, 1.0]`.
     pub fn floats(&mut self, r: &mut Reader, key: &'static str) -> Option<Located<Vec<f64>>> {
         let item = self.get(key)?;
@@ -387,6 +406,52 @@ impl<'t, 'i> Table<'t, 'i> {
 
     pub fn span_line(r: &Reader, span: Range<usize>) -> usize {
         r.line_of(span.start)
+    }
+}
+
+/// Reads the `id` of each table of one kind, names the table after it, and reports an id
+/// used twice.
+pub struct Ids {
+    what: &'static str,
+    seen: HashMap<String, usize>,
+}
+
+impl Ids {
+    pub fn new(what: &'static str) -> Self {
+        Ids {
+            what,
+            seen: HashMap::new(),
+        }
+    }
+
+    pub fn read(&mut self, r: &mut Reader, t: &mut Table) -> Option<Located<String>> {
+        let id = t.req_string(r, "id")?;
+        t.name = format!("{} `{}`", self.what, id.value);
+        if let Some(first) = self.seen.insert(id.value.clone(), id.line) {
+            r.error(
+                id.line,
+                format!(
+                    "duplicate {} id `{}` (first used on line {first})",
+                    self.what, id.value
+                ),
+            );
+        }
+        Some(id)
+    }
+}
+
+/// Builds a value with its validating constructor, reporting a refusal at its line.
+pub fn parsed<T, E: std::fmt::Display>(
+    r: &mut Reader,
+    v: Located<String>,
+    f: impl FnOnce(String) -> Result<T, E>,
+) -> Option<T> {
+    match f(v.value) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            r.error(v.line, e.to_string());
+            None
+        }
     }
 }
 

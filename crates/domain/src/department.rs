@@ -3,14 +3,12 @@
 //! Read from the department TOML file; its `[simulation]` table belongs to the simulator
 //! and is skipped here.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::agreement::{AgreementKind, SupervisionMode, TaskAgreement, TaskType};
 use crate::ai::{AiApplication, AiStatus, CeMarking, CeRegime, FindingSpec, ModelCard};
-use crate::config::{Diagnostics, Located, Reader, Table};
+use crate::config::{Diagnostics, Ids, Located, Reader, Table, parsed};
 use crate::ids::{AiAppId, FindingCode, ProfessionalId, TaskTypeId};
 use crate::professional::{Professional, Role};
 
@@ -82,13 +80,9 @@ impl Department {
         };
 
         let mut tasks = Vec::new();
-        let mut task_ids = Unique::default();
+        let mut task_ids = Ids::new("task");
         for mut t in top.tables(&mut r, "task") {
-            let id = t.req_string(&mut r, "id");
-            if let Some(id) = &id {
-                t.name = format!("task `{}`", id.value);
-                task_ids.insert(&mut r, "task", id);
-            }
+            let id = task_ids.read(&mut r, &mut t);
             let id = id.and_then(|v| parsed(&mut r, v, TaskTypeId::parse));
             let name = t.string(&mut r, "name").map(|n| n.value);
             let ai_supported = t.boolean(&mut r, "ai_supported").is_some_and(|b| b.value);
@@ -107,13 +101,9 @@ impl Department {
         }
 
         let mut professionals = Vec::new();
-        let mut person_ids = Unique::default();
+        let mut person_ids = Ids::new("professional");
         for mut t in top.tables(&mut r, "professional") {
-            let id = t.req_string(&mut r, "id");
-            if let Some(id) = &id {
-                t.name = format!("professional `{}`", id.value);
-                person_ids.insert(&mut r, "professional", id);
-            }
+            let id = person_ids.read(&mut r, &mut t);
             let id = id.and_then(|v| parsed(&mut r, v, ProfessionalId::parse));
             let name = t.req_string(&mut r, "name").map(|n| n.value);
             let role = t.req_string(&mut r, "role").and_then(|v| role(&mut r, v));
@@ -130,13 +120,9 @@ impl Department {
         }
 
         let mut agreements = Vec::new();
-        let mut agreement_ids = Unique::default();
+        let mut agreement_ids = Ids::new("agreement");
         for mut t in top.tables(&mut r, "agreement") {
-            let id = t.req_string(&mut r, "id");
-            if let Some(id) = &id {
-                t.name = format!("agreement `{}`", id.value);
-                agreement_ids.insert(&mut r, "agreement", id);
-            }
+            let id = agreement_ids.read(&mut r, &mut t);
             if let Some(a) = agreement(&mut r, &mut t, id, &tasks, &professionals) {
                 agreements.push(a);
             }
@@ -144,13 +130,9 @@ impl Department {
         }
 
         let mut ai_applications = Vec::new();
-        let mut app_ids = Unique::default();
+        let mut app_ids = Ids::new("AI application");
         for mut t in top.tables(&mut r, "ai_application") {
-            let id = t.req_string(&mut r, "id");
-            if let Some(id) = &id {
-                t.name = format!("AI application `{}`", id.value);
-                app_ids.insert(&mut r, "AI application", id);
-            }
+            let id = app_ids.read(&mut r, &mut t);
             if let Some(a) = ai_application(&mut r, &mut t, id) {
                 ai_applications.push(a);
             }
@@ -166,35 +148,6 @@ impl Department {
             agreements,
             ai_applications,
         })
-    }
-}
-
-/// Reports a second use of an id within one kind of table.
-#[derive(Default)]
-struct Unique(HashMap<String, usize>);
-
-impl Unique {
-    fn insert(&mut self, r: &mut Reader, what: &str, id: &Located<String>) {
-        if let Some(first) = self.0.insert(id.value.clone(), id.line) {
-            r.error(
-                id.line,
-                format!("duplicate {what} id `{}` (first on line {first})", id.value),
-            );
-        }
-    }
-}
-
-fn parsed<T, E: std::fmt::Display>(
-    r: &mut Reader,
-    v: Located<String>,
-    f: impl FnOnce(String) -> Result<T, E>,
-) -> Option<T> {
-    match f(v.value) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            r.error(v.line, e.to_string());
-            None
-        }
     }
 }
 
@@ -248,17 +201,9 @@ fn agreement(
                 None
             }
         });
-    let roles_line = t.line;
-    let permitted_roles: Vec<Role> = t
-        .strings(r, "permitted_roles")
-        .map(|v| {
-            let line = v.line;
-            v.value
-                .into_iter()
-                .filter_map(|s| role(r, Located { value: s, line }))
-                .collect()
-        })
-        .unwrap_or_default();
+    let roles = t.list(r, "permitted_roles", role);
+    let roles_line = roles.as_ref().map_or(t.line, |l| l.line);
+    let permitted_roles: Vec<Role> = roles.map_or_else(Vec::new, |l| l.value);
     if permitted_roles.is_empty() {
         r.error(
             roles_line,
@@ -313,32 +258,29 @@ fn agreement(
                 None
             }
         });
+    let name = t.name.clone();
     let responsible: Vec<ProfessionalId> = t
-        .strings(r, "responsible")
-        .map(|v| {
-            let line = v.line;
-            v.value
-                .into_iter()
-                .filter_map(|s| {
-                    match people.iter().find(|p| p.id.as_str() == s) {
-                        None => r.error(
-                            line,
-                            format!("{}: responsible `{s}` is not a known professional", t.name),
-                        ),
-                        Some(p) if p.role != Role::Radiologist => r.error(
-                            line,
-                            format!(
-                                "{}: responsible specialist `{s}` must be a radiologist, is {}",
-                                t.name, p.role
-                            ),
-                        ),
-                        Some(p) => return Some(p.id.clone()),
-                    }
-                    None
-                })
-                .collect()
+        .list(r, "responsible", |r, id| {
+            match people.iter().find(|p| p.id.as_str() == id.value) {
+                None => r.error(
+                    id.line,
+                    format!(
+                        "{name}: responsible `{}` is not a known professional",
+                        id.value
+                    ),
+                ),
+                Some(p) if p.role != Role::Radiologist => r.error(
+                    id.line,
+                    format!(
+                        "{name}: responsible specialist `{}` must be a radiologist, is {}",
+                        id.value, p.role
+                    ),
+                ),
+                Some(p) => return Some(p.id.clone()),
+            }
+            None
         })
-        .unwrap_or_default();
+        .map_or_else(Vec::new, |l| l.value);
     if responsible.is_empty() && !t.has("responsible") {
         r.error(
             t.line,

@@ -622,15 +622,8 @@ fn staff_group(r: &mut Reader, s: &mut Table, dept: &Department) -> Option<Staff
         },
     };
     let tasks: Vec<TaskTypeId> = s
-        .strings(r, "tasks")
-        .map(|v| {
-            let line = v.line;
-            v.value
-                .into_iter()
-                .filter_map(|t| catalog_task(r, dept, Located { value: t, line }))
-                .collect()
-        })
-        .unwrap_or_default();
+        .list(r, "tasks", |r, t| catalog_task(r, dept, t))
+        .map_or_else(Vec::new, |l| l.value);
     if tasks.is_empty() {
         r.error(
             s.line,

@@ -86,6 +86,7 @@ impl Step {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Item {
     exam: u32,
     task: usize,
@@ -545,6 +546,30 @@ impl Queue {
     }
 }
 
+/// How sampled exams are reviewed once they are finished.
+#[derive(Clone, Copy)]
+struct ReviewPlan {
+    task: usize,
+    minutes_factor: f64,
+    sla_ms: i64,
+}
+
+impl Queue {
+    /// Records an exam's final result and queues its retrospective review if sampled.
+    fn finish(&mut self, e: &mut Exam, exam: u32, now: i64, read_minutes: f64, review: ReviewPlan) {
+        e.done_ms = Some(now);
+        if e.review {
+            let item = Item {
+                exam,
+                task: review.task,
+                step: Step::Review,
+                minutes: read_minutes * review.minutes_factor,
+            };
+            self.add(now, item, Priority::Routine, now + review.sla_ms);
+        }
+    }
+}
+
 fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
     let cfg = plan.cfg;
     let mut workers = Vec::new();
@@ -563,7 +588,7 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
             });
         }
     }
-    let mut by_task = vec![Vec::new(); plan.tasks.len().max(1)];
+    let mut by_task = vec![Vec::new(); plan.tasks.len()];
     for (i, w) in workers.iter().enumerate() {
         for t in &w.tasks {
             by_task[*t].push(i as u32);
@@ -577,8 +602,12 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
         by_task,
         events: BinaryHeap::new(),
     };
-    let final_report = plan.index.get(FINAL_REPORT).copied();
-    let review_task = plan.index.get(REVIEW).copied();
+    let final_report = plan.index[FINAL_REPORT];
+    let review = ReviewPlan {
+        task: plan.index[REVIEW],
+        minutes_factor: cfg.review_minutes_factor,
+        sla_ms: i64::from(plan.policy.sla.routine) * MINUTE_MS,
+    };
     for (w, worker) in q.workers.iter().enumerate() {
         let first = if on_shift(&worker.shift, cfg.start, 0) {
             Some(0)
@@ -590,82 +619,38 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
         }
     }
     for (i, e) in exams.iter_mut().enumerate() {
-        let spec = &cfg.exams[e.spec];
-        let task_minutes = plan
-            .cfg
+        let read_minutes = cfg.exams[e.spec].read_minutes;
+        let minutes = cfg
             .task(&plan.tasks[e.task])
             .and_then(|t| t.minutes)
-            .unwrap_or(spec.read_minutes);
-        let i = i as u32;
+            .unwrap_or(read_minutes);
+        let exam = i as u32;
+        let first = |step| Item {
+            exam,
+            task: e.task,
+            step,
+            minutes,
+        };
         match e.pathway {
             Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
                 e.pending = e.readers;
                 for _ in 0..e.readers {
-                    q.add(
-                        e.ready_ms,
-                        Item {
-                            exam: i,
-                            task: e.task,
-                            step: Step::Read,
-                            minutes: task_minutes,
-                        },
-                        e.priority,
-                        e.due_ms,
-                    );
+                    q.add(e.ready_ms, first(Step::Read), e.priority, e.due_ms);
                 }
             }
             Pathway::Gatekeeper => {
                 e.pending = 1;
-                q.add(
-                    e.ready_ms,
-                    Item {
-                        exam: i,
-                        task: e.task,
-                        step: Step::Gatekeep,
-                        minutes: task_minutes,
-                    },
-                    e.priority,
-                    e.due_ms,
-                );
+                q.add(e.ready_ms, first(Step::Gatekeep), e.priority, e.due_ms);
             }
             Pathway::DelegatedPreliminary => {
                 e.pending = 1;
-                q.add(
-                    e.ready_ms,
-                    Item {
-                        exam: i,
-                        task: e.task,
-                        step: Step::Delegate,
-                        minutes: task_minutes,
-                    },
-                    e.priority,
-                    e.due_ms,
-                );
+                q.add(e.ready_ms, first(Step::Delegate), e.priority, e.due_ms);
             }
-            Pathway::AutonomousNormal => {
-                e.done_ms = Some(e.ready_ms);
-                if e.review
-                    && let Some(rt) = review_task
-                {
-                    let due = e.ready_ms + i64::from(plan.policy.sla.routine) * MINUTE_MS;
-                    let m = spec.read_minutes * cfg.review_minutes_factor;
-                    q.add(
-                        e.ready_ms,
-                        Item {
-                            exam: i,
-                            task: rt,
-                            step: Step::Review,
-                            minutes: m,
-                        },
-                        Priority::Routine,
-                        due,
-                    );
-                }
-            }
+            Pathway::AutonomousNormal => q.finish(e, exam, e.ready_ms, read_minutes, review),
         }
     }
 
-    let mut open_items = q.items.len();
+    let mut done_items = 0usize;
     while let Some(Reverse((now, ev))) = q.events.pop() {
         if now > give_up_ms {
             break;
@@ -676,8 +661,8 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
                 let task = q.items[seq as usize].task;
                 q.queues[task].push(Reverse(key));
                 let idle = q.by_task[task].iter().copied().find(|w| {
-                    !q.workers[*w as usize].busy
-                        && on_shift(&q.workers[*w as usize].shift, cfg.start, now / MINUTE_MS)
+                    let worker = &q.workers[*w as usize];
+                    !worker.busy && on_shift(&worker.shift, cfg.start, now / MINUTE_MS)
                 });
                 if let Some(w) = idle {
                     q.start_next(w, now);
@@ -687,7 +672,8 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
                 if !q.workers[w as usize].busy {
                     q.start_next(w, now);
                 }
-                if open_items > 0
+                // Shifts recur only while work is open, so the loop ends when all is done.
+                if q.items.len() > done_items
                     && let Some(next) =
                         next_shift_start(&q.workers[w as usize].shift, cfg.start, now)
                 {
@@ -695,90 +681,51 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
                 }
             }
             Event::Done(w, seq) => {
-                open_items -= 1;
-                q.workers[w as usize].busy = false;
-                let item = &q.items[seq as usize];
-                let (exam_i, step, minutes) = (item.exam, item.step, item.minutes);
-                let role = q.workers[w as usize].role;
+                done_items += 1;
+                let worker = &mut q.workers[w as usize];
+                worker.busy = false;
+                let (role, shift) = (worker.role, worker.shift);
+                let Item {
+                    exam,
+                    step,
+                    minutes,
+                    ..
+                } = q.items[seq as usize];
                 tally.work(role, step.kind(), minutes);
-                let e = &mut exams[exam_i as usize];
-                let spec = &cfg.exams[e.spec];
-                let mut finished = false;
-                match step {
-                    Step::Read | Step::Escalation | Step::Authorize => {
-                        e.pending -= 1;
-                        finished = e.pending == 0;
-                    }
-                    Step::Gatekeep if e.escalate => {
-                        if let Some(fr) = final_report {
-                            let (p, due) = (e.priority, e.due_ms);
-                            q.add(
-                                now,
-                                Item {
-                                    exam: exam_i,
-                                    task: fr,
-                                    step: Step::Escalation,
-                                    minutes: spec.read_minutes,
-                                },
-                                p,
-                                due,
-                            );
-                            open_items += 1;
-                        }
-                    }
-                    Step::Gatekeep => {
-                        e.pending -= 1;
-                        finished = true;
-                    }
+                let e = &mut exams[exam as usize];
+                let read_minutes = cfg.exams[e.spec].read_minutes;
+                let follow_up = match step {
+                    Step::Gatekeep if e.escalate => Some((Step::Escalation, read_minutes)),
                     Step::Delegate => {
-                        if let Some(fr) = final_report {
-                            let (p, due) = (e.priority, e.due_ms);
-                            let m = spec.read_minutes * cfg.authorize_minutes_factor;
-                            q.add(
-                                now,
-                                Item {
-                                    exam: exam_i,
-                                    task: fr,
-                                    step: Step::Authorize,
-                                    minutes: m,
-                                },
-                                p,
-                                due,
-                            );
-                            open_items += 1;
-                        }
+                        Some((Step::Authorize, read_minutes * cfg.authorize_minutes_factor))
                     }
-                    Step::Review => {}
-                }
-                let e = &mut exams[exam_i as usize];
-                if finished {
-                    e.done_ms = Some(now);
-                    if e.review
-                        && let Some(rt) = review_task
-                    {
-                        let due = now + i64::from(plan.policy.sla.routine) * MINUTE_MS;
-                        let m = spec.read_minutes * cfg.review_minutes_factor;
-                        q.add(
-                            now,
-                            Item {
-                                exam: exam_i,
-                                task: rt,
-                                step: Step::Review,
-                                minutes: m,
-                            },
-                            Priority::Routine,
-                            due,
-                        );
-                        open_items += 1;
+                    Step::Read | Step::Escalation | Step::Authorize | Step::Gatekeep => {
+                        e.pending -= 1;
+                        None
                     }
+                    Step::Review => None,
+                };
+                match follow_up {
+                    Some((step, minutes)) => {
+                        let item = Item {
+                            exam,
+                            task: final_report,
+                            step,
+                            minutes,
+                        };
+                        q.add(now, item, e.priority, e.due_ms);
+                    }
+                    None if step != Step::Review && e.pending == 0 => {
+                        q.finish(e, exam, now, read_minutes, review);
+                    }
+                    None => {}
                 }
-                if on_shift(&q.workers[w as usize].shift, cfg.start, now / MINUTE_MS) {
+                if on_shift(&shift, cfg.start, now / MINUTE_MS) {
                     q.start_next(w, now);
                 }
             }
         }
     }
-    tally.unfinished_items = open_items as u64;
 }
 
 #[cfg(test)]

@@ -33,7 +33,6 @@ pub(crate) struct Tally {
     pub ai_results: u64,
     pub ai_missing: u64,
     pub unfinished: u64,
-    pub unfinished_items: u64,
 }
 
 impl Tally {
@@ -243,6 +242,10 @@ impl SimReport {
                 n,
                 pct(*n as f64, self.exams as f64)
             );
+        }
+        let _ = writeln!(s, "\nrule                               fired");
+        for (r, n) in &self.rules {
+            let _ = writeln!(s, "  {r:<32} {n:>7}");
         }
         let _ = writeln!(s, "\nradiologist workload         policy    baseline");
         let _ = writeln!(

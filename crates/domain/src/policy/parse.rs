@@ -1,9 +1,7 @@
 //! Reading a policy from TOML, reporting every problem with its line.
 
-use std::collections::HashMap;
-
 use super::{AiCondition, AiMissing, Conditions, Outcome, Policy, Rule, SlaTable};
-use crate::config::{Diagnostics, Located, Reader, Table};
+use crate::config::{Diagnostics, Ids, Located, Reader, Table, parsed};
 use crate::decision::Pathway;
 use crate::ids::{AiAppId, FindingCode, RuleId, TaskTypeId};
 use crate::study::Priority;
@@ -72,21 +70,9 @@ impl Policy {
         };
 
         let mut rules = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut ids = Ids::new("rule");
         for mut t in top.tables(&mut r, "rule") {
-            let id = t.req_string(&mut r, "id");
-            if let Some(id) = &id {
-                t.name = format!("rule `{}`", id.value);
-                if let Some(first) = seen.insert(id.value.clone(), id.line) {
-                    r.error(
-                        id.line,
-                        format!(
-                            "duplicate rule id `{}` (first used on line {first})",
-                            id.value
-                        ),
-                    );
-                }
-            }
+            let id = ids.read(&mut r, &mut t);
             let id = id.and_then(|id| parsed(&mut r, id, RuleId::parse));
             let description = t.string(&mut r, "description").map(|d| d.value);
             let when = match t.table(&mut r, "when") {
@@ -142,20 +128,6 @@ impl Policy {
             default_line,
             rules,
         })
-    }
-}
-
-fn parsed<T, E: std::fmt::Display>(
-    r: &mut Reader,
-    v: Located<String>,
-    f: impl FnOnce(String) -> Result<T, E>,
-) -> Option<T> {
-    match f(v.value) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            r.error(v.line, e.to_string());
-            None
-        }
     }
 }
 
@@ -245,15 +217,7 @@ fn conditions(r: &mut Reader, t: &mut Table) -> Conditions {
         ordering_department: t.strings(r, "ordering_department").map(|v| v.value),
         ..Conditions::default()
     };
-    if let Some(ps) = t.strings(r, "priority") {
-        let line = ps.line;
-        let list: Vec<_> = ps
-            .value
-            .into_iter()
-            .filter_map(|p| priority(r, Located { value: p, line }))
-            .collect();
-        c.priority = Some(list);
-    }
+    c.priority = t.list(r, "priority", priority).map(|l| l.value);
     c.age_min = t.count(r, "age_min").map(|v| v.value);
     c.age_max = t.count(r, "age_max").map(|v| v.value);
     if let (Some(lo), Some(hi)) = (c.age_min, c.age_max)
