@@ -15,14 +15,29 @@ pub enum AiStatus {
 }
 
 impl AiStatus {
-    pub fn parse(s: &str) -> Option<AiStatus> {
-        match s {
-            "pilot" => Some(AiStatus::Pilot),
-            "production" => Some(AiStatus::Production),
-            "suspended" => Some(AiStatus::Suspended),
-            "retired" => Some(AiStatus::Retired),
-            _ => None,
+    pub const ALL: [AiStatus; 4] = [
+        AiStatus::Pilot,
+        AiStatus::Production,
+        AiStatus::Suspended,
+        AiStatus::Retired,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AiStatus::Pilot => "pilot",
+            AiStatus::Production => "production",
+            AiStatus::Suspended => "suspended",
+            AiStatus::Retired => "retired",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<AiStatus> {
+        AiStatus::ALL.into_iter().find(|a| a.code() == s)
+    }
+
+    /// Whether routing may rely on the application's results.
+    pub fn in_use(self) -> bool {
+        matches!(self, AiStatus::Pilot | AiStatus::Production)
     }
 }
 

@@ -36,6 +36,59 @@ impl std::fmt::Display for Priority {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    Changed,
+    Cancelled,
+}
+
+/// An imaging order from the RIS or EHR, before (or while) its study exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Order {
+    pub accession: AccessionNumber,
+    pub patient: PatientId,
+    pub procedure_code: String,
+    pub modality: String,
+    pub priority: Priority,
+    pub ordering_department: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clinical_question: Option<String>,
+    pub ordered_at: DateTime<Utc>,
+    pub status: OrderStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("order {0} was cancelled and cannot change")]
+    Cancelled(AccessionNumber),
+    #[error("order {order} cannot take a message for accession {message}")]
+    OtherAccession {
+        order: AccessionNumber,
+        message: AccessionNumber,
+    },
+}
+
+impl Order {
+    /// Applies a later version of the same order (HL7 ORM change): a cancelled order
+    /// stays cancelled, and only the same accession number applies.
+    pub fn update(&mut self, newer: Order) -> Result<(), OrderError> {
+        if newer.accession != self.accession {
+            return Err(OrderError::OtherAccession {
+                order: self.accession.clone(),
+                message: newer.accession,
+            });
+        }
+        if self.status == OrderStatus::Cancelled {
+            return Err(OrderError::Cancelled(self.accession.clone()));
+        }
+        *self = newer;
+        Ok(())
+    }
+}
+
 /// A study as routing sees it: the order's attributes plus acquisition facts.
 ///
 /// Unknown fields are rejected so that a misspelt `body_part` is an error, not a silent miss.
@@ -111,5 +164,58 @@ impl RoutingCase {
                 .map(|r| r.received_at)
                 .fold(self.study.acquired_at, DateTime::max)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(acc: &str, status: OrderStatus) -> Order {
+        Order {
+            accession: AccessionNumber::parse(acc).unwrap(),
+            patient: PatientId::parse("P1").unwrap(),
+            procedure_code: "CTPA".into(),
+            modality: "CT".into(),
+            priority: Priority::Urgent,
+            ordering_department: "ED".into(),
+            clinical_question: None,
+            ordered_at: "2026-03-02T09:00:00Z".parse().unwrap(),
+            status,
+        }
+    }
+
+    #[test]
+    fn cancelled_order_stays_cancelled() {
+        let mut o = order("A1", OrderStatus::Placed);
+        o.update(order("A1", OrderStatus::Cancelled)).unwrap();
+        let err = o.update(order("A1", OrderStatus::Changed)).unwrap_err();
+        assert_eq!(
+            err,
+            OrderError::Cancelled(AccessionNumber::parse("A1").unwrap())
+        );
+        assert_eq!(o.status, OrderStatus::Cancelled);
+    }
+
+    #[test]
+    fn order_update_refuses_another_accession() {
+        let mut o = order("A1", OrderStatus::Placed);
+        assert!(matches!(
+            o.update(order("A2", OrderStatus::Changed)),
+            Err(OrderError::OtherAccession { .. })
+        ));
+        assert_eq!(o.accession.as_str(), "A1");
+    }
+
+    #[test]
+    fn evaluation_time_defaults_to_the_latest_recorded_moment() {
+        let study: Study = serde_json::from_str(r#"{"accession":"A1","patient":"P1","modality":"CT","procedure_code":"X",
+            "body_part":"HEAD","priority":"stat","site":"main","ordering_department":"ED","acquired_at":"2026-03-02T10:00:00Z"}"#).unwrap();
+        let case = RoutingCase {
+            study,
+            ai_results: vec![],
+            evaluated_at: None,
+        };
+        assert_eq!(case.evaluation_time(), case.study.acquired_at);
     }
 }

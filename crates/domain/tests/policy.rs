@@ -337,3 +337,22 @@ fn study_json_with_unknown_field_is_rejected_with_its_name() {
     let err = serde_json::from_str::<Study>(json).unwrap_err().to_string();
     assert!(err.contains("unknown field `bodypart`"), "{err}");
 }
+
+#[test]
+fn rules_may_not_rely_on_a_retired_or_suspended_ai_application() {
+    let dept = DEPARTMENT.replace(
+        "id = \"pe-detect\"\nname = \"Pulmonary embolism detection (simulated)\"",
+        "id = \"pe-detect\"\nname = \"Pulmonary embolism detection (simulated)\"\n# retired below",
+    );
+    let dept = dept.replacen(
+        "status = \"production\"\nce = { class = \"IIa\", regime = \"mdd\"",
+        "status = \"retired\"\nce = { class = \"IIa\", regime = \"mdd\"",
+        1,
+    );
+    assert_ne!(dept, DEPARTMENT, "fixture edit applied");
+    let p = problems(POLICY, Some(&dept)).join("\n");
+    assert!(
+        p.contains("rule `ctpa-pe-positive`: AI application `pe-detect` is retired in the register; rules may not rely on it"),
+        "{p}"
+    );
+}

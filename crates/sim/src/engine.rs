@@ -9,7 +9,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
-use radgate_domain::ai::{AiFinding, AiResult, AiStatus};
+use radgate_domain::ai::{AiFinding, AiResult};
 use radgate_domain::ids::{AccessionNumber, PatientId};
 use radgate_domain::professional::Role;
 use radgate_domain::{Department, Pathway, Policy, Priority, Study};
@@ -335,9 +335,7 @@ fn route(
         let Some(app) = plan.dept.ai_application(ai.app.as_str()) else {
             continue;
         };
-        if !matches!(app.status, AiStatus::Production | AiStatus::Pilot)
-            || !app.covers(&spec.modality, &spec.body_part)
-        {
+        if !app.status.in_use() || !app.covers(&spec.modality, &spec.body_part) {
             continue;
         }
         let failed = rng.random_bool(ai.failure_rate);

@@ -152,6 +152,18 @@ fn check_ai(rule: &Rule, department: Option<&Department>, out: &mut Vec<Diagnost
                 });
                 None
             }
+            Some((_, Some(app))) if !app.status.in_use() => {
+                out.push(Diagnostic {
+                    line: c.app_line,
+                    message: format!(
+                        "rule `{}`: AI application `{}` is {} in the register; rules may not rely on it",
+                        rule.id,
+                        app.id,
+                        app.status.code()
+                    ),
+                });
+                None
+            }
             Some((_, Some(app))) => match &c.finding {
                 Some(code) => {
                     let spec = app.finding(code.as_str());
