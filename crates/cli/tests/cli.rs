@@ -456,6 +456,10 @@ fn simulate_reports_department_problems_with_lines() {
         .unwrap()
         .replace("prevalence = 0.55", "prevalence = 1.55")
         .replace(
+            "age = { mean = 62, sd = 17 }",
+            "age = { mean = nan, sd = 17 }",
+        )
+        .replace(
             "role = \"mbb\"\ncount = 2",
             "role = \"mbb\"\ncount = 2\nshift = \"x\"",
         );
@@ -487,6 +491,13 @@ fn simulate_reports_department_problems_with_lines() {
             "department.toml:{}: unknown key `shift`",
             line_of("shift = \"x\"")
         )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "department.toml:{}: `mean` in",
+            line_of("mean = nan")
+        )) && err.contains("must be a finite number, found NaN"),
         "{err}"
     );
 }
@@ -579,5 +590,28 @@ fn stats_proportion_matches_statsmodels() {
             "{method} {x}/{n}: upper {u} vs statsmodels {hi}"
         );
         assert!((e - x as f64 / n as f64).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn simulate_refuses_zero_or_absurd_days() {
+    for days in ["0", "100000"] {
+        let o = radgate(&[
+            "simulate",
+            "--department",
+            &example("department.toml"),
+            "--policy",
+            &example("policy.toml"),
+            "--days",
+            days,
+            "--seed",
+            "1",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains(&format!("days must be 1 to 3653, got {days}")),
+            "{}",
+            stderr(&o)
+        );
     }
 }

@@ -173,6 +173,18 @@ impl<'t, 'i> Table<'t, 'i> {
         let item = self.get(key)?;
         let line = r.line_of(item.span().start);
         match number(item.get_ref()) {
+            // No radgate setting is infinite or undefined; refusing them here keeps `nan`
+            // and `inf` out of every calculation downstream.
+            Some(value) if !value.is_finite() => {
+                r.error(
+                    line,
+                    format!(
+                        "`{key}` in {} must be a finite number, found {value}",
+                        self.name
+                    ),
+                );
+                None
+            }
             Some(value) => Some(Located { value, line }),
             None => {
                 self.type_error(r, key, item, "a number");
@@ -518,6 +530,24 @@ mod tests {
         let d = r.into_result(()).unwrap_err().0;
         assert!(d[0].message.starts_with("invalid TOML"));
         assert!(d[0].line >= 2, "{:?}", d);
+    }
+
+    #[test]
+    fn nan_and_infinity_are_refused() {
+        let mut r = Reader::new("a = nan\nb = -inf\nc = 1.5\n");
+        let doc = r.parse().unwrap();
+        let mut t = Table::new(&doc, "top", 1);
+        assert!(t.float(&mut r, "a").is_none());
+        assert!(t.float(&mut r, "b").is_none());
+        assert_eq!(t.float(&mut r, "c").unwrap().value, 1.5);
+        let d = r.into_result(()).unwrap_err().0;
+        assert_eq!(d.len(), 2);
+        assert!(
+            d[0].message.contains("`a` in top must be a finite number"),
+            "{}",
+            d[0]
+        );
+        assert_eq!(d[1].line, 2);
     }
 
     #[test]

@@ -356,3 +356,16 @@ fn rules_may_not_rely_on_a_retired_or_suspended_ai_application() {
         "{p}"
     );
 }
+
+#[test]
+fn only_double_read_has_several_readers() {
+    let text = format!(
+        "{HEAD}[[rule]]\nid = \"a\"\n[rule.then]\npathway = \"single_read\"\ntask = \"final_report\"\nreaders = 2\n"
+    );
+    let p = problems(&text, None);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains("only double_read has more than one reader, single_read has 1"),
+        "{p:?}"
+    );
+}

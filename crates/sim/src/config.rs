@@ -9,6 +9,10 @@ use radgate_domain::config::{Diagnostics, Located, Reader, Table, number};
 use radgate_domain::ids::{AiAppId, FindingCode, TaskTypeId};
 use radgate_domain::professional::Role;
 
+/// Exams per year of one exam type: far above any department, low enough to keep a
+/// simulation in memory.
+pub const MAX_PER_YEAR: f64 = 5_000_000.0;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
     /// Day 0 of every simulation.
@@ -325,10 +329,16 @@ fn exam(r: &mut Reader, e: &mut Table, dept: &Department, default_site: &str) ->
     let modality = e.req_string(r, "modality").map(|v| v.value);
     let body_part = e.req_string(r, "body_part").map(|v| v.value);
     let per_year = e.float(r, "per_year").and_then(|v| {
-        if v.value >= 0.0 {
+        if (0.0..=MAX_PER_YEAR).contains(&v.value) {
             Some(v.value)
         } else {
-            r.error(v.line, "`per_year` must be >= 0");
+            r.error(
+                v.line,
+                format!(
+                    "`per_year` must lie in [0, {MAX_PER_YEAR}], found {}",
+                    v.value
+                ),
+            );
             None
         }
     });

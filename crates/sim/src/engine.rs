@@ -27,6 +27,8 @@ const Z90: f64 = 1.281_551_565_544_600_5;
 /// The queue keeps serving until done, but gives up this long after the last arrival so
 /// that an understaffed roster ends with a count of unfinished work, not a hang.
 const DRAIN_DAYS: i64 = 365;
+/// Ten years: longer runs say nothing a policy designer needs and only cost memory.
+pub const MAX_DAYS: u32 = 3653;
 /// The radiologist's read: escalations from gatekeeping and authorizations use it.
 const FINAL_REPORT: &str = "final_report";
 /// Retrospective review of sampled exams.
@@ -40,8 +42,8 @@ pub enum SimError {
         "task `{task}` is used for gatekeeping, so its [[simulation.task]] needs `specificity`"
     )]
     GatekeeperNeedsSpecificity { task: String },
-    #[error("--days must be at least 1")]
-    NoDays,
+    #[error("days must be 1 to {MAX_DAYS}, got {0}")]
+    Days(u32),
 }
 
 /// One routed exam and what the queue must do for it.
@@ -207,8 +209,8 @@ impl<'a> Plan<'a> {
 }
 
 pub(crate) fn run(plan: &mut Plan, days: u32, seed: u64) -> Result<Tally, SimError> {
-    if days == 0 {
-        return Err(SimError::NoDays);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(SimError::Days(days));
     }
     plan.check_roster()?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -176,11 +176,23 @@ fn outcome(r: &mut Reader, t: &mut Table) -> Option<Outcome> {
     };
     let flags = t.strings(r, "flags").map_or(Vec::new(), |f| f.value);
     let (pathway, task) = (pathway?, task?);
-    if pathway == Pathway::DoubleRead && readers.is_some_and(|n| n < 2) {
-        r.error(
-            t.line,
-            format!("{}: double_read needs `readers` >= 2", t.name),
-        );
+    match (pathway, readers) {
+        (Pathway::DoubleRead, Some(n)) if n < 2 => {
+            r.error(
+                t.line,
+                format!("{}: double_read needs `readers` >= 2", t.name),
+            );
+        }
+        (p, Some(n)) if p != Pathway::DoubleRead && n != 1 => {
+            r.error(
+                t.line,
+                format!(
+                    "{}: only double_read has more than one reader, {p} has 1",
+                    t.name
+                ),
+            );
+        }
+        _ => {}
     }
     Some(Outcome {
         pathway,
@@ -244,8 +256,8 @@ fn conditions(r: &mut Reader, t: &mut Table) -> Conditions {
             finding: a
                 .string(r, "finding")
                 .and_then(|v| parsed(r, v, FindingCode::parse)),
-            score_min: finite(r, score_min, "score_min"),
-            score_max: finite(r, score_max, "score_max"),
+            score_min: score_min.map(|v| v.value),
+            score_max: score_max.map(|v| v.value),
             critical: a.boolean(r, "critical").map(|v| v.value),
             normal: a.boolean(r, "normal").map(|v| v.value),
             line: a.line,
@@ -284,14 +296,4 @@ fn conditions(r: &mut Reader, t: &mut Table) -> Conditions {
         }
     }
     c
-}
-
-fn finite(r: &mut Reader, v: Option<Located<f64>>, key: &str) -> Option<f64> {
-    let v = v?;
-    if v.value.is_finite() {
-        Some(v.value)
-    } else {
-        r.error(v.line, format!("`{key}` must be a finite number"));
-        None
-    }
 }
