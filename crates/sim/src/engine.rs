@@ -281,15 +281,70 @@ fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
-fn pick<'v, T>(weights: &'v [(T, f64)], rng: &mut ChaCha8Rng) -> &'v T {
+/// An index drawn with the given probabilities (which sum to 1).
+fn draw_index(weights: impl ExactSizeIterator<Item = f64>, rng: &mut ChaCha8Rng) -> usize {
+    let last = weights.len() - 1;
     let mut u = rng.random::<f64>();
-    for (v, w) in weights {
-        if u < *w {
-            return v;
+    for (i, w) in weights.enumerate() {
+        if u < w {
+            return i;
         }
         u -= w;
     }
-    &weights.last().expect("weights are never empty").0
+    // Rounding can leave u a hair above the total; the last outcome takes it.
+    last
+}
+
+fn pick<'v, T>(weights: &'v [(T, f64)], rng: &mut ChaCha8Rng) -> &'v T {
+    &weights[draw_index(weights.iter().map(|(_, w)| *w), rng)].0
+}
+
+/// A simulated application's score for one exam, on the finding's score range.
+fn draw_score(model: &ScoreModel, positive: bool, range: (f64, f64), rng: &mut ChaCha8Rng) -> f64 {
+    match model {
+        ScoreModel::Beta {
+            positive: p,
+            negative: q,
+        } => {
+            let (a, b) = if positive { *p } else { *q };
+            let x: f64 = Beta::new(a, b).expect("a, b > 0").sample(rng);
+            range.0 + x * (range.1 - range.0)
+        }
+        ScoreModel::Categories {
+            positive: p,
+            negative: q,
+        } => {
+            let w = if positive { p } else { q };
+            range.0 + draw_index(w.iter().copied(), rng) as f64
+        }
+        ScoreModel::SensSpec {
+            sensitivity,
+            specificity,
+        } => {
+            let call = if positive {
+                rng.random_bool(*sensitivity)
+            } else {
+                !rng.random_bool(*specificity)
+            };
+            if call { range.1 } else { range.0 }
+        }
+    }
+}
+
+/// The chance that the prospective reading on a pathway catches a true finding, from the
+/// sensitivity of its task (`s_task`) and of the radiologist's read (`s_read`), treating
+/// readers as independent.
+fn detection_probability(pathway: Pathway, readers: u8, s_task: f64, s_read: f64) -> f64 {
+    match pathway {
+        Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
+            1.0 - (1.0 - s_task).powi(readers.into())
+        }
+        // Found only when the gatekeeper escalates and the radiologist then sees it.
+        Pathway::Gatekeeper => s_task * s_read,
+        // The delegate or the authorizing radiologist may catch it.
+        Pathway::DelegatedPreliminary => 1.0 - (1.0 - s_task) * (1.0 - s_read),
+        Pathway::AutonomousNormal => 0.0,
+    }
 }
 
 /// Draws one exam's attributes and AI results, routes it, and settles the random parts of
@@ -356,43 +411,7 @@ fn route(
             let range = app
                 .finding(f.code.as_str())
                 .map_or((0.0, 1.0), |s| s.score_range);
-            let score = match &f.model {
-                ScoreModel::Beta {
-                    positive: p,
-                    negative: q,
-                } => {
-                    let (a, b) = if positive { *p } else { *q };
-                    let x: f64 = Beta::new(a, b).expect("a, b > 0").sample(rng);
-                    range.0 + x * (range.1 - range.0)
-                }
-                ScoreModel::Categories {
-                    positive: p,
-                    negative: q,
-                } => {
-                    let w = if positive { p } else { q };
-                    let mut u = rng.random::<f64>();
-                    let mut k = w.len() - 1;
-                    for (i, wi) in w.iter().enumerate() {
-                        if u < *wi {
-                            k = i;
-                            break;
-                        }
-                        u -= wi;
-                    }
-                    range.0 + k as f64
-                }
-                ScoreModel::SensSpec {
-                    sensitivity,
-                    specificity,
-                } => {
-                    let call = if positive {
-                        rng.random_bool(*sensitivity)
-                    } else {
-                        !rng.random_bool(*specificity)
-                    };
-                    if call { range.1 } else { range.0 }
-                }
-            };
+            let score = draw_score(&f.model, positive, range, rng);
             let (critical, normal) = app
                 .finding(f.code.as_str())
                 .map_or((false, false), |s| s.flags(score));
@@ -441,14 +460,7 @@ fn route(
     if truth {
         let s_read = plan.sensitivity(FINAL_REPORT);
         let s_task = plan.sensitivity(d.task.as_str());
-        let p_detect = match d.pathway {
-            Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
-                1.0 - (1.0 - s_task).powi(d.readers.into())
-            }
-            Pathway::Gatekeeper => s_task * s_read,
-            Pathway::DelegatedPreliminary => 1.0 - (1.0 - s_task) * (1.0 - s_read),
-            Pathway::AutonomousNormal => 0.0,
-        };
+        let p_detect = detection_probability(d.pathway, d.readers, s_task, s_read);
         let recovered = d.review_fraction * plan.sensitivity(REVIEW);
         let s_base = plan.sensitivity(spec.baseline_task.as_str());
         tally.findings += 1;
@@ -731,6 +743,40 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detection_probability_follows_each_pathway() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(
+            detection_probability(Pathway::DoubleRead, 2, 0.8, 0.9),
+            0.96
+        ));
+        assert!(close(
+            detection_probability(Pathway::Gatekeeper, 1, 0.9, 0.95),
+            0.855
+        ));
+        assert!(close(
+            detection_probability(Pathway::DelegatedPreliminary, 1, 0.9, 0.95),
+            0.995
+        ));
+        assert_eq!(
+            detection_probability(Pathway::AutonomousNormal, 1, 0.9, 0.95),
+            0.0
+        );
+    }
+
+    #[test]
+    fn draw_index_follows_the_weights() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut counts = [0u32; 3];
+        for _ in 0..30_000 {
+            counts[draw_index([0.2, 0.5, 0.3].into_iter(), &mut rng)] += 1;
+        }
+        // 3 standard deviations of a binomial(30000, p) proportion is below 0.009.
+        for (c, p) in counts.iter().zip([0.2, 0.5, 0.3]) {
+            assert!((f64::from(*c) / 30_000.0 - p).abs() < 0.009, "{counts:?}");
+        }
+    }
 
     fn monday() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()
