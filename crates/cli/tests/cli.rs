@@ -26,6 +26,16 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The command failed with exit code 1 and said `needle` on stderr.
+fn assert_fails_with(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(o));
+    assert!(
+        stderr(o).contains(needle),
+        "missing {needle:?} in stderr: {}",
+        stderr(o)
+    );
+}
+
 /// A scratch directory under the target dir, fresh for each test.
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -298,12 +308,7 @@ fn policy_explain_rejects_bad_study_input_naming_the_field() {
         "--study",
         case.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("unknown field `bodypart`"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "unknown field `bodypart`");
 
     std::fs::write(
         &case,
@@ -441,11 +446,9 @@ fn simulate_refuses_a_roster_that_cannot_do_the_work() {
         "--seed",
         "1",
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("no one on the roster can do task `oncology_preliminary_report`"),
-        "{}",
-        stderr(&o)
+    assert_fails_with(
+        &o,
+        "no one on the roster can do task `oncology_preliminary_report`",
     );
 }
 
@@ -523,12 +526,7 @@ fn stats_proportion_rejects_impossible_input() {
         "--method",
         "wilson",
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("successes (5) cannot exceed trials (4)"),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails_with(&o, "successes (5) cannot exceed trials (4)");
 }
 
 /// Compares with statsmodels' `proportion_confint`, an independent implementation.
@@ -607,11 +605,6 @@ fn simulate_refuses_zero_or_absurd_days() {
             "--seed",
             "1",
         ]);
-        assert_eq!(o.status.code(), Some(1));
-        assert!(
-            stderr(&o).contains(&format!("days must be 1 to 3653, got {days}")),
-            "{}",
-            stderr(&o)
-        );
+        assert_fails_with(&o, &format!("days must be 1 to 3653, got {days}"));
     }
 }
