@@ -1,5 +1,6 @@
 //! The `radgate` binary: parses arguments and hands each command to the libraries.
 
+mod audit_cmd;
 mod load;
 mod policy_cmd;
 mod simulate_cmd;
@@ -56,6 +57,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Check the tamper-evident audit trail
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Statistics used in monitoring
     Stats {
         #[command(subcommand)]
@@ -90,6 +96,28 @@ enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit 1 naming the first event that was altered, deleted or
+    /// inserted
+    Verify {
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+/// Which database: the embedded SQLite file or a PostgreSQL server.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct Database {
+    /// SQLite database file (the embedded default)
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// PostgreSQL URL, e.g. postgres://radgate@db.example/radgate
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -152,6 +180,9 @@ fn main() -> ExitCode {
             seed,
             format,
         } => simulate_cmd::simulate(&department, &policy, days, seed, format),
+        Command::Audit {
+            command: AuditCommand::Verify { database },
+        } => audit_cmd::verify(database.db.as_deref(), database.database_url.as_deref()),
         Command::Stats {
             command:
                 StatsCommand::Proportion {

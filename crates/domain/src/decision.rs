@@ -65,6 +65,23 @@ pub struct AiEvidence {
     pub normal: bool,
 }
 
+impl Decision {
+    /// The work a decision opens: one item per reader on reading pathways, one for the
+    /// gatekeeper or the delegate, none for autonomous normal (its review is sampled).
+    /// Follow-up work (an escalated read, an authorization) is opened when the first step
+    /// ends.
+    pub fn initial_tasks(&self) -> Vec<TaskTypeId> {
+        let n = match self.pathway {
+            Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
+                usize::from(self.readers)
+            }
+            Pathway::Gatekeeper | Pathway::DelegatedPreliminary => 1,
+            Pathway::AutonomousNormal => 0,
+        };
+        vec![self.task.clone(); n]
+    }
+}
+
 /// The outcome of routing one study, with everything needed to explain it later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {

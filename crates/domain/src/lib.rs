@@ -7,6 +7,7 @@
 
 pub mod agreement;
 pub mod ai;
+pub mod audit;
 pub mod config;
 pub mod decision;
 pub mod department;

@@ -44,6 +44,16 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl OrderStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::Changed => "changed",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// An imaging order from the RIS or EHR, before (or while) its study exists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -56,7 +56,8 @@ struct Exam {
     pathway: Pathway,
     /// Index into `Plan::tasks` of the decision's task.
     task: usize,
-    readers: u8,
+    /// Work items the decision opens, as the domain's `Decision::initial_tasks` says.
+    initial_items: u8,
     escalate: bool,
     review: bool,
     /// Steps on the critical path still to do; the exam is reported when it reaches 0.
@@ -483,7 +484,7 @@ fn route(
         priority: d.priority,
         pathway: d.pathway,
         task,
-        readers: d.readers,
+        initial_items: d.initial_tasks().len() as u8,
         escalate,
         review,
         pending: 0,
@@ -637,28 +638,23 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
             .and_then(|t| t.minutes)
             .unwrap_or(read_minutes);
         let exam = i as u32;
-        let first = |step| Item {
-            exam,
-            task: e.task,
-            step,
-            minutes,
+        let step = match e.pathway {
+            Pathway::Gatekeeper => Step::Gatekeep,
+            Pathway::DelegatedPreliminary => Step::Delegate,
+            _ => Step::Read,
         };
-        match e.pathway {
-            Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
-                e.pending = e.readers;
-                for _ in 0..e.readers {
-                    q.add(e.ready_ms, first(Step::Read), e.priority, e.due_ms);
-                }
-            }
-            Pathway::Gatekeeper => {
-                e.pending = 1;
-                q.add(e.ready_ms, first(Step::Gatekeep), e.priority, e.due_ms);
-            }
-            Pathway::DelegatedPreliminary => {
-                e.pending = 1;
-                q.add(e.ready_ms, first(Step::Delegate), e.priority, e.due_ms);
-            }
-            Pathway::AutonomousNormal => q.finish(e, exam, e.ready_ms, read_minutes, review),
+        e.pending = e.initial_items;
+        for _ in 0..e.initial_items {
+            let item = Item {
+                exam,
+                task: e.task,
+                step,
+                minutes,
+            };
+            q.add(e.ready_ms, item, e.priority, e.due_ms);
+        }
+        if e.initial_items == 0 {
+            q.finish(e, exam, e.ready_ms, read_minutes, review);
         }
     }
 

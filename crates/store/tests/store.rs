@@ -1,0 +1,443 @@
+//! The store on both backends: every test runs on SQLite and on PostgreSQL.
+//! `scripts/test` starts the PostgreSQL cluster and sets RADGATE_TEST_PG_URL.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, Utc};
+use radgate_domain::ai::{AiFinding, AiResult};
+use radgate_domain::audit::{AuditEvent, AuditKind};
+use radgate_domain::ids::{AccessionNumber, AiAppId, FindingCode, PatientId, ProfessionalId};
+use radgate_domain::study::{Order, OrderError, OrderStatus};
+use radgate_domain::workitem::{WorkItemError, WorkItemState};
+use radgate_domain::{Policy, Priority, Study};
+use radgate_store::{ChainBreak, ClaimError, Inserted, NewWorkItem, Store};
+use sqlx::Executor;
+
+const POLICY: &str = include_str!("../../../examples/policy.toml");
+
+fn t0() -> DateTime<Utc> {
+    "2026-03-02T10:00:00Z".parse().unwrap()
+}
+
+/// A fresh SQLite file and a fresh PostgreSQL database for the named test.
+async fn stores(name: &str) -> Vec<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.sqlite"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    let pg = std::env::var("RADGATE_TEST_PG_URL").expect(
+        "RADGATE_TEST_PG_URL is not set: run the tests with scripts/test, which starts PostgreSQL",
+    );
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg)
+        .await
+        .expect("PostgreSQL reachable");
+    let db = format!("radgate_{name}");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+        )))
+        .await
+        .unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .await
+        .unwrap();
+    let (base, _) = pg.rsplit_once('/').unwrap();
+    vec![
+        (
+            "sqlite".into(),
+            format!("sqlite://{}?mode=rwc", file.display()),
+        ),
+        ("postgres".into(), format!("{base}/{db}")),
+    ]
+}
+
+fn study(acc: &str) -> Study {
+    Study {
+        accession: AccessionNumber::parse(acc).unwrap(),
+        study_uid: None,
+        patient: PatientId::parse("P1").unwrap(),
+        patient_age_years: Some(60),
+        modality: "CT".into(),
+        procedure_code: "CTPA".into(),
+        body_part: "CHEST".into(),
+        priority: Priority::Urgent,
+        site: "main".into(),
+        ordering_department: "ED".into(),
+        clinical_question: None,
+        ordered_at: None,
+        acquired_at: t0(),
+    }
+}
+
+fn ai_result(id: &str, acc: &str, score: f64, minutes: i64) -> AiResult {
+    AiResult {
+        id: id.into(),
+        app: AiAppId::parse("pe-detect").unwrap(),
+        app_version: "3.2.0".into(),
+        accession: AccessionNumber::parse(acc).unwrap(),
+        received_at: t0() + Duration::minutes(minutes),
+        findings: vec![AiFinding {
+            code: FindingCode::parse("pulmonary_embolism").unwrap(),
+            score: Some(score),
+            critical: score > 0.6,
+            normal: false,
+        }],
+    }
+}
+
+fn event(kind: AuditKind, subject: &str) -> AuditEvent {
+    AuditEvent {
+        at: t0(),
+        actor: "system".into(),
+        kind,
+        subject: subject.into(),
+        detail: serde_json::json!({"n": 1}),
+    }
+}
+
+/// Stores a study, routes it with the example policy and opens its work, as ingest will.
+async fn ingest_and_route(
+    store: &Store,
+    acc: &str,
+    results: &[AiResult],
+    at: DateTime<Utc>,
+) -> Vec<u64> {
+    let policy = Policy::parse(POLICY).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let s = study(acc);
+    assert_eq!(tx.insert_study(&s, at).await.unwrap(), Inserted::Created);
+    for r in results {
+        assert_eq!(tx.insert_ai_result(r, at).await.unwrap(), Inserted::Created);
+    }
+    let stored = tx.ai_results_for(acc).await.unwrap();
+    let d = policy.decide(&s, &stored, at);
+    let id = tx.insert_decision(acc, &d, at).await.unwrap();
+    let mut items = Vec::new();
+    for new in NewWorkItem::for_decision(&s.accession, id, &d, at) {
+        items.push(tx.insert_work_item(&new).await.unwrap().id);
+    }
+    tx.audit(&event(AuditKind::StudyIngested, acc))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    items
+}
+
+#[tokio::test]
+async fn migrations_run_once_and_reopening_keeps_data() {
+    for (backend, url) in stores("migrations").await {
+        let store = Store::connect(&url).await.unwrap();
+        ingest_and_route(&store, "ACC1", &[], t0()).await;
+        store.close().await;
+        let again = Store::connect(&url).await.unwrap();
+        let mut tx = again.begin().await.unwrap();
+        assert!(tx.study("ACC1").await.unwrap().is_some(), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn repeated_messages_change_nothing_and_say_so() {
+    for (backend, url) in stores("idempotent").await {
+        let store = Store::connect(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.insert_study(&study("ACC2"), t0()).await.unwrap(),
+            Inserted::Created
+        );
+        assert_eq!(
+            tx.insert_study(&study("ACC2"), t0()).await.unwrap(),
+            Inserted::Unchanged,
+            "{backend}"
+        );
+        let mut other = study("ACC2");
+        other.body_part = "HEAD".into();
+        assert_eq!(
+            tx.insert_study(&other, t0()).await.unwrap(),
+            Inserted::Conflict,
+            "{backend}"
+        );
+        assert_eq!(
+            tx.study("ACC2").await.unwrap().unwrap().body_part,
+            "CHEST",
+            "{backend}: conflict changed nothing"
+        );
+
+        let r = ai_result("r1", "ACC2", 0.9, 4);
+        assert_eq!(
+            tx.insert_ai_result(&r, t0()).await.unwrap(),
+            Inserted::Created
+        );
+        assert_eq!(
+            tx.insert_ai_result(&r, t0()).await.unwrap(),
+            Inserted::Unchanged
+        );
+        assert_eq!(
+            tx.insert_ai_result(&ai_result("r1", "ACC2", 0.1, 4), t0())
+                .await
+                .unwrap(),
+            Inserted::Conflict
+        );
+        tx.insert_ai_result(
+            &ai_result("r0", "ACC2", 0.2, 2),
+            t0() + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+        let ids: Vec<_> = tx
+            .ai_results_for("ACC2")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["r1", "r0"], "{backend}: arrival order");
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn order_changes_apply_and_a_cancelled_order_stays_cancelled() {
+    for (backend, url) in stores("orders").await {
+        let store = Store::connect(&url).await.unwrap();
+        let order = |status, priority| Order {
+            accession: AccessionNumber::parse("ACC3").unwrap(),
+            patient: PatientId::parse("P1").unwrap(),
+            procedure_code: "CTPA".into(),
+            modality: "CT".into(),
+            priority,
+            ordering_department: "ED".into(),
+            clinical_question: Some("dyspnoe".into()),
+            ordered_at: t0(),
+            status,
+        };
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.insert_order(&order(OrderStatus::Placed, Priority::Routine), t0())
+                .await
+                .unwrap(),
+            Ok(Inserted::Created)
+        );
+        assert_eq!(
+            tx.insert_order(&order(OrderStatus::Placed, Priority::Routine), t0())
+                .await
+                .unwrap(),
+            Ok(Inserted::Unchanged)
+        );
+        assert_eq!(
+            tx.insert_order(&order(OrderStatus::Changed, Priority::Stat), t0())
+                .await
+                .unwrap(),
+            Ok(Inserted::Changed)
+        );
+        assert_eq!(
+            tx.insert_order(&order(OrderStatus::Cancelled, Priority::Stat), t0())
+                .await
+                .unwrap(),
+            Ok(Inserted::Changed)
+        );
+        let refused = tx
+            .insert_order(&order(OrderStatus::Changed, Priority::Routine), t0())
+            .await
+            .unwrap();
+        assert!(
+            matches!(refused, Err(OrderError::Cancelled(_))),
+            "{backend}: {refused:?}"
+        );
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_uncommitted_transaction_leaves_nothing_behind() {
+    for (backend, url) in stores("rollback").await {
+        let store = Store::connect(&url).await.unwrap();
+        {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_study(&study("ACC4"), t0()).await.unwrap();
+            tx.audit(&event(AuditKind::StudyIngested, "ACC4"))
+                .await
+                .unwrap();
+            // dropped without commit
+        }
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.study("ACC4").await.unwrap().is_none(), "{backend}");
+        drop(tx);
+        assert_eq!(
+            store.verify_audit().await.unwrap().unwrap().events,
+            0,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn worklist_orders_by_priority_then_due_then_arrival() {
+    for (backend, url) in stores("worklist").await {
+        let store = Store::connect(&url).await.unwrap();
+        // Routine (no AI), then a PE-positive that goes stat with a 15-minute SLA.
+        let routine = ingest_and_route(&store, "ACC5", &[], t0()).await;
+        let stat = ingest_and_route(
+            &store,
+            "ACC6",
+            &[ai_result("r6", "ACC6", 0.95, 3)],
+            t0() + Duration::minutes(5),
+        )
+        .await;
+        let later_routine =
+            ingest_and_route(&store, "ACC7", &[], t0() + Duration::minutes(6)).await;
+        let task = radgate_domain::ids::TaskTypeId::parse("final_report").unwrap();
+        let list = store.worklist(&[task], 50).await.unwrap();
+        let ids: Vec<u64> = list.iter().map(|w| w.id).collect();
+        assert_eq!(ids, [stat[0], routine[0], later_routine[0]], "{backend}");
+        assert_eq!(list[0].priority, Priority::Stat);
+    }
+}
+
+#[tokio::test]
+async fn claims_follow_the_domain_rules_and_are_audited() {
+    for (backend, url) in stores("claims").await {
+        let store = Store::connect(&url).await.unwrap();
+        let id = ingest_and_route(&store, "ACC8", &[], t0()).await[0];
+        let a = ProfessionalId::parse("rad-a").unwrap();
+        let b = ProfessionalId::parse("rad-b").unwrap();
+        let item = store.claim(id, &a, t0()).await.unwrap();
+        assert_eq!(
+            (item.state, item.assignee.clone()),
+            (WorkItemState::Claimed, Some(a.clone()))
+        );
+        let err = store.claim(id, &b, t0()).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ClaimError::Refused(WorkItemError::NotOpen(WorkItemState::Claimed))
+            ),
+            "{backend}: {err}"
+        );
+        assert!(matches!(
+            store.complete(id, &b, t0()).await.unwrap_err(),
+            ClaimError::Refused(WorkItemError::NotHolder { .. })
+        ));
+        store.complete(id, &a, t0()).await.unwrap();
+        assert!(matches!(
+            store.claim(9_999, &a, t0()).await.unwrap_err(),
+            ClaimError::NotFound(9_999)
+        ));
+        let trail: Vec<String> = store
+            .audit_trail(&format!("work_item/{id}"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.kind)
+            .collect();
+        assert_eq!(
+            trail,
+            ["claim", "complete"],
+            "{backend}: refused actions leave no audit event"
+        );
+    }
+}
+
+/// Two radgate instances (two connection pools) race for the same items; every item must
+/// go to exactly one claimer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_from_two_instances_never_double_assign() {
+    for (backend, url) in stores("race").await {
+        let first = Store::connect(&url).await.unwrap();
+        let second = Store::connect(&url).await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..20 {
+            ids.extend(ingest_and_route(&first, &format!("RACE{i}"), &[], t0()).await);
+        }
+        let mut tasks = Vec::new();
+        for (n, store) in [first.clone(), second.clone(), first.clone(), second.clone()]
+            .into_iter()
+            .enumerate()
+        {
+            let ids = ids.clone();
+            tasks.push(tokio::spawn(async move {
+                let me = ProfessionalId::parse(format!("rad-{n}")).unwrap();
+                let mut won = Vec::new();
+                for id in ids {
+                    match store.claim(id, &me, t0()).await {
+                        Ok(_) => won.push(id),
+                        Err(ClaimError::Refused(WorkItemError::NotOpen(_))) => {}
+                        Err(e) => panic!("unexpected claim error: {e}"),
+                    }
+                }
+                won
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all.sort_unstable();
+        let mut expected = ids.clone();
+        expected.sort_unstable();
+        assert_eq!(all, expected, "{backend}: each item claimed exactly once");
+        let report = first
+            .verify_audit()
+            .await
+            .unwrap()
+            .expect("chain intact after concurrent writers");
+        assert_eq!(report.events, 20 + ids.len() as u64, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn tampering_with_the_audit_log_is_found_and_named() {
+    for (backend, url) in stores("tamper").await {
+        let store = Store::connect(&url).await.unwrap();
+        for i in 0..5 {
+            let mut tx = store.begin().await.unwrap();
+            tx.audit(&event(AuditKind::StudyIngested, &format!("ACC{i}")))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let intact = store.verify_audit().await.unwrap().unwrap();
+        assert_eq!(intact.events, 5);
+
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        conn.execute("UPDATE audit_events SET subject = 'ACC999' WHERE seq = 3")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.verify_audit().await.unwrap(),
+            Err(ChainBreak::Altered { seq: 3 }),
+            "{backend}"
+        );
+        conn.execute("UPDATE audit_events SET subject = 'ACC2' WHERE seq = 3")
+            .await
+            .unwrap();
+        assert!(
+            store.verify_audit().await.unwrap().is_ok(),
+            "{backend}: restoring the row restores the chain"
+        );
+
+        conn.execute("DELETE FROM audit_events WHERE seq = 4")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.verify_audit().await.unwrap(),
+            Err(ChainBreak::Gap {
+                previous: 3,
+                found: 5
+            }),
+            "{backend}"
+        );
+
+        conn.execute("INSERT INTO audit_events (seq, at, actor, kind, subject, detail, prev_hash, hash) SELECT 4, at, actor, kind, 'forged', detail, prev_hash, hash FROM audit_events WHERE seq = 3").await.unwrap();
+        assert_eq!(
+            store.verify_audit().await.unwrap(),
+            Err(ChainBreak::Link { seq: 4 }),
+            "{backend}"
+        );
+    }
+}
