@@ -3,6 +3,7 @@
 mod audit_cmd;
 mod load;
 mod policy_cmd;
+mod serve_cmd;
 mod simulate_cmd;
 mod stats_cmd;
 
@@ -57,6 +58,33 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run the radgate service: HTTP API on a database
+    Serve {
+        #[command(flatten)]
+        database: Database,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Routing policy; refused when `radgate policy check` finds a problem
+        #[arg(long)]
+        policy: PathBuf,
+        /// Department file (task catalog, agreements, AI register)
+        #[arg(long)]
+        department: PathBuf,
+        /// Mark the session cookie Secure (when radgate is served over TLS)
+        #[arg(long)]
+        secure_cookies: bool,
+    },
+    /// Manage login accounts
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Manage API keys for systems (RIS, PACS, AI platforms)
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
     /// Check the tamper-evident audit trail
     Audit {
         #[command(subcommand)]
@@ -95,6 +123,38 @@ enum PolicyCommand {
         at: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account for a professional of the department (or reset its password);
+    /// the password is read from standard input
+    Add {
+        #[command(flatten)]
+        database: Database,
+        /// Department file: the professional must be in it, and their role comes from it
+        #[arg(long)]
+        department: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// The professional's id in the department file
+        #[arg(long)]
+        professional: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create (or replace) a named key and print it once
+    Create {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        name: String,
+        /// Scopes, e.g. `ingest`
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
     },
 }
 
@@ -180,6 +240,41 @@ fn main() -> ExitCode {
             seed,
             format,
         } => simulate_cmd::simulate(&department, &policy, days, seed, format),
+        Command::Serve {
+            database,
+            listen,
+            policy,
+            department,
+            secure_cookies,
+        } => serve_cmd::serve(
+            serve_cmd::Target::from(&database),
+            listen,
+            &policy,
+            &department,
+            secure_cookies,
+        ),
+        Command::Account {
+            command:
+                AccountCommand::Add {
+                    database,
+                    department,
+                    username,
+                    professional,
+                },
+        } => serve_cmd::add_account(
+            serve_cmd::Target::from(&database),
+            &department,
+            &username,
+            &professional,
+        ),
+        Command::ApiKey {
+            command:
+                ApiKeyCommand::Create {
+                    database,
+                    name,
+                    scopes,
+                },
+        } => serve_cmd::create_api_key(serve_cmd::Target::from(&database), &name, &scopes),
         Command::Audit {
             command: AuditCommand::Verify { database },
         } => audit_cmd::verify(database.db.as_deref(), database.database_url.as_deref()),

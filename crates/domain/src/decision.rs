@@ -80,6 +80,18 @@ impl Decision {
         };
         vec![self.task.clone(); n]
     }
+
+    /// Whether this (newer) decision changes the work that `old` opened, so that open
+    /// items of `old` must give way to new ones. Explanations may differ without that.
+    pub fn changes_work_of(&self, old: &Decision) -> bool {
+        (
+            self.pathway,
+            &self.task,
+            self.priority,
+            self.readers,
+            self.due,
+        ) != (old.pathway, &old.task, old.priority, old.readers, old.due)
+    }
 }
 
 /// The outcome of routing one study, with everything needed to explain it later.

@@ -41,20 +41,10 @@ impl Department {
         self.professionals.iter().find(|p| p.id.as_str() == id)
     }
 
-    /// Whether someone in `role` may in principle perform `task`: the radiologist's own
-    /// tasks need the radiologist role; other tasks need a task agreement valid on `day`
-    /// that permits the role. Individual competence is a separate, later question.
+    /// Whether someone in `role` may perform `task` on `day`; the reasons are in
+    /// [`crate::authz::may_perform`].
     pub fn role_may_perform(&self, role: Role, task: &str, day: NaiveDate) -> bool {
-        match self.task(task) {
-            Some(t) if t.radiologist_only => role == Role::Radiologist,
-            Some(_) => {
-                role == Role::Radiologist
-                    || self
-                        .agreements_for(task)
-                        .any(|a| a.permits(role) && a.is_valid_on(day))
-            }
-            None => false,
-        }
+        crate::authz::may_perform(role, task, self, day).is_ok()
     }
 
     /// Parses a department file, reporting every problem with its line.

@@ -8,6 +8,7 @@
 pub mod agreement;
 pub mod ai;
 pub mod audit;
+pub mod authz;
 pub mod config;
 pub mod decision;
 pub mod department;

@@ -16,6 +16,32 @@ pub enum WorkItemState {
     Claimed,
     Done,
     Escalated,
+    /// Replaced by the work of a newer decision (e.g. a late AI result made it stat).
+    Superseded,
+}
+
+impl WorkItemState {
+    pub const ALL: [WorkItemState; 5] = [
+        WorkItemState::Open,
+        WorkItemState::Claimed,
+        WorkItemState::Done,
+        WorkItemState::Escalated,
+        WorkItemState::Superseded,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            WorkItemState::Open => "open",
+            WorkItemState::Claimed => "claimed",
+            WorkItemState::Done => "done",
+            WorkItemState::Escalated => "escalated",
+            WorkItemState::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WorkItemState> {
+        WorkItemState::ALL.into_iter().find(|w| w.code() == s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +94,16 @@ impl WorkItem {
     pub fn complete(&mut self, by: &ProfessionalId) -> Result<(), WorkItemError> {
         self.require_holder(by)?;
         self.state = WorkItemState::Done;
+        Ok(())
+    }
+
+    /// Gives way to a newer decision's work. Only open items: work someone has claimed
+    /// stays theirs, and the new decision's items appear beside it.
+    pub fn supersede(&mut self) -> Result<(), WorkItemError> {
+        if self.state != WorkItemState::Open {
+            return Err(WorkItemError::NotOpen(self.state));
+        }
+        self.state = WorkItemState::Superseded;
         Ok(())
     }
 

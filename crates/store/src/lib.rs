@@ -6,6 +6,7 @@
 //! numbered parameters; only the schema (DDL) differs per backend, in `migrations/`.
 //! Times are stored as milliseconds since the Unix epoch; domain objects whole as JSON.
 
+mod accounts;
 mod audit;
 mod migrate;
 mod tx;
@@ -18,6 +19,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use accounts::{ApiKey, User};
 pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
 pub use tx::{Inserted, Tx};
 pub use worklist::{ClaimError, NewWorkItem};

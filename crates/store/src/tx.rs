@@ -5,7 +5,7 @@ use radgate_domain::Decision;
 use radgate_domain::ai::AiResult;
 use radgate_domain::audit::AuditEvent;
 use radgate_domain::study::{Order, OrderError, Study};
-use radgate_domain::workitem::{WorkItem, WorkItemState};
+use radgate_domain::workitem::WorkItem;
 use serde::Serialize;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
@@ -262,10 +262,32 @@ impl Tx {
         work_item(&row)
     }
 
+    /// Lets the open items of decision `decision_id` give way to a newer decision, as the
+    /// domain's [`WorkItem::supersede`] allows; returns the items superseded.
+    pub async fn supersede_open_items(&mut self, decision_id: i64) -> Result<Vec<u64>> {
+        let sql = format!(
+            "SELECT id, accession, task, pathway, priority, due, created_at, state, assignee FROM work_items WHERE decision_id = $1 AND state = 'open'{}",
+            self.for_update()
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(decision_id)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        let mut superseded = Vec::new();
+        for row in &rows {
+            let mut item = work_item(row)?;
+            if item.supersede().is_ok() {
+                self.save_work_item(&item).await?;
+                superseded.push(item.id);
+            }
+        }
+        Ok(superseded)
+    }
+
     /// Writes a work item's new state and assignee.
     pub(crate) async fn save_work_item(&mut self, item: &WorkItem) -> Result<()> {
         sqlx::query("UPDATE work_items SET state = $1, assignee = $2 WHERE id = $3")
-            .bind(state_code(item.state))
+            .bind(item.state.code())
             .bind(item.assignee.as_ref().map(|a| a.as_str().to_string()))
             .bind(item.id as i64)
             .execute(&mut *self.inner)
@@ -331,15 +353,6 @@ impl Tx {
             prev_hash,
             hash,
         })
-    }
-}
-
-pub(crate) fn state_code(s: WorkItemState) -> &'static str {
-    match s {
-        WorkItemState::Open => "open",
-        WorkItemState::Claimed => "claimed",
-        WorkItemState::Done => "done",
-        WorkItemState::Escalated => "escalated",
     }
 }
 

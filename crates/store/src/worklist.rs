@@ -8,7 +8,6 @@ use radgate_domain::workitem::{WorkItem, WorkItemError, WorkItemState};
 use radgate_domain::{Decision, Pathway, Priority};
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::tx::state_code;
 use crate::{Result, Store, StoreError, from_millis};
 
 /// A work item about to be created.
@@ -90,13 +89,7 @@ pub(crate) fn work_item(row: &sqlx::any::AnyRow) -> Result<WorkItem> {
             .ok_or_else(|| bad(format!("unknown priority {priority}")))?,
         due: from_millis(row.try_get("due")?),
         created_at: from_millis(row.try_get("created_at")?),
-        state: match state.as_str() {
-            "open" => WorkItemState::Open,
-            "claimed" => WorkItemState::Claimed,
-            "done" => WorkItemState::Done,
-            "escalated" => WorkItemState::Escalated,
-            other => return Err(bad(format!("unknown state {other}"))),
-        },
+        state: WorkItemState::parse(&state).ok_or_else(|| bad(format!("unknown state {state}")))?,
         assignee: assignee
             .map(ProfessionalId::parse)
             .transpose()
@@ -212,8 +205,8 @@ impl Store {
             detail: serde_json::json!({
                 "accession": item.accession.as_str(),
                 "task": item.task.as_str(),
-                "from": state_code(before),
-                "to": state_code(item.state),
+                "from": before.code(),
+                "to": item.state.code(),
             }),
         })
         .await?;

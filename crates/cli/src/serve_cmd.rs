@@ -1,0 +1,154 @@
+//! `radgate serve`, `radgate account add`, `radgate api-key create`.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use radgate_server::{Config, Server, hash_password, new_secret, sha256_hex};
+use radgate_store::{Store, User};
+
+use crate::Database;
+use crate::load;
+
+/// The database a command works on.
+pub enum Target {
+    File(PathBuf),
+    Url(String),
+}
+
+impl From<&Database> for Target {
+    fn from(d: &Database) -> Target {
+        match (&d.db, &d.database_url) {
+            (Some(f), _) => Target::File(f.clone()),
+            (None, Some(u)) => Target::Url(u.clone()),
+            (None, None) => unreachable!("clap requires one of --db and --database-url"),
+        }
+    }
+}
+
+impl Target {
+    pub async fn open(&self) -> Result<Store> {
+        match self {
+            Target::File(f) => Store::open_sqlite(f)
+                .await
+                .with_context(|| format!("cannot open {}", f.display())),
+            Target::Url(u) => Store::connect(u).await.context("cannot open the database"),
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")
+}
+
+pub fn serve(
+    target: Target,
+    listen: SocketAddr,
+    policy: &Path,
+    department: &Path,
+    secure_cookies: bool,
+) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let (policy, _) = load::checked_policy(policy, Some(department))?;
+    let (department, _) = load::department(department)?;
+    runtime()?.block_on(async {
+        let store = target.open().await?;
+        let server = Server::bind(Config {
+            store,
+            policy,
+            department,
+            listen,
+            secure_cookies,
+        })
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = server.local_addr()?;
+        // Scripts and tests read this line to find the port.
+        println!("radgate listening on http://{addr}");
+        server
+            .run(shutdown())
+            .await
+            .context("server stopped with an error")?;
+        eprintln!("radgate stopped");
+        Ok(())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM, so that in-flight requests finish first.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+pub fn add_account(
+    target: Target,
+    department: &Path,
+    username: &str,
+    professional: &str,
+) -> Result<()> {
+    let (dept, _) = load::department(department)?;
+    let Some(p) = dept.professional(professional) else {
+        bail!("{}: no professional `{professional}`", department.display());
+    };
+    if username.trim().is_empty() || username.len() > 64 {
+        bail!("--username must be 1 to 64 characters");
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.chars().count() < 12 {
+        bail!("the password must be at least 12 characters");
+    }
+    let user = User {
+        username: username.to_string(),
+        professional: p.id.clone(),
+        role: p.role,
+        password_hash: hash_password(password),
+    };
+    runtime()?.block_on(async {
+        target
+            .open()
+            .await?
+            .put_user(&user, chrono::Utc::now())
+            .await?;
+        eprintln!("account `{username}` for {} ({}) saved", p.id, p.role);
+        Ok(())
+    })
+}
+
+pub fn create_api_key(target: Target, name: &str, scopes: &[String]) -> Result<()> {
+    let key = new_secret();
+    runtime()?.block_on(async {
+        target
+            .open()
+            .await?
+            .put_api_key(&sha256_hex(&key), name, scopes, chrono::Utc::now())
+            .await?;
+        eprintln!(
+            "API key `{name}` with scopes {} saved; it is shown once:",
+            scopes.join(",")
+        );
+        println!("{key}");
+        Ok(())
+    })
+}

@@ -1,0 +1,127 @@
+//! Who may do which work. Every interface asks here; none decides for itself.
+//!
+//! Today the answer rests on the role and the department's task agreements. The
+//! competence portfolio (issue 4) adds the individual evidence behind each authorization.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::department::Department;
+use crate::professional::Role;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("task `{task}` is not in the department's task catalog")]
+    UnknownTask { task: String },
+    #[error("task `{task}` is the radiologist's own; a {role} may not do it")]
+    RadiologistOnly { task: String, role: Role },
+    #[error("no task agreement valid on {day} lets a {role} do `{task}`")]
+    NoAgreement {
+        task: String,
+        role: Role,
+        day: NaiveDate,
+    },
+}
+
+/// May someone in `role` perform `task` on `day`?
+pub fn may_perform(
+    role: Role,
+    task: &str,
+    dept: &Department,
+    day: NaiveDate,
+) -> Result<(), Refusal> {
+    let Some(t) = dept.task(task) else {
+        return Err(Refusal::UnknownTask {
+            task: task.to_string(),
+        });
+    };
+    if role == Role::Radiologist {
+        // The supervising specialist may always do the work they supervise.
+        return Ok(());
+    }
+    if t.radiologist_only {
+        return Err(Refusal::RadiologistOnly {
+            task: task.to_string(),
+            role,
+        });
+    }
+    if dept
+        .agreements_for(task)
+        .any(|a| a.permits(role) && a.is_valid_on(day))
+    {
+        Ok(())
+    } else {
+        Err(Refusal::NoAgreement {
+            task: task.to_string(),
+            role,
+            day,
+        })
+    }
+}
+
+/// The tasks of the catalog that someone in `role` may perform on `day`.
+pub fn tasks_for(role: Role, dept: &Department, day: NaiveDate) -> Vec<crate::ids::TaskTypeId> {
+    dept.tasks
+        .iter()
+        .filter(|t| may_perform(role, t.id.as_str(), dept, day).is_ok())
+        .map(|t| t.id.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEPARTMENT: &str = include_str!("../../../examples/department.toml");
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn gatekeeper_cannot_clear_without_ai_endorsement() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let today = day(2026, 6, 1);
+        assert_eq!(
+            may_perform(Role::MbbAi, "cxr_gatekeeping", &dept, today),
+            Ok(())
+        );
+        assert!(matches!(
+            may_perform(Role::Mbb, "cxr_gatekeeping", &dept, today),
+            Err(Refusal::NoAgreement { .. })
+        ));
+    }
+
+    #[test]
+    fn an_expired_agreement_authorizes_nothing() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        // ta-cxr-gatekeeping runs until 2027-12-31.
+        assert!(may_perform(Role::MbbAi, "cxr_gatekeeping", &dept, day(2027, 12, 31)).is_ok());
+        let refusal =
+            may_perform(Role::MbbAi, "cxr_gatekeeping", &dept, day(2028, 1, 1)).unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "no task agreement valid on 2028-01-01 lets a mbb_ai do `cxr_gatekeeping`"
+        );
+    }
+
+    #[test]
+    fn only_radiologists_do_radiologist_tasks_and_they_may_do_all() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let today = day(2026, 6, 1);
+        assert!(matches!(
+            may_perform(Role::Ap, "final_report", &dept, today),
+            Err(Refusal::RadiologistOnly { .. })
+        ));
+        assert_eq!(
+            tasks_for(Role::Radiologist, &dept, today).len(),
+            dept.tasks.len()
+        );
+        let ap: Vec<String> = tasks_for(Role::Ap, &dept, today)
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(ap, ["oncology_preliminary_report", "msk_ultrasound_report"]);
+    }
+}

@@ -1,0 +1,357 @@
+//! HTTP handlers. Each reads like a sentence: authenticate, extract, ask the domain,
+//! store, answer.
+
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use radgate_domain::ai::AiResult;
+use radgate_domain::authz;
+use radgate_domain::ids::AccessionNumber;
+use radgate_domain::study::{Order, Study};
+use radgate_domain::workitem::WorkItem;
+use radgate_store::ClaimError;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Caller, SESSION_COOKIE, hash_password, new_secret, sha256_hex, verify_password};
+use crate::ingest::{self, Outcome};
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::state::App;
+
+/// Larger bodies are refused with 413 before they are read: no radgate message is near it.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+const SESSION_HOURS: i64 = 10;
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/orders", post(post_order))
+        .route("/api/v1/studies", post(post_study))
+        .route("/api/v1/ai-results", post(post_ai_result))
+        .route("/api/v1/studies/{accession}/decision", get(get_decision))
+        .route("/api/v1/worklist", get(worklist))
+        .route("/api/v1/work-items/{id}/claim", post(claim))
+        .route("/api/v1/work-items/{id}/release", post(release))
+        .route("/api/v1/work-items/{id}/complete", post(complete))
+        .fallback(|| async { Problem::not_found("no such endpoint; see /api/v1/openapi.json") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app)
+}
+
+/// A JSON body whose rejection is a problem naming the field and the reason.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                // serde names the path (`study.body_part`) and the reason.
+                let detail =
+                    std::error::Error::source(&e).map_or_else(|| e.body_text(), |s| s.to_string());
+                let field = detail.split(':').next().unwrap_or("").trim().to_string();
+                Err(Problem::invalid(field, detail))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::bad_request(
+                "send the body as JSON with `Content-Type: application/json`",
+            )),
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(Problem {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    kind: "about:blank#too-large",
+                    title: "Body too large",
+                    detail: format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
+                    field: None,
+                })
+            }
+            Err(e) => Err(Problem::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// A work item id from the path, refused as a problem when it is not a number.
+pub struct ItemId(u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ItemId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
+        match Path::<u64>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(ItemId(id)),
+            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(Problem::invalid("id", e.body_text()))
+            }
+            Err(e) => Err(Problem::bad_request(e.body_text())),
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(app): State<App>) -> Result<&'static str, Problem> {
+    app.store
+        .ping()
+        .await
+        .map_err(|e| Problem::unavailable(format!("database: {e}")))?;
+    Ok("ready")
+}
+
+async fn metrics(State(app): State<App>) -> Result<Response, Problem> {
+    let open = app.store.open_item_count().await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(open),
+    )
+        .into_response())
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::DOCUMENT,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+async fn login(State(app): State<App>, Body(l): Body<Login>) -> Result<Response, Problem> {
+    if let Some(wait) = app.throttle.wait(&l.username) {
+        return Err(Problem::too_many(format!(
+            "too many failed logins for this user; try again in {wait} s"
+        )));
+    }
+    let user = app.store.user(&l.username).await?;
+    // Verify against a dummy hash for unknown users too, so timing does not tell them apart.
+    let ok = match &user {
+        Some(u) => verify_password(&l.password, &u.password_hash),
+        None => {
+            let _ = verify_password(
+                &l.password,
+                DUMMY_HASH.get_or_init(|| hash_password("radgate")),
+            );
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        app.throttle.failed(&l.username);
+        Metrics::bump(&app.metrics.logins_failed);
+        return Err(Problem {
+            detail: "unknown username or wrong password".into(),
+            ..Problem::unauthenticated()
+        });
+    };
+    app.throttle.succeeded(&l.username);
+    let token = new_secret();
+    let now = Utc::now();
+    app.store
+        .create_session(
+            &sha256_hex(&token),
+            &user.username,
+            now,
+            now + chrono::Duration::hours(SESSION_HOURS),
+        )
+        .await?;
+    let mut tx = app.store.begin().await?;
+    tx.audit(&radgate_domain::audit::AuditEvent {
+        at: now,
+        actor: user.professional.to_string(),
+        kind: radgate_domain::audit::AuditKind::Login,
+        subject: format!("user/{}", user.username),
+        detail: serde_json::json!({}),
+    })
+    .await?;
+    tx.commit().await?;
+    let secure = if app.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        SESSION_HOURS * 3600
+    );
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(me_json(&user))).into_response())
+}
+
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+async fn logout(State(app): State<App>, headers: axum::http::HeaderMap) -> Response {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string());
+    if let Some(t) = token
+        && let Err(e) = app.store.delete_session(&sha256_hex(&t)).await
+    {
+        return Problem::from(e).into_response();
+    }
+    let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response()
+}
+
+fn me_json(u: &radgate_store::User) -> serde_json::Value {
+    serde_json::json!({ "username": u.username, "professional": u.professional.as_str(), "role": u.role.code() })
+}
+
+async fn me(caller: Caller) -> Result<axum::Json<serde_json::Value>, Problem> {
+    Ok(axum::Json(me_json(caller.person()?)))
+}
+
+fn ingested(outcome: Outcome) -> Response {
+    let status = if outcome.status == "unchanged" {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    (status, axum::Json(outcome)).into_response()
+}
+
+async fn post_order(
+    State(app): State<App>,
+    caller: Caller,
+    Body(order): Body<Order>,
+) -> Result<Response, Problem> {
+    caller.require_scope("ingest")?;
+    Ok(ingested(
+        ingest::order(&app, &order, &caller.actor()).await?,
+    ))
+}
+
+async fn post_study(
+    State(app): State<App>,
+    caller: Caller,
+    Body(study): Body<Study>,
+) -> Result<Response, Problem> {
+    caller.require_scope("ingest")?;
+    Ok(ingested(
+        ingest::study(&app, &study, &caller.actor()).await?,
+    ))
+}
+
+async fn post_ai_result(
+    State(app): State<App>,
+    caller: Caller,
+    Body(r): Body<AiResult>,
+) -> Result<Response, Problem> {
+    caller.require_scope("ingest")?;
+    Ok(ingested(
+        ingest::ai_result(&app, &r, &caller.actor()).await?,
+    ))
+}
+
+async fn get_decision(
+    State(app): State<App>,
+    _caller: Caller,
+    Path(accession): Path<String>,
+) -> Result<Response, Problem> {
+    let accession = AccessionNumber::parse(accession)
+        .map_err(|e| Problem::invalid("accession", e.to_string()))?;
+    let mut tx = app.store.begin().await?;
+    let decision = tx.latest_decision(accession.as_str()).await?;
+    drop(tx);
+    match decision {
+        Some((_, d)) => Ok(axum::Json(d).into_response()),
+        None => Err(Problem::not_found(format!(
+            "no decision for accession {accession}"
+        ))),
+    }
+}
+
+/// The caller's worklist: open items of the tasks the domain lets them perform.
+async fn worklist(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<WorkItem>>, Problem> {
+    let person = caller.person()?;
+    let tasks = authz::tasks_for(person.role, &app.department, Utc::now().date_naive());
+    Ok(axum::Json(app.store.worklist(&tasks, 200).await?))
+}
+
+fn claim_problem(e: ClaimError) -> Problem {
+    match e {
+        ClaimError::NotFound(id) => Problem::not_found(format!("work item {id} does not exist")),
+        ClaimError::Refused(r) => Problem::conflict(r.to_string()),
+        ClaimError::Store(s) => Problem::from(s),
+    }
+}
+
+async fn claim(
+    State(app): State<App>,
+    caller: Caller,
+    ItemId(id): ItemId,
+) -> Result<axum::Json<WorkItem>, Problem> {
+    let person = caller.person()?;
+    let item = app
+        .store
+        .work_item(id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("work item {id} does not exist")))?;
+    authz::may_perform(
+        person.role,
+        item.task.as_str(),
+        &app.department,
+        Utc::now().date_naive(),
+    )
+    .map_err(|r| Problem::forbidden(r.to_string()))?;
+    let item = app
+        .store
+        .claim(id, &person.professional, Utc::now())
+        .await
+        .map_err(claim_problem)?;
+    Metrics::bump(&app.metrics.claims);
+    Ok(axum::Json(item))
+}
+
+async fn release(
+    State(app): State<App>,
+    caller: Caller,
+    ItemId(id): ItemId,
+) -> Result<axum::Json<WorkItem>, Problem> {
+    let person = caller.person()?;
+    Ok(axum::Json(
+        app.store
+            .release(id, &person.professional, Utc::now())
+            .await
+            .map_err(claim_problem)?,
+    ))
+}
+
+async fn complete(
+    State(app): State<App>,
+    caller: Caller,
+    ItemId(id): ItemId,
+) -> Result<axum::Json<WorkItem>, Problem> {
+    let person = caller.person()?;
+    Ok(axum::Json(
+        app.store
+            .complete(id, &person.professional, Utc::now())
+            .await
+            .map_err(claim_problem)?,
+    ))
+}

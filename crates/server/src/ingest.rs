@@ -1,0 +1,216 @@
+//! The ingest path every interface uses (HTTP now; HL7, FHIR and DICOM later): store the
+//! message, route the study with the policy, open its work, audit it, in one transaction.
+
+use chrono::{DateTime, Utc};
+use radgate_domain::Decision;
+use radgate_domain::ai::AiResult;
+use radgate_domain::audit::{AuditEvent, AuditKind};
+use radgate_domain::study::{Order, Study};
+use radgate_domain::workitem::WorkItem;
+use radgate_store::{Inserted, NewWorkItem, Tx};
+use serde::Serialize;
+
+use crate::metrics::{Kind, Metrics};
+use crate::problem::Problem;
+use crate::state::App;
+
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    /// `created`, `unchanged` (a repeat: nothing changed) or `changed` (orders).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub work_items: Vec<WorkItem>,
+    /// Work items of an earlier decision that gave way to this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<u64>,
+}
+
+impl Outcome {
+    fn status(status: &'static str) -> Outcome {
+        Outcome {
+            status,
+            decision: None,
+            work_items: Vec::new(),
+            superseded: Vec::new(),
+        }
+    }
+}
+
+fn event(
+    now: DateTime<Utc>,
+    actor: &str,
+    kind: AuditKind,
+    subject: &str,
+    detail: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
+        at: now,
+        actor: actor.to_string(),
+        kind,
+        subject: subject.to_string(),
+        detail,
+    }
+}
+
+fn count(app: &App, kind: Kind, outcome: &Result<Outcome, Problem>) {
+    let m = &app.metrics;
+    let i = kind as usize;
+    Metrics::bump(match outcome {
+        Ok(o) if o.status == "unchanged" => &m.ingest_unchanged[i],
+        Ok(_) => &m.ingest_created[i],
+        Err(_) => &m.ingest_rejected[i],
+    });
+}
+
+pub async fn order(app: &App, order: &Order, actor: &str) -> Result<Outcome, Problem> {
+    let result = async {
+        let now = Utc::now();
+        let mut tx = app.store.begin().await?;
+        let status = match tx.insert_order(order, now).await? {
+            Err(refused) => return Err(Problem::conflict(refused.to_string())),
+            Ok(Inserted::Created) => "created",
+            Ok(Inserted::Changed) => "changed",
+            Ok(Inserted::Unchanged) => return Ok(Outcome::status("unchanged")),
+            Ok(Inserted::Conflict) => return Err(Problem::conflict("order conflict")),
+        };
+        let kind = if status == "created" { AuditKind::OrderIngested } else { AuditKind::OrderChanged };
+        let detail = serde_json::json!({ "status": order.status.code(), "procedure_code": order.procedure_code });
+        tx.audit(&event(now, actor, kind, order.accession.as_str(), detail)).await?;
+        tx.commit().await?;
+        Ok(Outcome::status(status))
+    }
+    .await;
+    count(app, Kind::Order, &result);
+    result
+}
+
+pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Problem> {
+    let result = async {
+        let now = Utc::now();
+        let mut tx = app.store.begin().await?;
+        match tx.insert_study(study, now).await? {
+            Inserted::Created => {}
+            Inserted::Unchanged | Inserted::Changed => {
+                let decision = tx.latest_decision(study.accession.as_str()).await?.map(|(_, d)| d);
+                return Ok(Outcome { decision, ..Outcome::status("unchanged") });
+            }
+            Inserted::Conflict => {
+                return Err(Problem::conflict(format!(
+                    "accession {} is already stored with different study data",
+                    study.accession
+                )));
+            }
+        }
+        let detail = serde_json::json!({ "modality": study.modality, "procedure_code": study.procedure_code });
+        let results = tx.ai_results_for(study.accession.as_str()).await?;
+        let decision = app.policy.decide(study, &results, now);
+        let work_items = open_work(&mut tx, study, &decision, now).await?;
+        tx.audit(&event(now, actor, AuditKind::StudyIngested, study.accession.as_str(), detail)).await?;
+        audit_decision(&mut tx, now, study, &decision, &work_items).await?;
+        tx.commit().await?;
+        Ok(Outcome { decision: Some(decision), work_items, ..Outcome::status("created") })
+    }
+    .await;
+    count(app, Kind::Study, &result);
+    result
+}
+
+/// Stores an AI result and, when its study is known, routes the study again; if the new
+/// decision changes the work, the open items of the old one give way to new ones.
+pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, Problem> {
+    let result = async {
+        let now = Utc::now();
+        let mut tx = app.store.begin().await?;
+        match tx.insert_ai_result(r, now).await? {
+            Inserted::Created => {}
+            Inserted::Unchanged | Inserted::Changed => return Ok(Outcome::status("unchanged")),
+            Inserted::Conflict => {
+                return Err(Problem::conflict(format!(
+                    "AI result id {} is already stored with different content",
+                    r.id
+                )));
+            }
+        }
+        let detail =
+            serde_json::json!({ "id": r.id, "app": r.app.as_str(), "app_version": r.app_version });
+        let ingested = event(
+            now,
+            actor,
+            AuditKind::AiResultIngested,
+            r.accession.as_str(),
+            detail,
+        );
+        let mut outcome = Outcome::status("created");
+        let mut rerouted = None;
+        if let Some(study) = tx.study(r.accession.as_str()).await? {
+            let results = tx.ai_results_for(r.accession.as_str()).await?;
+            let decision = app.policy.decide(&study, &results, now);
+            let previous = tx.latest_decision(r.accession.as_str()).await?;
+            let changes = previous
+                .as_ref()
+                .is_none_or(|(_, old)| decision.changes_work_of(old));
+            if changes {
+                if let Some((old_id, _)) = &previous {
+                    outcome.superseded = tx.supersede_open_items(*old_id).await?;
+                    Metrics::bump(&app.metrics.reroutes);
+                }
+                outcome.work_items = open_work(&mut tx, &study, &decision, now).await?;
+                rerouted = Some(study);
+            }
+            outcome.decision = Some(decision);
+        }
+        // Audit events go last: on PostgreSQL appending locks the log until commit, and
+        // taking it before row locks would let a concurrent claim deadlock with us.
+        tx.audit(&ingested).await?;
+        if let (Some(study), Some(decision)) = (&rerouted, &outcome.decision) {
+            audit_decision(&mut tx, now, study, decision, &outcome.work_items).await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+    .await;
+    count(app, Kind::AiResult, &result);
+    result
+}
+
+async fn open_work(
+    tx: &mut Tx,
+    study: &Study,
+    d: &Decision,
+    now: DateTime<Utc>,
+) -> Result<Vec<WorkItem>, Problem> {
+    let id = tx.insert_decision(study.accession.as_str(), d, now).await?;
+    let mut items = Vec::new();
+    for new in NewWorkItem::for_decision(&study.accession, id, d, now) {
+        items.push(tx.insert_work_item(&new).await?);
+    }
+    Ok(items)
+}
+
+async fn audit_decision(
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+    study: &Study,
+    d: &Decision,
+    items: &[WorkItem],
+) -> Result<(), Problem> {
+    let detail = serde_json::json!({
+        "policy_version": d.policy_version,
+        "rule": d.rule.as_ref().map(|r| r.as_str()),
+        "pathway": d.pathway.code(),
+        "task": d.task.as_str(),
+        "priority": d.priority.code(),
+        "work_items": items.iter().map(|w| w.id).collect::<Vec<_>>(),
+    });
+    tx.audit(&event(
+        now,
+        "system",
+        AuditKind::Decision,
+        study.accession.as_str(),
+        detail,
+    ))
+    .await?;
+    Ok(())
+}

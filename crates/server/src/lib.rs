@@ -1,0 +1,69 @@
+//! radgate's HTTP API (axum): ingest, routing decisions, worklists and claims, accounts
+//! and API keys, health and metrics. Handlers translate HTTP to questions for the domain
+//! and the store, and back.
+
+mod api;
+mod auth;
+mod ingest;
+mod metrics;
+mod openapi;
+mod problem;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use radgate_domain::{Department, Policy};
+use radgate_store::Store;
+
+pub use api::MAX_BODY_BYTES;
+pub use auth::{hash_password, new_secret, sha256_hex};
+pub use openapi::DOCUMENT as OPENAPI;
+pub use problem::Problem;
+
+/// Everything the service needs to start.
+pub struct Config {
+    pub store: Store,
+    pub policy: Policy,
+    pub department: Department,
+    pub listen: SocketAddr,
+    pub secure_cookies: bool,
+}
+
+/// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+}
+
+impl Server {
+    pub async fn bind(config: Config) -> std::io::Result<Server> {
+        let app = state::App {
+            store: config.store,
+            policy: Arc::new(config.policy),
+            department: Arc::new(config.department),
+            metrics: Arc::default(),
+            throttle: Arc::default(),
+            secure_cookies: config.secure_cookies,
+        };
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        Ok(Server {
+            listener,
+            router: api::router(app),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,76 @@
+//! Counters for `/metrics` in the Prometheus text format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Default)]
+pub struct Metrics {
+    pub ingest_created: [AtomicU64; 3],
+    pub ingest_unchanged: [AtomicU64; 3],
+    pub ingest_rejected: [AtomicU64; 3],
+    pub reroutes: AtomicU64,
+    pub claims: AtomicU64,
+    pub logins_failed: AtomicU64,
+}
+
+/// What was ingested, as an index into the counters.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Order = 0,
+    Study = 1,
+    AiResult = 2,
+}
+
+const KINDS: [&str; 3] = ["order", "study", "ai_result"];
+
+impl Metrics {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, open_items: i64) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# HELP radgate_ingest_total Messages ingested, by kind and outcome."
+        );
+        let _ = writeln!(s, "# TYPE radgate_ingest_total counter");
+        for (i, kind) in KINDS.iter().enumerate() {
+            for (outcome, c) in [
+                ("created", &self.ingest_created[i]),
+                ("unchanged", &self.ingest_unchanged[i]),
+                ("rejected", &self.ingest_rejected[i]),
+            ] {
+                let _ = writeln!(
+                    s,
+                    "radgate_ingest_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {}",
+                    c.load(Ordering::Relaxed)
+                );
+            }
+        }
+        for (name, help, c) in [
+            (
+                "radgate_reroutes_total",
+                "Studies routed again because a later AI result changed the decision.",
+                &self.reroutes,
+            ),
+            ("radgate_claims_total", "Work items claimed.", &self.claims),
+            (
+                "radgate_logins_failed_total",
+                "Failed login attempts.",
+                &self.logins_failed,
+            ),
+        ] {
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "# HELP radgate_open_work_items Work items waiting to be claimed.\n# TYPE radgate_open_work_items gauge\nradgate_open_work_items {open_items}"
+        );
+        s
+    }
+}
