@@ -129,25 +129,29 @@ impl Drop for Server {
     }
 }
 
-/// Provisions a radiologist, an AP and an ingest key on the database.
+fn add_account(db: &[String], user: &str, professional: &str) {
+    let mut args = vec!["account", "add"];
+    args.extend(db.iter().map(String::as_str));
+    let dept = example("department.toml");
+    args.extend([
+        "--department",
+        &dept,
+        "--username",
+        user,
+        "--professional",
+        professional,
+    ]);
+    run(&args, Some("a-long-password-1\n"));
+}
+
+/// Provisions a radiologist, an AP, an MBB'er and an ingest key on the database.
 fn provision(db: &[String]) -> String {
     for (user, professional) in [
         ("devries", "rad-devries"),
         ("smit", "ap-smit"),
         ("jansen", "mbb-jansen"),
     ] {
-        let mut args = vec!["account", "add"];
-        args.extend(db.iter().map(String::as_str));
-        let dept = example("department.toml");
-        args.extend([
-            "--department",
-            &dept,
-            "--username",
-            user,
-            "--professional",
-            professional,
-        ]);
-        run(&args, Some("a-long-password-1\n"));
+        add_account(db, user, professional);
     }
     let mut args = vec!["api-key", "create"];
     args.extend(db.iter().map(String::as_str));
@@ -587,7 +591,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 15, "one entry per route");
+    assert_eq!(paths.len(), 21, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -662,4 +666,316 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
         args.extend(db.iter().map(String::as_str));
         assert!(run(&args, None).starts_with("audit log intact"));
     }
+}
+
+#[test]
+fn a_delegated_report_goes_draft_preliminary_authorized_with_every_signature() {
+    for db in databases("reports") {
+        let key = provision(&db);
+        add_account(&db, "bakker", "rad-bakker");
+        let s = Server::start(&db);
+        let u = |p: &str| format!("{}{p}", s.url);
+        let item = call(
+            "POST",
+            &u("/api/v1/studies"),
+            Some(&key),
+            None,
+            Some(&study("REP1", "CTTHAB-ONC", "CT", "ABDOMEN")),
+        )
+        .body["work_items"][0]["id"]
+            .as_u64()
+            .unwrap();
+        let ap = login(&s.url, "smit");
+        let rad = login(&s.url, "devries");
+        let rad2 = login(&s.url, "bakker");
+        let text = json!({"text": "Partial response (RECIST 1.1).", "findings": ["liver_lesion"]});
+
+        // Reporting needs a claimed item of the study.
+        assert_eq!(
+            call(
+                "POST",
+                &u("/api/v1/reports/REP1/draft"),
+                None,
+                Some(&ap),
+                Some(&text)
+            )
+            .status,
+            409
+        );
+        assert_eq!(
+            call(
+                "POST",
+                &u(&format!("/api/v1/work-items/{item}/claim")),
+                None,
+                Some(&ap),
+                None
+            )
+            .status,
+            200
+        );
+        let r = call(
+            "POST",
+            &u("/api/v1/reports/REP1/draft"),
+            None,
+            Some(&ap),
+            Some(&text),
+        );
+        assert_eq!(r.status, 201, "{db:?}: {}", r.body);
+        let r = call(
+            "POST",
+            &u("/api/v1/reports/REP1/submit"),
+            None,
+            Some(&ap),
+            None,
+        );
+        assert_eq!(
+            (r.status, r.body["state"].as_str()),
+            (200, Some("preliminary")),
+            "{}",
+            r.body
+        );
+
+        // The authorization item is on the radiologists' worklist, not on the AP's.
+        let list = call("GET", &u("/api/v1/worklist"), None, Some(&rad), None).body;
+        let auth_item = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["accession"] == "REP1")
+            .expect("authorization item");
+        assert_eq!(auth_item["task"], "final_report");
+        assert!(
+            call("GET", &u("/api/v1/worklist"), None, Some(&ap), None)
+                .body
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+
+        // A radiologist returns it; the AP corrects and resubmits; another radiologist authorizes.
+        let auth_id = auth_item["id"].as_u64().unwrap();
+        assert_eq!(
+            call(
+                "POST",
+                &u(&format!("/api/v1/work-items/{auth_id}/claim")),
+                None,
+                Some(&rad),
+                None
+            )
+            .status,
+            200
+        );
+        let empty = call(
+            "POST",
+            &u("/api/v1/reports/REP1/return"),
+            None,
+            Some(&rad),
+            Some(&json!({"reason": " "})),
+        );
+        assert_eq!(
+            (empty.status, empty.body["field"].as_str()),
+            (422, Some("reason"))
+        );
+        let r = call(
+            "POST",
+            &u("/api/v1/reports/REP1/return"),
+            None,
+            Some(&rad),
+            Some(&json!({"reason": "Measure target lesion 2 again"})),
+        );
+        assert_eq!(
+            (r.status, r.body["state"].as_str()),
+            (200, Some("draft")),
+            "{}",
+            r.body
+        );
+        let fixed = json!({"text": "Partial response (RECIST 1.1), lesion 2 remeasured.", "findings": ["liver_lesion"]});
+        assert_eq!(
+            call(
+                "POST",
+                &u("/api/v1/reports/REP1/draft"),
+                None,
+                Some(&ap),
+                Some(&fixed)
+            )
+            .status,
+            200
+        );
+        assert_eq!(
+            call(
+                "POST",
+                &u("/api/v1/reports/REP1/submit"),
+                None,
+                Some(&ap),
+                None
+            )
+            .status,
+            200
+        );
+        let second = call("GET", &u("/api/v1/worklist"), None, Some(&rad2), None).body;
+        let second_id = second
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["accession"] == "REP1")
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            call(
+                "POST",
+                &u(&format!("/api/v1/work-items/{second_id}/claim")),
+                None,
+                Some(&rad2),
+                None
+            )
+            .status,
+            200
+        );
+        let r = call(
+            "POST",
+            &u("/api/v1/reports/REP1/authorize"),
+            None,
+            Some(&rad2),
+            None,
+        );
+        assert_eq!(
+            (r.status, r.body["state"].as_str()),
+            (200, Some("authorized")),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.body["authorized_by"]["id"], "rad-bakker");
+        let prelim = r.body["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["act"] == "submitted_preliminary")
+            .unwrap();
+        assert_eq!(
+            prelim["by"]["mandate"]["agreement_id"], "ta-oncology-preliminary",
+            "the AP signed under the agreement"
+        );
+
+        // Authorized reports are immutable; addenda only.
+        let edit = call(
+            "POST",
+            &u("/api/v1/reports/REP1/draft"),
+            None,
+            Some(&ap),
+            Some(&text),
+        );
+        assert!(edit.status == 409 || edit.status == 403, "{}", edit.status);
+        let add = call(
+            "POST",
+            &u("/api/v1/reports/REP1/addendum"),
+            None,
+            Some(&rad),
+            Some(&json!({"text": "Also a rib fracture.", "findings": ["rib_fracture"]})),
+        );
+        assert_eq!(add.status, 200, "{}", add.body);
+        let got = call("GET", &u("/api/v1/reports/REP1"), None, Some(&ap), None).body;
+        assert_eq!(got["addenda"].as_array().unwrap().len(), 1);
+        let acts: Vec<&str> = got["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["act"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            acts,
+            [
+                "drafted",
+                "submitted_preliminary",
+                "returned_for_correction",
+                "edited",
+                "submitted_preliminary",
+                "authorized",
+                "addendum"
+            ],
+            "{db:?}"
+        );
+    }
+}
+
+#[test]
+fn the_author_of_a_preliminary_report_cannot_authorize_it() {
+    let db = databases("ownauth").remove(0);
+    let key = provision(&db);
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let item = call(
+        "POST",
+        &u("/api/v1/studies"),
+        Some(&key),
+        None,
+        Some(&study("OWN1", "X", "CT", "HEAD")),
+    )
+    .body["work_items"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let rad = login(&s.url, "devries");
+    assert_eq!(
+        call(
+            "POST",
+            &u(&format!("/api/v1/work-items/{item}/claim")),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/reports/OWN1/draft"),
+            None,
+            Some(&rad),
+            Some(&json!({"text": "No abnormality."}))
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/reports/OWN1/submit"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        200
+    );
+    let next = call("GET", &u("/api/v1/worklist"), None, Some(&rad), None).body[0]["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        call(
+            "POST",
+            &u(&format!("/api/v1/work-items/{next}/claim")),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        200
+    );
+    let r = call(
+        "POST",
+        &u("/api/v1/reports/OWN1/authorize"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("may not authorize it"),
+        "{}",
+        r.body
+    );
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::department::Department;
 use crate::professional::Role;
+use crate::report::Mandate;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -60,6 +61,29 @@ pub fn may_perform(
     }
 }
 
+/// The mandate under which someone in `role` does `task` on `day`: `None` for a
+/// radiologist, who acts on their own authority; otherwise the first valid agreement that
+/// permits the role. Recorded with every signature.
+pub fn mandate(
+    role: Role,
+    task: &str,
+    dept: &Department,
+    day: NaiveDate,
+) -> Result<Option<Mandate>, Refusal> {
+    may_perform(role, task, dept, day)?;
+    if role == Role::Radiologist {
+        return Ok(None);
+    }
+    Ok(dept
+        .agreements_for(task)
+        .find(|a| a.permits(role) && a.is_valid_on(day))
+        .map(|a| Mandate {
+            agreement_id: a.id.clone(),
+            kind: a.kind,
+            supervision: a.supervision,
+        }))
+}
+
 /// The tasks of the catalog that someone in `role` may perform on `day`.
 pub fn tasks_for(role: Role, dept: &Department, day: NaiveDate) -> Vec<crate::ids::TaskTypeId> {
     dept.tasks
@@ -104,6 +128,21 @@ mod tests {
             refusal.to_string(),
             "no task agreement valid on 2028-01-01 lets a mbb_ai do `cxr_gatekeeping`"
         );
+    }
+
+    #[test]
+    fn a_delegate_signs_under_the_agreement_and_a_radiologist_under_none() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let today = day(2026, 6, 1);
+        let m = mandate(Role::Ap, "msk_ultrasound_report", &dept, today)
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.agreement_id, "ta-msk-ultrasound");
+        assert_eq!(
+            mandate(Role::Radiologist, "final_report", &dept, today),
+            Ok(None)
+        );
+        assert!(mandate(Role::Mbb, "msk_ultrasound_report", &dept, today).is_err());
     }
 
     #[test]

@@ -19,6 +19,16 @@ pub enum ReportState {
     Authorized,
 }
 
+impl ReportState {
+    pub fn code(self) -> &'static str {
+        match self {
+            ReportState::Draft => "draft",
+            ReportState::Preliminary => "preliminary",
+            ReportState::Authorized => "authorized",
+        }
+    }
+}
+
 /// The task agreement someone acts under, as recorded with their signature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mandate {
@@ -66,6 +76,19 @@ pub enum Act {
     Authorized,
     ReturnedForCorrection,
     Addendum,
+}
+
+impl Act {
+    pub fn code(self) -> &'static str {
+        match self {
+            Act::Drafted => "drafted",
+            Act::Edited => "edited",
+            Act::SubmittedPreliminary => "submitted_preliminary",
+            Act::Authorized => "authorized",
+            Act::ReturnedForCorrection => "returned_for_correction",
+            Act::Addendum => "addendum",
+        }
+    }
 }
 
 /// One entry in the report's history; the content is the content after the act.

@@ -44,6 +44,27 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/work-items/{id}/claim", post(claim))
         .route("/api/v1/work-items/{id}/release", post(release))
         .route("/api/v1/work-items/{id}/complete", post(complete))
+        .route("/api/v1/reports/{accession}", get(crate::reports::get))
+        .route(
+            "/api/v1/reports/{accession}/draft",
+            post(crate::reports::draft),
+        )
+        .route(
+            "/api/v1/reports/{accession}/submit",
+            post(crate::reports::submit),
+        )
+        .route(
+            "/api/v1/reports/{accession}/authorize",
+            post(crate::reports::authorize),
+        )
+        .route(
+            "/api/v1/reports/{accession}/return",
+            post(crate::reports::return_for_correction),
+        )
+        .route(
+            "/api/v1/reports/{accession}/addendum",
+            post(crate::reports::addendum),
+        )
         .fallback(|| async { Problem::not_found("no such endpoint; see /api/v1/openapi.json") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app)

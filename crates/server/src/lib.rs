@@ -8,6 +8,7 @@ mod ingest;
 mod metrics;
 mod openapi;
 mod problem;
+mod reports;
 mod state;
 
 use std::net::SocketAddr;

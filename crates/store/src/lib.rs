@@ -135,6 +135,33 @@ impl Store {
         Ok(Tx::new(tx, self.backend))
     }
 
+    /// A study's report, if one was started.
+    pub async fn report(&self, accession: &str) -> Result<Option<radgate_domain::report::Report>> {
+        let row = sqlx::query("SELECT body FROM reports WHERE accession = $1")
+            .bind(accession)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            tx::parse(
+                "report",
+                accession,
+                &sqlx::Row::try_get::<String, _>(&r, "body")?,
+            )
+        })
+        .transpose()
+    }
+
+    /// How many versions of a study's report are stored.
+    pub async fn report_version_count(&self, accession: &str) -> Result<i64> {
+        Ok(sqlx::Row::try_get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM report_versions WHERE accession = $1")
+                .bind(accession)
+                .fetch_one(&self.pool)
+                .await?,
+            "n",
+        )?)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -16,6 +16,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_accounts.sql"),
         include_str!("../migrations/postgres/0002_accounts.sql"),
     ),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_reports.sql"),
+        include_str!("../migrations/postgres/0003_reports.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

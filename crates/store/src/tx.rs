@@ -4,6 +4,8 @@
 use radgate_domain::Decision;
 use radgate_domain::ai::AiResult;
 use radgate_domain::audit::AuditEvent;
+use radgate_domain::ids::ProfessionalId;
+use radgate_domain::report::Report;
 use radgate_domain::study::{Order, OrderError, Study};
 use radgate_domain::workitem::WorkItem;
 use serde::Serialize;
@@ -58,10 +60,6 @@ impl Tx {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
         }
-    }
-
-    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.inner
     }
 
     /// Stores an order; a repeat is `Unchanged`, a newer version of the same order
@@ -284,8 +282,91 @@ impl Tx {
         Ok(superseded)
     }
 
+    /// A work item under a row lock, for a state change in this transaction.
+    pub async fn work_item_for_update(&mut self, id: u64) -> Result<Option<WorkItem>> {
+        let sql = format!(
+            "SELECT id, accession, task, pathway, priority, due, created_at, state, assignee FROM work_items WHERE id = $1{}",
+            self.for_update()
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id as i64)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.as_ref().map(work_item).transpose()
+    }
+
+    /// The items of a study that `by` holds (claimed), under a row lock.
+    pub async fn claimed_items(
+        &mut self,
+        accession: &str,
+        by: &ProfessionalId,
+    ) -> Result<Vec<WorkItem>> {
+        let sql = format!(
+            "SELECT id, accession, task, pathway, priority, due, created_at, state, assignee FROM work_items \
+             WHERE accession = $1 AND assignee = $2 AND state = 'claimed' ORDER BY id{}",
+            self.for_update()
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(accession)
+            .bind(by.as_str())
+            .fetch_all(&mut *self.inner)
+            .await?;
+        rows.iter().map(work_item).collect()
+    }
+
+    /// A study's report under a row lock.
+    pub async fn report_for_update(&mut self, accession: &str) -> Result<Option<Report>> {
+        let sql = format!(
+            "SELECT body FROM reports WHERE accession = $1{}",
+            self.for_update()
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(accession)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.map(|r| parse("report", accession, &r.try_get::<String, _>("body")?))
+            .transpose()
+    }
+
+    /// Stores the report and its newest version; earlier versions are never rewritten.
+    pub async fn save_report(&mut self, report: &Report) -> Result<()> {
+        let v = report
+            .history
+            .last()
+            .expect("a report has at least its draft version");
+        let at = millis(v.at);
+        let body = json(report);
+        sqlx::query(
+            "INSERT INTO reports (accession, state, author, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (accession) DO UPDATE SET state = excluded.state, body = excluded.body, updated_at = excluded.updated_at",
+        )
+        .bind(report.accession.as_str())
+        .bind(report.state.code())
+        .bind(report.author.id.as_str())
+        .bind(&body)
+        .bind(at)
+        .execute(&mut *self.inner)
+        .await?;
+        sqlx::query(
+            "INSERT INTO report_versions (accession, number, act, state, signer, role, agreement, at, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(report.accession.as_str())
+        .bind(i64::from(v.number))
+        .bind(v.act.code())
+        .bind(v.state.code())
+        .bind(v.by.id.as_str())
+        .bind(v.by.role.code())
+        .bind(v.by.mandate.as_ref().map(|m| m.agreement_id.clone()))
+        .bind(at)
+        .bind(json(v))
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
     /// Writes a work item's new state and assignee.
-    pub(crate) async fn save_work_item(&mut self, item: &WorkItem) -> Result<()> {
+    pub async fn save_work_item(&mut self, item: &WorkItem) -> Result<()> {
         sqlx::query("UPDATE work_items SET state = $1, assignee = $2 WHERE id = $3")
             .bind(item.state.code())
             .bind(item.assignee.as_ref().map(|a| a.as_str().to_string()))

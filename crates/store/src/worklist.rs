@@ -182,17 +182,8 @@ impl Store {
         change: impl FnOnce(&mut WorkItem) -> Result<(), WorkItemError>,
     ) -> Result<WorkItem, ClaimError> {
         let mut tx = self.begin().await?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM work_items WHERE id = $1{}",
-            tx.for_update()
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id as i64)
-            .fetch_optional(tx.conn())
-            .await?;
-        let mut item = match row {
-            Some(r) => work_item(&r)?,
-            None => return Err(ClaimError::NotFound(id)),
+        let Some(mut item) = tx.work_item_for_update(id).await? else {
+            return Err(ClaimError::NotFound(id));
         };
         let before = item.state;
         change(&mut item)?;

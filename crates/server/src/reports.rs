@@ -1,0 +1,359 @@
+//! Reports over HTTP: draft -> preliminary -> authorized, return for correction, addenda.
+//! The domain's state machine decides every transition; this module finds who is acting,
+//! under which mandate, and moves the work along with the report.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use radgate_domain::audit::{AuditEvent, AuditKind};
+use radgate_domain::authz;
+use radgate_domain::ids::{AccessionNumber, FindingCode, TaskTypeId};
+use radgate_domain::report::{Report, ReportContent, ReportError, Signer};
+use radgate_domain::workitem::WorkItem;
+use radgate_store::{NewWorkItem, Tx, User};
+use serde::Deserialize;
+
+use crate::api::Body;
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::state::App;
+
+const FINAL_REPORT: &str = "final_report";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    text: String,
+    #[serde(default)]
+    findings: Vec<FindingCode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    reason: String,
+}
+
+fn report_problem(e: ReportError) -> Problem {
+    match e {
+        ReportError::NotAuthor { .. }
+        | ReportError::AuthorizerIsAuthor
+        | ReportError::MayNotSignFinal(_)
+        | ReportError::RadiologistOnly(_) => Problem::forbidden(e.to_string()),
+        ReportError::EmptyText => Problem::invalid("text", e.to_string()),
+        ReportError::EmptyReason => Problem::invalid("reason", e.to_string()),
+        ReportError::WrongState { .. } | ReportError::MustResubmit => {
+            Problem::conflict(e.to_string())
+        }
+    }
+}
+
+fn accession(raw: String) -> Result<AccessionNumber, Problem> {
+    AccessionNumber::parse(raw).map_err(|e| Problem::invalid("accession", e.to_string()))
+}
+
+/// The person acting on a study's report, the work item they hold for it, and their
+/// mandate for that item's task.
+async fn acting(
+    app: &App,
+    tx: &mut Tx,
+    person: &User,
+    accession: &AccessionNumber,
+) -> Result<(Signer, WorkItem), Problem> {
+    let item = tx
+        .claimed_items(accession.as_str(), &person.professional)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            Problem::conflict(format!(
+                "claim a work item of {accession} before reporting on it"
+            ))
+        })?;
+    let mandate = authz::mandate(
+        person.role,
+        item.task.as_str(),
+        &app.department,
+        Utc::now().date_naive(),
+    )
+    .map_err(|r| Problem::forbidden(r.to_string()))?;
+    Ok((
+        Signer {
+            id: person.professional.clone(),
+            role: person.role,
+            mandate,
+        },
+        item,
+    ))
+}
+
+/// The task the report's author works under: their agreement's task, or the
+/// radiologist's own read.
+fn author_task(app: &App, report: &Report) -> TaskTypeId {
+    report
+        .author
+        .mandate
+        .as_ref()
+        .and_then(|m| {
+            app.department
+                .agreements
+                .iter()
+                .find(|a| a.id == m.agreement_id)
+        })
+        .map_or_else(
+            || TaskTypeId::parse(FINAL_REPORT).expect("valid id"),
+            |a| a.task.clone(),
+        )
+}
+
+async fn finish_item(tx: &mut Tx, mut item: WorkItem, person: &User) -> Result<WorkItem, Problem> {
+    item.complete(&person.professional)
+        .map_err(|e| Problem::conflict(e.to_string()))?;
+    tx.save_work_item(&item).await?;
+    Ok(item)
+}
+
+/// Opens follow-up work for the study, with the priority and due time of `like`.
+async fn open_item(
+    tx: &mut Tx,
+    like: &WorkItem,
+    task: TaskTypeId,
+    now: DateTime<Utc>,
+) -> Result<WorkItem, Problem> {
+    let (decision_id, _) = tx
+        .latest_decision(like.accession.as_str())
+        .await?
+        .ok_or_else(|| Problem::internal(format!("work item {} without a decision", like.id)))?;
+    let new = NewWorkItem {
+        accession: like.accession.clone(),
+        decision_id,
+        task,
+        pathway: like.pathway,
+        priority: like.priority,
+        due: like.due,
+        created_at: now,
+    };
+    Ok(tx.insert_work_item(&new).await?)
+}
+
+/// Saves the report's new version and audits it, then the work items it moved along.
+async fn record(
+    tx: &mut Tx,
+    report: &Report,
+    now: DateTime<Utc>,
+    moved: &[(AuditKind, &WorkItem)],
+) -> Result<(), Problem> {
+    tx.save_report(report).await?;
+    let v = report.history.last().expect("a report has a version");
+    let actor = v.by.id.to_string();
+    tx.audit(&AuditEvent {
+        at: now,
+        actor: actor.clone(),
+        kind: AuditKind::ReportTransition,
+        subject: report.accession.to_string(),
+        detail: serde_json::json!({
+            "act": v.act.code(),
+            "version": v.number,
+            "state": v.state.code(),
+            "role": v.by.role.code(),
+            "agreement": v.by.mandate.as_ref().map(|m| m.agreement_id.as_str()),
+        }),
+    })
+    .await?;
+    for (kind, item) in moved {
+        tx.audit(&AuditEvent {
+            at: now,
+            actor: actor.clone(),
+            kind: *kind,
+            subject: format!("work_item/{}", item.id),
+            detail: serde_json::json!({
+                "accession": item.accession.as_str(),
+                "task": item.task.as_str(),
+                "state": item.state.code(),
+                "assignee": item.assignee.as_ref().map(|a| a.as_str()),
+            }),
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn get(
+    State(app): State<App>,
+    _caller: Caller,
+    Path(acc): Path<String>,
+) -> Result<axum::Json<Report>, Problem> {
+    let acc = accession(acc)?;
+    match app.store.report(acc.as_str()).await? {
+        Some(r) => Ok(axum::Json(r)),
+        None => Err(Problem::not_found(format!("no report for {acc}"))),
+    }
+}
+
+/// Starts the report, or edits the draft.
+pub async fn draft(
+    State(app): State<App>,
+    caller: Caller,
+    Path(acc): Path<String>,
+    Body(t): Body<Text>,
+) -> Result<(StatusCode, axum::Json<Report>), Problem> {
+    let person = caller.person()?;
+    let acc = accession(acc)?;
+    let now = Utc::now();
+    let mut tx = app.store.begin().await?;
+    let (signer, _) = acting(&app, &mut tx, person, &acc).await?;
+    let content = ReportContent {
+        text: t.text,
+        findings: t.findings,
+    };
+    let (status, report) = match tx.report_for_update(acc.as_str()).await? {
+        None => (
+            StatusCode::CREATED,
+            Report::draft(acc, signer, content, now),
+        ),
+        Some(mut r) => {
+            r.edit(&signer, content, now).map_err(report_problem)?;
+            (StatusCode::OK, r)
+        }
+    };
+    record(&mut tx, &report, now, &[]).await?;
+    tx.commit().await?;
+    Ok((status, axum::Json(report)))
+}
+
+/// Submits the draft as preliminary: the author's item is done and a radiologist's
+/// authorization item opens.
+pub async fn submit(
+    State(app): State<App>,
+    caller: Caller,
+    Path(acc): Path<String>,
+) -> Result<axum::Json<Report>, Problem> {
+    let person = caller.person()?;
+    let acc = accession(acc)?;
+    let now = Utc::now();
+    let mut tx = app.store.begin().await?;
+    let (signer, item) = acting(&app, &mut tx, person, &acc).await?;
+    let mut report = tx
+        .report_for_update(acc.as_str())
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
+    report
+        .submit_preliminary(&signer, now)
+        .map_err(report_problem)?;
+    let next = open_item(
+        &mut tx,
+        &item,
+        TaskTypeId::parse(FINAL_REPORT).expect("valid id"),
+        now,
+    )
+    .await?;
+    let done = finish_item(&mut tx, item, person).await?;
+    record(
+        &mut tx,
+        &report,
+        now,
+        &[
+            (AuditKind::Complete, &done),
+            (AuditKind::WorkItemCreated, &next),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(report))
+}
+
+/// Authorizes a preliminary report, or signs one's own draft where the mandate allows.
+pub async fn authorize(
+    State(app): State<App>,
+    caller: Caller,
+    Path(acc): Path<String>,
+) -> Result<axum::Json<Report>, Problem> {
+    let person = caller.person()?;
+    let acc = accession(acc)?;
+    let now = Utc::now();
+    let mut tx = app.store.begin().await?;
+    let (signer, item) = acting(&app, &mut tx, person, &acc).await?;
+    let mut report = tx
+        .report_for_update(acc.as_str())
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
+    report.authorize(&signer, now).map_err(report_problem)?;
+    let done = finish_item(&mut tx, item, person).await?;
+    record(&mut tx, &report, now, &[(AuditKind::Complete, &done)]).await?;
+    tx.commit().await?;
+    Ok(axum::Json(report))
+}
+
+/// Returns a preliminary report to its author, whose work item reopens in their name.
+pub async fn return_for_correction(
+    State(app): State<App>,
+    caller: Caller,
+    Path(acc): Path<String>,
+    Body(r): Body<Reason>,
+) -> Result<axum::Json<Report>, Problem> {
+    let person = caller.person()?;
+    let acc = accession(acc)?;
+    let now = Utc::now();
+    let mut tx = app.store.begin().await?;
+    let (signer, item) = acting(&app, &mut tx, person, &acc).await?;
+    let mut report = tx
+        .report_for_update(acc.as_str())
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
+    report
+        .return_for_correction(&signer, &r.reason, now)
+        .map_err(report_problem)?;
+    let mut back = open_item(&mut tx, &item, author_task(&app, &report), now).await?;
+    back.claim(&report.author.id)
+        .map_err(|e| Problem::conflict(e.to_string()))?;
+    tx.save_work_item(&back).await?;
+    let done = finish_item(&mut tx, item, person).await?;
+    record(
+        &mut tx,
+        &report,
+        now,
+        &[
+            (AuditKind::Complete, &done),
+            (AuditKind::WorkItemCreated, &back),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(report))
+}
+
+/// Adds to an authorized report: radiologists, or an author with an independent mandate.
+pub async fn addendum(
+    State(app): State<App>,
+    caller: Caller,
+    Path(acc): Path<String>,
+    Body(t): Body<Text>,
+) -> Result<axum::Json<Report>, Problem> {
+    let person = caller.person()?;
+    let acc = accession(acc)?;
+    let now = Utc::now();
+    let mut tx = app.store.begin().await?;
+    let mut report = tx
+        .report_for_update(acc.as_str())
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
+    let task = author_task(&app, &report);
+    let mandate = authz::mandate(
+        person.role,
+        task.as_str(),
+        &app.department,
+        now.date_naive(),
+    )
+    .map_err(|r| Problem::forbidden(r.to_string()))?;
+    let signer = Signer {
+        id: person.professional.clone(),
+        role: person.role,
+        mandate,
+    };
+    report
+        .addendum(&signer, &t.text, t.findings, now)
+        .map_err(report_problem)?;
+    record(&mut tx, &report, now, &[]).await?;
+    tx.commit().await?;
+    Ok(axum::Json(report))
+}
