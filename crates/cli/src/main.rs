@@ -1,6 +1,8 @@
 //! The `radgate` binary: parses arguments and hands each command to the libraries.
 
 mod audit_cmd;
+mod bundled;
+mod demo_cmd;
 mod load;
 mod policy_cmd;
 mod serve_cmd;
@@ -25,16 +27,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the demo department: a simulated year of the example hospital under its policy
+    /// Run the demo department live: the service on SQLite, one login per role, and a
+    /// feed of simulated studies and AI results so the worklists move
     Demo {
-        /// Days to simulate
-        #[arg(long, default_value_t = 28)]
-        days: u32,
-        /// Random seed; the same seed gives the same output
+        /// Address to listen on (port 0 picks a free one)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// SQLite file to keep the demo in (default: a new temporary file)
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// New studies per minute
+        #[arg(long, default_value_t = 12.0)]
+        rate: f64,
+        /// How many times faster than declared the simulated AI applications answer
+        #[arg(long, default_value_t = 20.0)]
+        ai_speed: f64,
+        /// Studies ingested at start, so worklists are not empty
+        #[arg(long, default_value_t = 30)]
+        backlog: u32,
+        /// Random seed of the simulated studies
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
     },
     /// Check and explain routing policies
     Policy {
@@ -213,7 +226,21 @@ enum IntervalMethod {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { days, seed, format } => simulate_cmd::demo(days, seed, format),
+        Command::Demo {
+            listen,
+            db,
+            rate,
+            ai_speed,
+            backlog,
+            seed,
+        } => demo_cmd::run(demo_cmd::Options {
+            listen,
+            db,
+            rate,
+            speed: ai_speed,
+            backlog,
+            seed,
+        }),
         Command::Policy {
             command: PolicyCommand::Check { file, department },
         } => policy_cmd::check(&file, department.as_deref()),

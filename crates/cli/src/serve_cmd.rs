@@ -79,7 +79,7 @@ pub fn serve(
 }
 
 /// Completes on Ctrl-C or SIGTERM, so that in-flight requests finish first.
-async fn shutdown() {
+pub async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

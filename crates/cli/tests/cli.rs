@@ -506,12 +506,91 @@ fn simulate_reports_department_problems_with_lines() {
 }
 
 #[test]
-fn demo_runs_the_example_department() {
-    let o = radgate(&["demo", "--days", "7", "--format", "json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(r["department"], "Ziekenhuis Rijnvallei (synthetic)");
-    assert!(r["exams"].as_u64().unwrap() > 1000);
+fn demo_serves_the_example_department_and_its_worklists_move() {
+    use std::io::{BufRead, BufReader};
+    let dir = scratch("demo");
+    let db = dir.join("demo.sqlite");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_radgate"))
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate",
+            "600",
+            "--backlog",
+            "3",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut logins = std::collections::HashMap::new();
+    let url = loop {
+        let line = lines.next().expect("demo prints its URL").unwrap();
+        if let Some(url) = line.strip_prefix("radgate listening on ") {
+            break url.to_string();
+        }
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if parts.len() == 3 && !line.contains(':') {
+            logins.insert(
+                parts[0].to_string(),
+                (parts[1].to_string(), parts[2].to_string()),
+            );
+        }
+    };
+    for role in ["radiologist", "mbb_ai", "mbb", "ap", "pa"] {
+        assert!(
+            logins.contains_key(role),
+            "no login printed for {role}: {logins:?}"
+        );
+    }
+    let (user, password) = &logins["radiologist"];
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let resp = agent
+        .post(format!("{url}/api/v1/login"))
+        .send_json(serde_json::json!({"username": user, "password": password}))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let count = || {
+        let mut r = agent
+            .get(format!("{url}/api/v1/worklist"))
+            .header("Cookie", &cookie)
+            .call()
+            .unwrap();
+        r.body_mut()
+            .read_json::<serde_json::Value>()
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let first = count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count() <= first {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worklist did not move"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[test]

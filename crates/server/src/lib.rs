@@ -34,7 +34,27 @@ pub struct Config {
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
 pub struct Server {
     listener: tokio::net::TcpListener,
-    router: axum::Router,
+    app: state::App,
+}
+
+/// The ingest path for feeders inside the process (the demo's simulated modalities and
+/// AI applications): the same code the HTTP handlers call, recorded under `actor`.
+#[derive(Clone)]
+pub struct Ingest {
+    app: state::App,
+    actor: String,
+}
+
+impl Ingest {
+    pub async fn study(&self, study: &radgate_domain::Study) -> Result<(), Problem> {
+        ingest::study(&self.app, study, &self.actor).await.map(drop)
+    }
+
+    pub async fn ai_result(&self, result: &radgate_domain::ai::AiResult) -> Result<(), Problem> {
+        ingest::ai_result(&self.app, result, &self.actor)
+            .await
+            .map(drop)
+    }
 }
 
 impl Server {
@@ -48,10 +68,14 @@ impl Server {
             secure_cookies: config.secure_cookies,
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        Ok(Server {
-            listener,
-            router: api::router(app),
-        })
+        Ok(Server { listener, app })
+    }
+
+    pub fn ingest(&self, actor: &str) -> Ingest {
+        Ingest {
+            app: self.app.clone(),
+            actor: actor.to_string(),
+        }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -63,7 +87,7 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        axum::serve(self.listener, api::router(self.app))
             .with_graceful_shutdown(shutdown)
             .await
     }

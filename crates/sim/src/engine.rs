@@ -9,21 +9,18 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
-use radgate_domain::ai::{AiFinding, AiResult};
-use radgate_domain::ids::{AccessionNumber, PatientId};
 use radgate_domain::professional::Role;
-use radgate_domain::{Department, Pathway, Policy, Priority, Study};
+use radgate_domain::{Department, Pathway, Policy, Priority};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Beta, Distribution, LogNormal, Normal, Poisson};
+use rand_distr::{Distribution, Poisson};
 
-use crate::config::{Days, ExamSim, ScoreModel, Shift, SimConfig};
+use crate::config::{Days, ExamSim, Shift, SimConfig};
+use crate::draw::draw_exam;
 use crate::report::{Outcome, Tally};
 
 const MINUTE_MS: i64 = 60_000;
 const DAY_MIN: i64 = 1440;
-/// z for the 90th percentile of the standard normal, to fit a log-normal latency.
-const Z90: f64 = 1.281_551_565_544_600_5;
 /// The queue keeps serving until done, but gives up this long after the last arrival so
 /// that an understaffed roster ends with a count of unfinished work, not a hang.
 const DRAIN_DAYS: i64 = 365;
@@ -282,56 +279,6 @@ fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
-/// An index drawn with the given probabilities (which sum to 1).
-fn draw_index(weights: impl ExactSizeIterator<Item = f64>, rng: &mut ChaCha8Rng) -> usize {
-    let last = weights.len() - 1;
-    let mut u = rng.random::<f64>();
-    for (i, w) in weights.enumerate() {
-        if u < w {
-            return i;
-        }
-        u -= w;
-    }
-    // Rounding can leave u a hair above the total; the last outcome takes it.
-    last
-}
-
-fn pick<'v, T>(weights: &'v [(T, f64)], rng: &mut ChaCha8Rng) -> &'v T {
-    &weights[draw_index(weights.iter().map(|(_, w)| *w), rng)].0
-}
-
-/// A simulated application's score for one exam, on the finding's score range.
-fn draw_score(model: &ScoreModel, positive: bool, range: (f64, f64), rng: &mut ChaCha8Rng) -> f64 {
-    match model {
-        ScoreModel::Beta {
-            positive: p,
-            negative: q,
-        } => {
-            let (a, b) = if positive { *p } else { *q };
-            let x: f64 = Beta::new(a, b).expect("a, b > 0").sample(rng);
-            range.0 + x * (range.1 - range.0)
-        }
-        ScoreModel::Categories {
-            positive: p,
-            negative: q,
-        } => {
-            let w = if positive { p } else { q };
-            range.0 + draw_index(w.iter().copied(), rng) as f64
-        }
-        ScoreModel::SensSpec {
-            sensitivity,
-            specificity,
-        } => {
-            let call = if positive {
-                rng.random_bool(*sensitivity)
-            } else {
-                !rng.random_bool(*specificity)
-            };
-            if call { range.1 } else { range.0 }
-        }
-    }
-}
-
 /// The chance that the prospective reading on a pathway catches a true finding, from the
 /// sensitivity of its task (`s_task`) and of the radiologist's read (`s_read`), treating
 /// readers as independent.
@@ -360,81 +307,27 @@ fn route(
     tally: &mut Tally,
 ) -> Exam {
     let spec: &ExamSim = &plan.cfg.exams[spec_idx];
-    let priority = *pick(&spec.priority, rng);
-    let age = if spec.age.sd > 0.0 {
-        Normal::new(spec.age.mean, spec.age.sd)
-            .expect("sd > 0")
-            .sample(rng)
-    } else {
-        spec.age.mean
-    };
     let acquired_at = start_dt + Duration::milliseconds(acquired_ms);
-    let study = Study {
-        accession: AccessionNumber::parse(format!("SIM{n:010}")).expect("fits SH"),
-        study_uid: None,
-        patient: PatientId::parse(format!("SIMPAT{n:08}")).expect("valid"),
-        patient_age_years: Some((age.round().max(0.0) as u32).clamp(spec.age.min, spec.age.max)),
-        modality: spec.modality.clone(),
-        procedure_code: spec.procedure_code.clone(),
-        body_part: spec.body_part.clone(),
-        priority,
-        site: pick(&spec.site, rng).clone(),
-        ordering_department: pick(&spec.ordering_department, rng).clone(),
-        clinical_question: None,
-        ordered_at: None,
+    let accession = format!("SIM{n:010}");
+    let drawn = draw_exam(
+        plan.dept,
+        plan.cfg,
+        spec_idx,
+        &accession,
+        n,
         acquired_at,
-    };
+        rng,
+    );
+    let (study, truth) = (drawn.study, drawn.truth);
 
-    // AI applications in the register that cover this exam and are in use.
-    let mut truth = false;
+    // Routing waits for each expected result up to the policy's wait for that application.
     let mut results = Vec::new();
     let mut wait_ms = 0i64;
-    for ai in &plan.cfg.ai {
-        let Some(app) = plan.dept.ai_application(ai.app.as_str()) else {
-            continue;
-        };
-        if !app.status.in_use() || !app.covers(&spec.modality, &spec.body_part) {
-            continue;
-        }
-        let failed = rng.random_bool(ai.failure_rate);
-        let sigma = ((ai.latency_p90.ln() - ai.latency_median.ln()) / Z90).max(0.0);
-        let latency_min: f64 = if sigma > 0.0 {
-            LogNormal::new(ai.latency_median.ln(), sigma)
-                .expect("sigma > 0")
-                .sample(rng)
-        } else {
-            ai.latency_median
-        };
-        let mut findings = Vec::new();
-        for f in &ai.findings {
-            let positive = rng.random_bool(f.prevalence);
-            truth |= positive;
-            let range = app
-                .finding(f.code.as_str())
-                .map_or((0.0, 1.0), |s| s.score_range);
-            let score = draw_score(&f.model, positive, range, rng);
-            let (critical, normal) = app
-                .finding(f.code.as_str())
-                .map_or((false, false), |s| s.flags(score));
-            findings.push(AiFinding {
-                code: f.code.clone(),
-                score: Some(score),
-                critical,
-                normal,
-            });
-        }
-        let wait = i64::from(plan.policy.wait_minutes_for(&ai.app)) * MINUTE_MS;
-        let latency_ms = (latency_min * MINUTE_MS as f64) as i64;
-        if !failed && latency_ms <= wait {
-            wait_ms = wait_ms.max(latency_ms);
-            results.push(AiResult {
-                id: format!("{}-{n}", ai.app),
-                app: ai.app.clone(),
-                app_version: app.version.clone(),
-                accession: study.accession.clone(),
-                received_at: acquired_at + Duration::milliseconds(latency_ms),
-                findings,
-            });
+    for ai in drawn.ai {
+        let wait = i64::from(plan.policy.wait_minutes_for(&ai.result.app)) * MINUTE_MS;
+        if !ai.failed && ai.latency_ms <= wait {
+            wait_ms = wait_ms.max(ai.latency_ms);
+            results.push(ai.result);
             tally.ai_results += 1;
         } else {
             wait_ms = wait_ms.max(wait);
@@ -739,6 +632,7 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::draw::draw_index;
 
     #[test]
     fn detection_probability_follows_each_pathway() {

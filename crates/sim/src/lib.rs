@@ -6,12 +6,14 @@
 //! here are simulators with chosen characteristics, never diagnostic models.
 
 mod config;
+mod draw;
 mod engine;
 mod report;
 
 pub use config::{
     AgeSim, AiSim, Days, ExamSim, FindingSim, ScoreModel, Shift, SimConfig, StaffGroup, TaskSim,
 };
+pub use draw::{DrawnAi, DrawnExam, Feed};
 pub use engine::SimError;
 pub use report::{Missed, SimReport, Turnaround};
 

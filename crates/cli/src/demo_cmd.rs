@@ -1,0 +1,123 @@
+//! `radgate demo`: the whole loop on the embedded default. An SQLite store, the example
+//! department and policy, one login per role, and a feeder that streams simulated studies
+//! and AI results through the real ingest path so the worklists move.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use radgate_server::{Config, Ingest, Server, hash_password, new_secret};
+use radgate_sim::Feed;
+use radgate_store::{Store, User};
+
+use crate::bundled;
+
+pub struct Options {
+    pub listen: SocketAddr,
+    pub db: Option<PathBuf>,
+    /// New studies per minute.
+    pub rate: f64,
+    /// How many times faster than declared the simulated AI applications answer.
+    pub speed: f64,
+    /// Studies ingested at start, so worklists are not empty.
+    pub backlog: u32,
+    pub seed: u64,
+}
+
+pub fn run(o: Options) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let (dept, policy, cfg) = bundled::load()?;
+    let db = o.db.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("radgate-demo-{}.sqlite", std::process::id()))
+    });
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let store = Store::open_sqlite(&db)
+            .await
+            .with_context(|| format!("cannot open {}", db.display()))?;
+        println!("radgate demo: {}, policy {}", dept.name, policy.version);
+        println!("database: {}", db.display());
+        println!("logins (demo only; one per role):");
+        let mut seen = Vec::new();
+        for p in dept.professionals.iter().filter(|p| {
+            let first = !seen.contains(&p.role);
+            seen.push(p.role);
+            first
+        }) {
+            let password = new_secret()[..16].to_string();
+            let user = User {
+                username: p.id.to_string(),
+                professional: p.id.clone(),
+                role: p.role,
+                password_hash: hash_password(&password),
+            };
+            store.put_user(&user, Utc::now()).await?;
+            println!("  {:<12} {:<14} {password}", p.role.code(), p.id);
+        }
+        let prefix = format!("D{:07X}", Utc::now().timestamp() & 0x0FFF_FFFF);
+        let mut feed = Feed::new(dept.clone(), cfg, o.seed, &prefix);
+        let server = Server::bind(Config {
+            store,
+            policy,
+            department: dept,
+            listen: o.listen,
+            secure_cookies: false,
+        })
+        .await
+        .with_context(|| format!("cannot listen on {}", o.listen))?;
+        let ingest = server.ingest("demo-feeder");
+        println!("radgate listening on http://{}", server.local_addr()?);
+        eprintln!(
+            "feeding {} studies per minute (AI {}x faster than declared); Ctrl-C stops",
+            o.rate, o.speed
+        );
+        for _ in 0..o.backlog {
+            feed_one(&ingest, &mut feed, o.speed).await;
+        }
+        let pace = Duration::from_secs_f64(60.0 / o.rate.max(0.01));
+        let feeder = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(pace).await;
+                feed_one(&ingest, &mut feed, o.speed).await;
+            }
+        });
+        server.run(crate::serve_cmd::shutdown()).await?;
+        feeder.abort();
+        eprintln!(
+            "radgate demo stopped; the database stays at {}",
+            db.display()
+        );
+        Ok(())
+    })
+}
+
+/// Ingests the next simulated study now, and its AI results when they would arrive.
+async fn feed_one(ingest: &Ingest, feed: &mut Feed, speed: f64) {
+    let exam = feed.next_exam(Utc::now());
+    if let Err(p) = ingest.study(&exam.study).await {
+        tracing::warn!(
+            "demo study {} not ingested: {}",
+            exam.study.accession,
+            p.detail
+        );
+        return;
+    }
+    for ai in exam.ai.into_iter().filter(|a| !a.failed) {
+        let ingest = ingest.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(
+                (ai.latency_ms as f64 / speed.max(1.0)) as u64,
+            ))
+            .await;
+            let mut result = ai.result;
+            result.received_at = Utc::now();
+            if let Err(p) = ingest.ai_result(&result).await {
+                tracing::warn!("demo AI result {} not ingested: {}", result.id, p.detail);
+            }
+        });
+    }
+}
