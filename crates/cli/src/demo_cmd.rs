@@ -39,6 +39,7 @@ pub fn run(o: Options) -> Result<()> {
         let store = Store::open_sqlite(&db)
             .await
             .with_context(|| format!("cannot open {}", db.display()))?;
+        crate::serve_cmd::record_configuration(&store, &dept, &policy).await?;
         println!("radgate demo: {}, policy {}", dept.name, policy.version);
         println!("database: {}", db.display());
         println!("logins (demo only; one per role):");

@@ -57,6 +57,7 @@ pub fn serve(
     let (department, _) = load::department(department)?;
     runtime()?.block_on(async {
         let store = target.open().await?;
+        record_configuration(&store, &department, &policy).await?;
         let server = Server::bind(Config {
             store,
             policy,
@@ -76,6 +77,30 @@ pub fn serve(
         eprintln!("radgate stopped");
         Ok(())
     })
+}
+
+/// Records the department and policy the service starts with; every difference from the
+/// last start is audited, and a reused policy version with other rules is refused.
+pub async fn record_configuration(
+    store: &Store,
+    dept: &radgate_domain::Department,
+    policy: &radgate_domain::Policy,
+) -> Result<()> {
+    let changes = store
+        .record_configuration(dept, policy, chrono::Utc::now())
+        .await?;
+    if changes.is_empty() {
+        eprintln!(
+            "configuration unchanged since the last start (policy {})",
+            policy.version
+        );
+    } else {
+        eprintln!(
+            "configuration recorded: {} change(s), audited",
+            changes.len()
+        );
+    }
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM, so that in-flight requests finish first.

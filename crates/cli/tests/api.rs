@@ -979,3 +979,54 @@ fn the_author_of_a_preliminary_report_cannot_authorize_it() {
         r.body
     );
 }
+
+#[test]
+fn serve_refuses_a_changed_policy_that_kept_its_version() {
+    let db = databases("policyversion").remove(0);
+    drop(Server::start(&db));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-tests");
+    let changed = dir.join("changed-policy.toml");
+    let text = std::fs::read_to_string(example("policy.toml"))
+        .unwrap()
+        .replace("review_fraction = 0.10", "review_fraction = 0.20");
+    std::fs::write(&changed, &text).unwrap();
+    let mut args: Vec<String> = vec!["serve".into()];
+    args.extend(db.iter().cloned());
+    args.extend(
+        [
+            "--listen",
+            "127.0.0.1:0",
+            "--policy",
+            changed.to_str().unwrap(),
+            "--department",
+            &example("department.toml"),
+        ]
+        .map(String::from),
+    );
+    let out = Command::new(bin()).args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("policy version 2026.11-1 is already recorded with different rules"),
+        "{err}"
+    );
+    // With a new version it starts.
+    std::fs::write(
+        &changed,
+        text.replace("version = \"2026.11-1\"", "version = \"2026.11-2\""),
+    )
+    .unwrap();
+    let mut again = Command::new(bin())
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(again.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("radgate listening on "), "{line}");
+    let _ = again.kill();
+    let _ = again.wait();
+}

@@ -21,11 +21,12 @@ pub enum AuditKind {
     AuthorizationChange,
     PolicyChange,
     RegisterChange,
+    DepartmentChange,
     Login,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 15] = [
+    pub const ALL: [AuditKind; 16] = [
         AuditKind::OrderIngested,
         AuditKind::OrderChanged,
         AuditKind::StudyIngested,
@@ -40,6 +41,7 @@ impl AuditKind {
         AuditKind::AuthorizationChange,
         AuditKind::PolicyChange,
         AuditKind::RegisterChange,
+        AuditKind::DepartmentChange,
         AuditKind::Login,
     ];
 
@@ -59,6 +61,7 @@ impl AuditKind {
             AuditKind::AuthorizationChange => "authorization_change",
             AuditKind::PolicyChange => "policy_change",
             AuditKind::RegisterChange => "register_change",
+            AuditKind::DepartmentChange => "department_change",
             AuditKind::Login => "login",
         }
     }

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod configuration;
 mod migrate;
 mod tx;
 mod worklist;
@@ -21,6 +22,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use accounts::{ApiKey, User};
 pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
+pub use configuration::{Change, ConfigurationError};
 pub use tx::{Inserted, Tx};
 pub use worklist::{ClaimError, NewWorkItem};
 

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_reports.sql"),
         include_str!("../migrations/postgres/0003_reports.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_configuration.sql"),
+        include_str!("../migrations/postgres/0004_configuration.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

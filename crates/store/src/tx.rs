@@ -62,6 +62,10 @@ impl Tx {
         }
     }
 
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
+
     /// Stores an order; a repeat is `Unchanged`, a newer version of the same order
     /// replaces it as the domain's [`Order::update`] allows.
     ///

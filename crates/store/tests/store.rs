@@ -441,3 +441,79 @@ async fn tampering_with_the_audit_log_is_found_and_named() {
         );
     }
 }
+
+#[tokio::test]
+async fn configuration_changes_are_recorded_and_audited_and_policy_versions_are_immutable() {
+    use radgate_domain::Department;
+    use radgate_store::ConfigurationError;
+    const DEPARTMENT: &str = include_str!("../../../examples/department.toml");
+    for (backend, url) in stores("configuration").await {
+        let store = Store::connect(&url).await.unwrap();
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let policy = Policy::parse(POLICY).unwrap();
+        let first = store
+            .record_configuration(&dept, &policy, t0())
+            .await
+            .unwrap();
+        assert_eq!(
+            first.len(),
+            dept.professionals.len() + dept.agreements.len() + dept.ai_applications.len() + 1,
+            "{backend}"
+        );
+        assert!(
+            store
+                .record_configuration(&dept, &policy, t0())
+                .await
+                .unwrap()
+                .is_empty(),
+            "{backend}: nothing changed"
+        );
+
+        let changed = Department::parse(
+            &DEPARTMENT.replace("sample_fraction = 0.10", "sample_fraction = 0.20"),
+        )
+        .unwrap();
+        let second = store
+            .record_configuration(&changed, &policy, t0())
+            .await
+            .unwrap();
+        assert_eq!(second.len(), 1, "{backend}: {second:?}");
+        assert_eq!(
+            (second[0].table, second[0].id.as_str(), second[0].what),
+            ("task_agreements", "ta-msk-ultrasound", "changed")
+        );
+        let trail = store
+            .audit_trail("task_agreements/ta-msk-ultrasound")
+            .await
+            .unwrap();
+        assert_eq!(
+            trail.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+            ["authorization_change", "authorization_change"]
+        );
+
+        let mut rewritten = policy.clone();
+        rewritten.rules.pop();
+        let err = store
+            .record_configuration(&changed, &rewritten, t0())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConfigurationError::PolicyVersionReused(ref v) if v == "2026.11-1"),
+            "{backend}: {err}"
+        );
+        rewritten.version = "2026.11-2".into();
+        let third = store
+            .record_configuration(&changed, &rewritten, t0())
+            .await
+            .unwrap();
+        assert_eq!(
+            third.iter().map(|c| (c.table, c.what)).collect::<Vec<_>>(),
+            [("policies", "added")]
+        );
+        assert_eq!(
+            store.audit_trail("policies/2026.11-2").await.unwrap()[0].kind,
+            "policy_change"
+        );
+        assert!(store.verify_audit().await.unwrap().is_ok());
+    }
+}
