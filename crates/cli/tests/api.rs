@@ -1030,3 +1030,59 @@ fn serve_refuses_a_changed_policy_that_kept_its_version() {
     let _ = again.kill();
     let _ = again.wait();
 }
+
+/// Two `radgate serve` processes on one PostgreSQL; radiologists on both race for the same
+/// items over HTTP. Every item goes to exactly one of them.
+#[test]
+fn two_instances_on_one_postgres_never_hand_an_item_to_two_claimers() {
+    let db = databases("twoinstances").remove(1);
+    let key = provision(&db);
+    add_account(&db, "bakker", "rad-bakker");
+    let a = Server::start(&db);
+    let b = Server::start(&db);
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let r = call(
+            "POST",
+            &format!("{}/api/v1/studies", a.url),
+            Some(&key),
+            None,
+            Some(&study(&format!("TWO{i}"), "X", "CT", "HEAD")),
+        );
+        ids.push(r.body["work_items"][0]["id"].as_u64().unwrap());
+    }
+    let mut racers = Vec::new();
+    for (url, user) in [
+        (&a.url, "devries"),
+        (&b.url, "bakker"),
+        (&b.url, "devries"),
+        (&a.url, "bakker"),
+    ] {
+        let (url, cookie, ids) = (url.clone(), login(url, user), ids.clone());
+        racers.push(std::thread::spawn(move || {
+            let mut won = Vec::new();
+            for id in ids {
+                let r = call(
+                    "POST",
+                    &format!("{url}/api/v1/work-items/{id}/claim"),
+                    None,
+                    Some(&cookie),
+                    None,
+                );
+                match r.status {
+                    200 => won.push(id),
+                    409 => {}
+                    other => panic!("claim answered {other}: {}", r.body),
+                }
+            }
+            won
+        }));
+    }
+    let mut won: Vec<u64> = racers.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    won.sort_unstable();
+    ids.sort_unstable();
+    assert_eq!(
+        won, ids,
+        "each item claimed exactly once across both instances"
+    );
+}

@@ -98,7 +98,7 @@ pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Pro
             }
             Inserted::Conflict => {
                 return Err(Problem::conflict(format!(
-                    "accession {} is already stored with different study data",
+                    "accession {} or its Study Instance UID is already stored with different study data",
                     study.accession
                 )));
             }

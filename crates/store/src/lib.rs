@@ -9,6 +9,7 @@
 mod accounts;
 mod audit;
 mod configuration;
+mod dialect;
 mod migrate;
 mod tx;
 mod worklist;
@@ -17,8 +18,10 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::AnyPool;
+use sqlx::any::AnyConnectOptions;
+
+use crate::dialect::Dialect;
 
 pub use accounts::{ApiKey, User};
 pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
@@ -60,7 +63,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
-    backend: Backend,
+    dialect: &'static dyn Dialect,
 }
 
 impl Store {
@@ -68,46 +71,16 @@ impl Store {
     /// date.
     pub async fn connect(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
+        let dialect: &'static dyn Dialect = if url.starts_with("sqlite:") {
+            &dialect::SQLITE
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
+            &dialect::POSTGRES
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
         let options = AnyConnectOptions::from_str(url)?;
-        let pool = match backend {
-            // Several connections, so readers never wait for a writer (WAL); writers
-            // queue on SQLite's lock through `BEGIN IMMEDIATE` and the busy timeout.
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(4)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            // WAL for concurrent readers; FULL so that a commit is on disk
-                            // before radgate acknowledges it.
-                            for pragma in [
-                                "PRAGMA journal_mode = WAL",
-                                "PRAGMA synchronous = FULL",
-                                "PRAGMA foreign_keys = ON",
-                                "PRAGMA busy_timeout = 5000",
-                            ] {
-                                conn.execute(pragma).await?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?
-            }
-            Backend::Postgres => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .connect_with(options)
-                    .await?
-            }
-        };
-        let store = Store { pool, backend };
+        let pool = dialect.pool_options().connect_with(options).await?;
+        let store = Store { pool, dialect };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -118,7 +91,11 @@ impl Store {
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.dialect.backend()
+    }
+
+    pub(crate) fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
@@ -126,15 +103,12 @@ impl Store {
     }
 
     /// Starts a write transaction: everything written through it lands together or not
-    /// at all. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
-    /// transaction that first reads and later writes would otherwise fail with
-    /// SQLITE_BUSY when another writer got in between, instead of waiting its turn.
+    /// at all (and on SQLite, it waits for the write lock rather than failing later).
     pub async fn begin(&self) -> Result<Tx> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(Tx::new(tx, self.backend))
+        Ok(Tx::new(
+            self.dialect.begin_write(&self.pool).await?,
+            self.dialect,
+        ))
     }
 
     /// A study's report, if one was started.

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 
 /// (version, SQLite DDL, PostgreSQL DDL), in order.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -47,22 +47,14 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         });
     }
     for (version, sqlite, postgres) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        let ddl = match store.backend() {
-            Backend::Sqlite => sqlite,
-            Backend::Postgres => postgres,
-        };
-        // Two instances starting together must not both migrate: take the write lock,
-        // then look again.
-        let mut tx = match store.backend() {
-            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-                    .execute(&mut *tx)
-                    .await?;
-                tx
-            }
-        };
+        let ddl: &'static str = store.dialect().ddl(sqlite, postgres);
+        // Two instances starting together must not both migrate: take the lock, then
+        // look again.
+        let mut tx = store.dialect().begin_write(pool).await?;
+        store
+            .dialect()
+            .lock_table(&mut tx, "schema_migrations")
+            .await?;
         let done: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1")
                 .bind(*version)
@@ -72,7 +64,7 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         if done > 0 {
             continue;
         }
-        sqlx::raw_sql(*ddl)
+        sqlx::raw_sql(ddl)
             .execute(&mut *tx)
             .await
             .map_err(|source| StoreError::Migration {

@@ -12,8 +12,9 @@ use serde::Serialize;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use crate::audit::{AuditRecord, GENESIS, chain_hash};
+use crate::dialect::Dialect;
 use crate::worklist::{NewWorkItem, work_item};
-use crate::{Backend, Result, StoreError, millis};
+use crate::{Result, StoreError, millis};
 
 /// What an ingest did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub enum Inserted {
 
 pub struct Tx {
     inner: Transaction<'static, Any>,
-    backend: Backend,
+    dialect: &'static dyn Dialect,
     /// The chain head once this transaction has locked the audit log.
     audit_head: Option<(i64, String)>,
 }
@@ -39,10 +40,10 @@ fn json<T: Serialize>(v: &T) -> String {
 }
 
 impl Tx {
-    pub(crate) fn new(inner: Transaction<'static, Any>, backend: Backend) -> Tx {
+    pub(crate) fn new(inner: Transaction<'static, Any>, dialect: &'static dyn Dialect) -> Tx {
         Tx {
             inner,
-            backend,
+            dialect,
             audit_head: None,
         }
     }
@@ -56,10 +57,7 @@ impl Tx {
     /// Row lock on PostgreSQL so that concurrent transactions on one item queue up; on
     /// SQLite the transaction already holds the database's write lock.
     pub(crate) fn for_update(&self) -> &'static str {
-        match self.backend {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        }
+        self.dialect.row_lock()
     }
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
@@ -386,11 +384,9 @@ impl Tx {
         let (last_seq, prev_hash) = match self.audit_head.take() {
             Some(head) => head,
             None => {
-                if self.backend == Backend::Postgres {
-                    sqlx::query("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")
-                        .execute(&mut *self.inner)
-                        .await?;
-                }
+                self.dialect
+                    .lock_table(&mut self.inner, "audit_events")
+                    .await?;
                 let row =
                     sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
                         .fetch_optional(&mut *self.inner)
