@@ -67,6 +67,7 @@ pub fn run(o: Options) -> Result<()> {
             department: dept,
             listen: o.listen,
             secure_cookies: false,
+            reroute_every: Duration::from_secs(5),
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

@@ -87,6 +87,9 @@ enum Command {
         /// Mark the session cookie Secure (when radgate is served over TLS)
         #[arg(long)]
         secure_cookies: bool,
+        /// Seconds between checks for studies whose AI wait has run out
+        #[arg(long, default_value_t = 15)]
+        reroute_every: u64,
     },
     /// Manage login accounts
     Account {
@@ -273,12 +276,14 @@ fn main() -> ExitCode {
             policy,
             department,
             secure_cookies,
+            reroute_every,
         } => serve_cmd::serve(
             serve_cmd::Target::from(&database),
             listen,
             &policy,
             &department,
             secure_cookies,
+            std::time::Duration::from_secs(reroute_every.max(1)),
         ),
         Command::Account {
             command:

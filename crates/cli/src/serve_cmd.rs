@@ -48,6 +48,7 @@ pub fn serve(
     policy: &Path,
     department: &Path,
     secure_cookies: bool,
+    reroute_every: std::time::Duration,
 ) -> Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -64,6 +65,7 @@ pub fn serve(
             department,
             listen,
             secure_cookies,
+            reroute_every,
         })
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

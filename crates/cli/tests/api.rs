@@ -84,8 +84,13 @@ struct Server {
 
 impl Server {
     fn start(db: &[String]) -> Server {
+        Server::start_with(db, &[])
+    }
+
+    fn start_with(db: &[String], extra: &[&str]) -> Server {
         let mut args: Vec<String> = vec!["serve".into()];
         args.extend(db.iter().cloned());
+        args.extend(extra.iter().map(|s| s.to_string()));
         args.extend(
             [
                 "--listen",
@@ -1085,4 +1090,72 @@ fn two_instances_on_one_postgres_never_hand_an_item_to_two_claimers() {
         won, ids,
         "each item claimed exactly once across both instances"
     );
+}
+
+#[test]
+fn a_study_whose_ai_result_never_comes_is_routed_again_when_the_wait_runs_out() {
+    for db in databases("aiwait") {
+        let key = provision(&db);
+        let s = Server::start_with(&db, &["--reroute-every", "1"]);
+        // Acquired 19 min 56 s ago: the 20-minute wait for PE detection runs out in 4 s.
+        let mut ctpa = study("WAIT1", "CTPA", "CT", "CHEST");
+        ctpa["acquired_at"] =
+            json!((chrono::Utc::now() - chrono::Duration::seconds(20 * 60 - 4)).to_rfc3339());
+        let first = call(
+            "POST",
+            &format!("{}/api/v1/studies", s.url),
+            Some(&key),
+            None,
+            Some(&ctpa),
+        );
+        assert_eq!(
+            first.body["decision"]["rule"],
+            Value::Null,
+            "{db:?}: still waiting for the AI"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let d = call(
+                "GET",
+                &format!("{}/api/v1/studies/WAIT1/decision", s.url),
+                Some(&key),
+                None,
+                None,
+            )
+            .body;
+            if d["rule"] == "ctpa-ai-missing" {
+                assert_eq!(d["priority"], "urgent");
+                assert_eq!(d["flags"], json!(["ai_result_missing"]));
+                assert!(
+                    d["explanation"]
+                        .as_str()
+                        .unwrap()
+                        .contains("no result from AI application pe-detect after 20 min")
+                );
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{db:?}: not routed again: {d}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        let rad = login(&s.url, "devries");
+        let list = call(
+            "GET",
+            &format!("{}/api/v1/worklist", s.url),
+            None,
+            Some(&rad),
+            None,
+        )
+        .body;
+        let open: Vec<&Value> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["accession"] == "WAIT1")
+            .collect();
+        assert_eq!(open.len(), 1, "the first item gave way: {list}");
+        assert_eq!(open[0]["priority"], "urgent");
+    }
 }

@@ -143,24 +143,10 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
             detail,
         );
         let mut outcome = Outcome::status("created");
-        let mut rerouted = None;
-        if let Some(study) = tx.study(r.accession.as_str()).await? {
-            let results = tx.ai_results_for(r.accession.as_str()).await?;
-            let decision = app.policy.decide(&study, &results, now);
-            let previous = tx.latest_decision(r.accession.as_str()).await?;
-            let changes = previous
-                .as_ref()
-                .is_none_or(|(_, old)| decision.changes_work_of(old));
-            if changes {
-                if let Some((old_id, _)) = &previous {
-                    outcome.superseded = tx.supersede_open_items(*old_id).await?;
-                    Metrics::bump(&app.metrics.reroutes);
-                }
-                outcome.work_items = open_work(&mut tx, &study, &decision, now).await?;
-                rerouted = Some(study);
-            }
-            outcome.decision = Some(decision);
-        }
+        let rerouted = match tx.study(r.accession.as_str()).await? {
+            Some(study) => route_again(app, &mut tx, &study, now, &mut outcome).await?,
+            None => None,
+        };
         // Audit events go last: on PostgreSQL appending locks the log until commit, and
         // taking it before row locks would let a concurrent claim deadlock with us.
         tx.audit(&ingested).await?;
@@ -173,6 +159,59 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
     .await;
     count(app, Kind::AiResult, &result);
     result
+}
+
+/// Decides for `study` again at `now`. When the decision changes the work, the open items
+/// of the previous decision give way to new ones; returns the study then, so the caller can
+/// audit the new decision last in its transaction.
+async fn route_again(
+    app: &App,
+    tx: &mut Tx,
+    study: &Study,
+    now: DateTime<Utc>,
+    outcome: &mut Outcome,
+) -> Result<Option<Study>, Problem> {
+    let results = tx.ai_results_for(study.accession.as_str()).await?;
+    let decision = app.policy.decide(study, &results, now);
+    let previous = tx.latest_decision(study.accession.as_str()).await?;
+    let changes = previous
+        .as_ref()
+        .is_none_or(|(_, old)| decision.changes_work_of(old));
+    let mut rerouted = None;
+    if changes {
+        if let Some((old_id, _)) = &previous {
+            outcome.superseded = tx.supersede_open_items(*old_id).await?;
+            Metrics::bump(&app.metrics.reroutes);
+        }
+        outcome.work_items = open_work(tx, study, &decision, now).await?;
+        rerouted = Some(study.clone());
+    }
+    outcome.decision = Some(decision);
+    Ok(rerouted)
+}
+
+/// Routes again the recent studies whose AI wait may have run out, so that rules on a
+/// missing AI result (`ai_missing`) take effect without a message to trigger them. Looks
+/// at studies acquired within the policy's longest wait plus `slack` that still have open
+/// work; returns how many changed.
+pub async fn sweep(app: &App, slack: chrono::Duration) -> Result<usize, Problem> {
+    let now = Utc::now();
+    let since = now - chrono::Duration::minutes(app.policy.longest_wait_minutes().into()) - slack;
+    let mut changed = 0;
+    for accession in app.store.recent_studies_with_open_work(since).await? {
+        let mut tx = app.store.begin().await?;
+        let Some(study) = tx.study(&accession).await? else {
+            continue;
+        };
+        let mut outcome = Outcome::status("rerouted");
+        if let Some(study) = route_again(app, &mut tx, &study, now, &mut outcome).await? {
+            let decision = outcome.decision.as_ref().expect("route_again decided");
+            audit_decision(&mut tx, now, &study, decision, &outcome.work_items).await?;
+            changed += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(changed)
 }
 
 async fn open_work(

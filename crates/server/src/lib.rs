@@ -29,12 +29,15 @@ pub struct Config {
     pub department: Department,
     pub listen: SocketAddr,
     pub secure_cookies: bool,
+    /// How often studies whose AI wait may have run out are routed again.
+    pub reroute_every: std::time::Duration,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
 pub struct Server {
     listener: tokio::net::TcpListener,
     app: state::App,
+    reroute_every: std::time::Duration,
 }
 
 /// The ingest path for feeders inside the process (the demo's simulated modalities and
@@ -68,7 +71,11 @@ impl Server {
             secure_cookies: config.secure_cookies,
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        Ok(Server { listener, app })
+        Ok(Server {
+            listener,
+            app,
+            reroute_every: config.reroute_every,
+        })
     }
 
     pub fn ingest(&self, actor: &str) -> Ingest {
@@ -82,13 +89,27 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes, routing studies again as their AI waits run out.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, api::router(self.app))
+        let (app, every) = (self.app.clone(), self.reroute_every);
+        let sweeper = tokio::spawn(async move {
+            let slack = chrono::Duration::from_std(every * 2).unwrap_or_default();
+            loop {
+                tokio::time::sleep(every).await;
+                match ingest::sweep(&app, slack).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("routed {n} studies again after their AI wait"),
+                    Err(p) => tracing::warn!("AI-wait sweep failed: {}", p.detail),
+                }
+            }
+        });
+        let served = axum::serve(self.listener, api::router(self.app))
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        sweeper.abort();
+        served
     }
 }

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_configuration.sql"),
         include_str!("../migrations/postgres/0004_configuration.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_acquired_index.sql"),
+        include_str!("../migrations/postgres/0005_acquired_index.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

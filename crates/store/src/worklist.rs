@@ -119,6 +119,18 @@ impl Store {
         rows.iter().map(work_item).collect()
     }
 
+    /// Accession numbers of studies acquired since `since` that still have open work.
+    pub async fn recent_studies_with_open_work(&self, since: DateTime<Utc>) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT s.accession FROM studies s JOIN work_items w ON w.accession = s.accession \
+             WHERE s.acquired_at >= $1 AND w.state = 'open' ORDER BY s.accession",
+        )
+        .bind(crate::millis(since))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("accession")?)).collect()
+    }
+
     pub async fn work_item(&self, id: u64) -> Result<Option<WorkItem>> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM work_items WHERE id = $1"

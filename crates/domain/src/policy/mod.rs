@@ -145,6 +145,17 @@ impl Policy {
         })
     }
 
+    /// The longest any rule or the default waits for an AI result.
+    pub fn longest_wait_minutes(&self) -> u32 {
+        self.rules
+            .iter()
+            .flat_map(|r| r.when.ai_missing.iter())
+            .map(|m| m.after_minutes)
+            .chain(std::iter::once(self.ai_wait_minutes))
+            .max()
+            .unwrap_or(self.ai_wait_minutes)
+    }
+
     /// How long to wait for `app` before routing without it: the longest `ai_missing`
     /// timeout for that app, or the policy's `ai_wait_minutes`.
     pub fn wait_minutes_for(&self, app: &AiAppId) -> u32 {
