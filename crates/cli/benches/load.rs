@@ -11,89 +11,19 @@
 //! The history is bulk-loaded with SQL written against the schema, not through the API:
 //! a million HTTP ingests would take longer than the measurement is worth.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::Executor;
+use support::{Server, agent, example, run};
 
 const RATE: u64 = 200;
 const SECONDS: u64 = 20;
 const HISTORY: i64 = 1_000_000;
 const OPEN: i64 = 10_000;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_radgate")
-}
-
-fn example(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn run(args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn start(db: &[String]) -> (Child, String) {
-    let mut args: Vec<String> = vec!["serve".into()];
-    args.extend(db.iter().cloned());
-    args.extend(
-        [
-            "--listen",
-            "127.0.0.1:0",
-            "--policy",
-            &example("policy.toml"),
-            "--department",
-            &example("department.toml"),
-        ]
-        .map(String::from),
-    );
-    let mut child = Command::new(bin())
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("radgate listening on ")
-        .expect("serve prints its URL")
-        .to_string();
-    (child, url)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
@@ -248,32 +178,14 @@ fn login(url: &str) -> String {
 
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("load-bench");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("bench.sqlite");
+    let file = support::fresh_sqlite("load-bench", "bench");
     let mut targets = vec![(
         "sqlite",
         vec!["--db".to_string(), file.to_string_lossy().into_owned()],
         format!("sqlite://{}", file.display()),
     )];
-    if let Ok(pg) = std::env::var("RADGATE_TEST_PG_URL") {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            sqlx::any::install_default_drivers();
-            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg)
-                .await
-                .unwrap();
-            admin
-                .execute("DROP DATABASE IF EXISTS radgate_bench WITH (FORCE)")
-                .await
-                .unwrap();
-            admin
-                .execute("CREATE DATABASE radgate_bench")
-                .await
-                .unwrap();
-        });
-        let url = format!("{}/radgate_bench", pg.rsplit_once('/').unwrap().0);
+    if std::env::var("RADGATE_TEST_PG_URL").is_ok() {
+        let url = support::fresh_postgres("radgate_bench");
         targets.push(("postgres", vec!["--database-url".into(), url.clone()], url));
     }
     for (name, db, url) in targets {
@@ -294,13 +206,12 @@ fn main() {
         key_args.extend(["--name", "bench", "--scopes", "ingest"]);
         let key = run(&key_args, None);
 
-        let (mut server, base) = start(&db);
+        let server = Server::start(&db);
         println!(
             "{name}: ingest -> decision -> work item at {RATE}/s for {SECONDS} s: {}",
-            ingest_latency(&base, &key)
+            ingest_latency(&server.url, &key)
         );
-        let _ = server.kill();
-        let _ = server.wait();
+        drop(server);
 
         let t = Instant::now();
         tokio::runtime::Runtime::new()
@@ -310,13 +221,11 @@ fn main() {
             "{name}: loaded {HISTORY} historical studies ({OPEN} open items) in {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        let (mut server, base) = start(&db);
-        let cookie = login(&base);
+        let server = Server::start(&db);
+        let cookie = login(&server.url);
         println!(
             "{name}: worklist query with {HISTORY} studies, {OPEN} open items: {}",
-            worklist_latency(&base, &cookie)
+            worklist_latency(&server.url, &cookie)
         );
-        let _ = server.kill();
-        let _ = server.wait();
     }
 }

@@ -1,138 +1,13 @@
 //! The HTTP API of the real `radgate serve` binary on loopback, on SQLite and PostgreSQL.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use sqlx::Executor;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_radgate")
-}
-
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// `--db FILE` or `--database-url URL` for a fresh database of each backend.
-fn databases(name: &str) -> Vec<Vec<String>> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{name}.sqlite"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-    }
-    let pg = std::env::var("RADGATE_TEST_PG_URL").expect(
-        "RADGATE_TEST_PG_URL is not set: run the tests with scripts/test, which starts PostgreSQL",
-    );
-    let db = format!("radgate_api_{name}");
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        sqlx::any::install_default_drivers();
-        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg)
-            .await
-            .unwrap();
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-            )))
-            .await
-            .unwrap();
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-            .await
-            .unwrap();
-    });
-    vec![
-        vec!["--db".into(), file.to_string_lossy().into_owned()],
-        vec![
-            "--database-url".into(),
-            format!("{}/{db}", pg.rsplit_once('/').unwrap().0),
-        ],
-    ]
-}
-
-fn run(args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// A running `radgate serve`; killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(db: &[String]) -> Server {
-        Server::start_with(db, &[])
-    }
-
-    fn start_with(db: &[String], extra: &[&str]) -> Server {
-        let mut args: Vec<String> = vec!["serve".into()];
-        args.extend(db.iter().cloned());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.extend(
-            [
-                "--listen",
-                "127.0.0.1:0",
-                "--policy",
-                &example("policy.toml"),
-                "--department",
-                &example("department.toml"),
-            ]
-            .map(String::from),
-        );
-        let mut child = Command::new(bin())
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("radgate listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Server { child, url }
-    }
-
-    fn kill9(&mut self) {
-        // SIGKILL: no shutdown code runs.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{Server, agent, bin, databases, example, run};
 
 fn add_account(db: &[String], user: &str, professional: &str) {
     let mut args = vec!["account", "add"];
@@ -164,13 +39,6 @@ fn provision(db: &[String]) -> String {
     let key = run(&args, None);
     assert_eq!(key.len(), 64);
     key
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
 }
 
 struct Reply {

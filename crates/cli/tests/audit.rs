@@ -1,6 +1,7 @@
 //! `radgate audit verify` on both backends, with the database tampered with directly.
 
-use std::path::PathBuf;
+mod support;
+
 use std::process::{Command, Output};
 
 use radgate_domain::audit::{AuditEvent, AuditKind};
@@ -76,39 +77,22 @@ async fn check(args: &[&str], url: &str) {
 
 #[tokio::test]
 async fn audit_verify_names_the_first_bad_event_on_sqlite() {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("audit-verify");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("radgate.sqlite");
+    let file = support::fresh_sqlite("audit-verify", "radgate");
     let url = format!("sqlite://{}?mode=rwc", file.display());
     check(&["audit", "verify", "--db", file.to_str().unwrap()], &url).await;
 }
 
-#[tokio::test]
-async fn audit_verify_names_the_first_bad_event_on_postgres() {
-    let pg = std::env::var("RADGATE_TEST_PG_URL").expect(
-        "RADGATE_TEST_PG_URL is not set: run the tests with scripts/test, which starts PostgreSQL",
-    );
-    sqlx::any::install_default_drivers();
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg)
-        .await
-        .unwrap();
-    admin
-        .execute("DROP DATABASE IF EXISTS radgate_cli_audit WITH (FORCE)")
-        .await
-        .unwrap();
-    admin
-        .execute("CREATE DATABASE radgate_cli_audit")
-        .await
-        .unwrap();
-    let url = format!("{}/radgate_cli_audit", pg.rsplit_once('/').unwrap().0);
-    check(&["audit", "verify", "--database-url", &url], &url).await;
+#[test]
+fn audit_verify_names_the_first_bad_event_on_postgres() {
+    let url = support::fresh_postgres("radgate_cli_audit");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(check(&["audit", "verify", "--database-url", &url], &url));
 }
 
 #[test]
 fn audit_verify_refuses_a_missing_file_without_creating_it() {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("absent.sqlite");
-    let _ = std::fs::remove_file(&path);
+    let path = support::fresh_sqlite("audit-verify", "absent");
     let o = radgate(&["audit", "verify", "--db", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no database file at"));

@@ -87,6 +87,33 @@ async fn acting(
     ))
 }
 
+/// A report transition in progress: the open transaction, who acts with which item, and
+/// the report under a row lock.
+struct Step {
+    tx: Tx,
+    signer: Signer,
+    item: WorkItem,
+    report: Report,
+    now: DateTime<Utc>,
+}
+
+async fn begin_step(app: &App, person: &User, acc: String) -> Result<Step, Problem> {
+    let acc = accession(acc)?;
+    let mut tx = app.store.begin().await?;
+    let (signer, item) = acting(app, &mut tx, person, &acc).await?;
+    let report = tx
+        .report_for_update(acc.as_str())
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
+    Ok(Step {
+        tx,
+        signer,
+        item,
+        report,
+        now: Utc::now(),
+    })
+}
+
 /// The task the report's author works under: their agreement's task, or the
 /// radiologist's own read.
 fn author_task(app: &App, report: &Report) -> TaskTypeId {
@@ -229,14 +256,13 @@ pub async fn submit(
     Path(acc): Path<String>,
 ) -> Result<axum::Json<Report>, Problem> {
     let person = caller.person()?;
-    let acc = accession(acc)?;
-    let now = Utc::now();
-    let mut tx = app.store.begin().await?;
-    let (signer, item) = acting(&app, &mut tx, person, &acc).await?;
-    let mut report = tx
-        .report_for_update(acc.as_str())
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
+    let Step {
+        mut tx,
+        signer,
+        item,
+        mut report,
+        now,
+    } = begin_step(&app, person, acc).await?;
     report
         .submit_preliminary(&signer, now)
         .map_err(report_problem)?;
@@ -269,14 +295,13 @@ pub async fn authorize(
     Path(acc): Path<String>,
 ) -> Result<axum::Json<Report>, Problem> {
     let person = caller.person()?;
-    let acc = accession(acc)?;
-    let now = Utc::now();
-    let mut tx = app.store.begin().await?;
-    let (signer, item) = acting(&app, &mut tx, person, &acc).await?;
-    let mut report = tx
-        .report_for_update(acc.as_str())
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
+    let Step {
+        mut tx,
+        signer,
+        item,
+        mut report,
+        now,
+    } = begin_step(&app, person, acc).await?;
     report.authorize(&signer, now).map_err(report_problem)?;
     let done = finish_item(&mut tx, item, person).await?;
     record(&mut tx, &report, now, &[(AuditKind::Complete, &done)]).await?;
@@ -292,14 +317,13 @@ pub async fn return_for_correction(
     Body(r): Body<Reason>,
 ) -> Result<axum::Json<Report>, Problem> {
     let person = caller.person()?;
-    let acc = accession(acc)?;
-    let now = Utc::now();
-    let mut tx = app.store.begin().await?;
-    let (signer, item) = acting(&app, &mut tx, person, &acc).await?;
-    let mut report = tx
-        .report_for_update(acc.as_str())
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
+    let Step {
+        mut tx,
+        signer,
+        item,
+        mut report,
+        now,
+    } = begin_step(&app, person, acc).await?;
     report
         .return_for_correction(&signer, &r.reason, now)
         .map_err(report_problem)?;

@@ -4,7 +4,8 @@ use sqlx::Row;
 
 use crate::{Result, Store, StoreError};
 
-/// (version, SQLite DDL, PostgreSQL DDL), in order.
+/// (version, SQLite DDL, PostgreSQL DDL), in order. Where the two are the same, one file
+/// in `migrations/shared` serves both.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
@@ -13,23 +14,23 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         2,
-        include_str!("../migrations/sqlite/0002_accounts.sql"),
-        include_str!("../migrations/postgres/0002_accounts.sql"),
+        include_str!("../migrations/shared/0002_accounts.sql"),
+        include_str!("../migrations/shared/0002_accounts.sql"),
     ),
     (
         3,
-        include_str!("../migrations/sqlite/0003_reports.sql"),
-        include_str!("../migrations/postgres/0003_reports.sql"),
+        include_str!("../migrations/shared/0003_reports.sql"),
+        include_str!("../migrations/shared/0003_reports.sql"),
     ),
     (
         4,
-        include_str!("../migrations/sqlite/0004_configuration.sql"),
-        include_str!("../migrations/postgres/0004_configuration.sql"),
+        include_str!("../migrations/shared/0004_configuration.sql"),
+        include_str!("../migrations/shared/0004_configuration.sql"),
     ),
     (
         5,
-        include_str!("../migrations/sqlite/0005_acquired_index.sql"),
-        include_str!("../migrations/postgres/0005_acquired_index.sql"),
+        include_str!("../migrations/shared/0005_acquired_index.sql"),
+        include_str!("../migrations/shared/0005_acquired_index.sql"),
     ),
 ];
 

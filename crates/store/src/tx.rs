@@ -111,7 +111,28 @@ impl Tx {
         Ok(Ok(Inserted::Changed))
     }
 
-    /// Stores a study once per accession number.
+    /// After an insert that did nothing: the same content stored before is `Unchanged`,
+    /// anything else under the key is a `Conflict`.
+    async fn compare_stored(
+        &mut self,
+        sql: &'static str,
+        key: &str,
+        body: &str,
+    ) -> Result<Inserted> {
+        let stored: Option<String> = sqlx::query(sql)
+            .bind(key)
+            .fetch_optional(&mut *self.inner)
+            .await?
+            .map(|r| r.try_get("body"))
+            .transpose()?;
+        Ok(if stored.as_deref() == Some(body) {
+            Inserted::Unchanged
+        } else {
+            Inserted::Conflict
+        })
+    }
+
+    /// Stores a study once per accession number and Study Instance UID.
     pub async fn insert_study(
         &mut self,
         study: &Study,
@@ -132,17 +153,12 @@ impl Tx {
         if inserted == 1 {
             return Ok(Inserted::Created);
         }
-        let stored: Option<String> = sqlx::query("SELECT body FROM studies WHERE accession = $1")
-            .bind(study.accession.as_str())
-            .fetch_optional(&mut *self.inner)
-            .await?
-            .map(|r| r.try_get("body"))
-            .transpose()?;
-        Ok(if stored.as_deref() == Some(body.as_str()) {
-            Inserted::Unchanged
-        } else {
-            Inserted::Conflict
-        })
+        self.compare_stored(
+            "SELECT body FROM studies WHERE accession = $1",
+            study.accession.as_str(),
+            &body,
+        )
+        .await
     }
 
     /// Stores an AI result once per result id.
@@ -166,17 +182,12 @@ impl Tx {
         if inserted == 1 {
             return Ok(Inserted::Created);
         }
-        let stored: Option<String> = sqlx::query("SELECT body FROM ai_results WHERE id = $1")
-            .bind(&result.id)
-            .fetch_optional(&mut *self.inner)
-            .await?
-            .map(|r| r.try_get("body"))
-            .transpose()?;
-        Ok(if stored.as_deref() == Some(body.as_str()) {
-            Inserted::Unchanged
-        } else {
-            Inserted::Conflict
-        })
+        self.compare_stored(
+            "SELECT body FROM ai_results WHERE id = $1",
+            &result.id,
+            &body,
+        )
+        .await
     }
 
     pub async fn study(&mut self, accession: &str) -> Result<Option<Study>> {

@@ -1,0 +1,159 @@
+//! What the binary's tests and the load benchmark share: the binary, the examples, fresh
+//! databases on both backends, and a running `radgate serve`.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use sqlx::Executor;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_radgate")
+}
+
+pub fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs the binary to success and returns its trimmed standard output.
+pub fn run(args: &[&str], stdin: Option<&str>) -> String {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A new, empty SQLite file path under the target directory.
+pub fn fresh_sqlite(dir: &str, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.sqlite"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    file
+}
+
+/// A new, empty PostgreSQL database on the test cluster; returns its URL.
+pub fn fresh_postgres(name: &str) -> String {
+    let pg = std::env::var("RADGATE_TEST_PG_URL").expect(
+        "RADGATE_TEST_PG_URL is not set: run the tests with scripts/test, which starts PostgreSQL",
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        sqlx::any::install_default_drivers();
+        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg)
+            .await
+            .unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .await
+            .unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .unwrap();
+    });
+    format!("{}/{name}", pg.rsplit_once('/').unwrap().0)
+}
+
+/// `--db FILE` and `--database-url URL` of a fresh database of each backend.
+pub fn databases(name: &str) -> Vec<Vec<String>> {
+    vec![
+        vec![
+            "--db".into(),
+            fresh_sqlite("api-tests", name)
+                .to_string_lossy()
+                .into_owned(),
+        ],
+        vec![
+            "--database-url".into(),
+            fresh_postgres(&format!("radgate_api_{name}")),
+        ],
+    ]
+}
+
+/// A running `radgate serve` on the example department and policy; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Server {
+    pub fn start(db: &[String]) -> Server {
+        Server::start_with(db, &[])
+    }
+
+    pub fn start_with(db: &[String], extra: &[&str]) -> Server {
+        let mut args: Vec<String> = vec!["serve".into()];
+        args.extend(db.iter().cloned());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(
+            [
+                "--listen",
+                "127.0.0.1:0",
+                "--policy",
+                &example("policy.toml"),
+                "--department",
+                &example("department.toml"),
+            ]
+            .map(String::from),
+        );
+        let mut child = Command::new(bin())
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("radgate listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server { child, url }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that returns 4xx and 5xx answers instead of failing on them.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
