@@ -8,8 +8,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::agreement::{AgreementKind, SupervisionMode};
+use crate::department::Department;
+use crate::ids::TaskTypeId;
 use crate::ids::{AccessionNumber, FindingCode, ProfessionalId};
 use crate::professional::Role;
+
+/// The radiologist's task that authorizes delegated work and reads what a gatekeeper
+/// escalates.
+pub const AUTHORIZATION_TASK: &str = "final_report";
+
+/// The task under which sampled exams are reviewed afterwards.
+pub const REVIEW_TASK: &str = "retrospective_review";
+
+pub fn authorization_task() -> TaskTypeId {
+    TaskTypeId::parse(AUTHORIZATION_TASK).expect("a valid task id")
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -289,6 +302,16 @@ impl Report {
         });
         self.record(Act::Addendum, by.clone(), at, None);
         Ok(())
+    }
+
+    /// The task its author works under, to which a returned report goes back: the task of
+    /// the author's agreement, or the radiologist's own read.
+    pub fn author_task(&self, dept: &Department) -> TaskTypeId {
+        self.author
+            .mandate
+            .as_ref()
+            .and_then(|m| dept.agreements.iter().find(|a| a.id == m.agreement_id))
+            .map_or_else(authorization_task, |a| a.task.clone())
     }
 
     /// The coded findings that count as truth: the authorized content plus addenda.

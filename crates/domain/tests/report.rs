@@ -190,3 +190,16 @@ fn only_the_author_edits_a_draft_and_empty_reports_are_not_submitted() {
         Err(ReportError::EmptyText)
     );
 }
+
+#[test]
+fn a_returned_report_goes_back_as_its_authors_agreement_task() {
+    let dept = radgate_domain::Department::parse(include_str!("../../../examples/department.toml"))
+        .unwrap();
+    let mut ap_signer = ap();
+    ap_signer.mandate.as_mut().unwrap().agreement_id = "ta-oncology-preliminary".into();
+    assert_eq!(
+        draft(ap_signer).author_task(&dept).as_str(),
+        "oncology_preliminary_report"
+    );
+    assert_eq!(draft(rad()).author_task(&dept).as_str(), "final_report");
+}

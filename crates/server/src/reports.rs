@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::authz;
 use radgate_domain::ids::{AccessionNumber, FindingCode, TaskTypeId};
-use radgate_domain::report::{Report, ReportContent, ReportError, Signer};
+use radgate_domain::report::{Report, ReportContent, ReportError, Signer, authorization_task};
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
 use serde::Deserialize;
@@ -17,8 +17,6 @@ use crate::api::Body;
 use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::state::App;
-
-const FINAL_REPORT: &str = "final_report";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,25 +110,6 @@ async fn begin_step(app: &App, person: &User, acc: String) -> Result<Step, Probl
         report,
         now: Utc::now(),
     })
-}
-
-/// The task the report's author works under: their agreement's task, or the
-/// radiologist's own read.
-fn author_task(app: &App, report: &Report) -> TaskTypeId {
-    report
-        .author
-        .mandate
-        .as_ref()
-        .and_then(|m| {
-            app.department
-                .agreements
-                .iter()
-                .find(|a| a.id == m.agreement_id)
-        })
-        .map_or_else(
-            || TaskTypeId::parse(FINAL_REPORT).expect("valid id"),
-            |a| a.task.clone(),
-        )
 }
 
 async fn finish_item(tx: &mut Tx, mut item: WorkItem, person: &User) -> Result<WorkItem, Problem> {
@@ -266,13 +245,7 @@ pub async fn submit(
     report
         .submit_preliminary(&signer, now)
         .map_err(report_problem)?;
-    let next = open_item(
-        &mut tx,
-        &item,
-        TaskTypeId::parse(FINAL_REPORT).expect("valid id"),
-        now,
-    )
-    .await?;
+    let next = open_item(&mut tx, &item, authorization_task(), now).await?;
     let done = finish_item(&mut tx, item, person).await?;
     record(
         &mut tx,
@@ -327,7 +300,7 @@ pub async fn return_for_correction(
     report
         .return_for_correction(&signer, &r.reason, now)
         .map_err(report_problem)?;
-    let mut back = open_item(&mut tx, &item, author_task(&app, &report), now).await?;
+    let mut back = open_item(&mut tx, &item, report.author_task(&app.department), now).await?;
     back.claim(&report.author.id)
         .map_err(|e| Problem::conflict(e.to_string()))?;
     tx.save_work_item(&back).await?;
@@ -361,7 +334,7 @@ pub async fn addendum(
         .report_for_update(acc.as_str())
         .await?
         .ok_or_else(|| Problem::not_found(format!("no report for {acc}")))?;
-    let task = author_task(&app, &report);
+    let task = report.author_task(&app.department);
     let mandate = authz::mandate(
         person.role,
         task.as_str(),

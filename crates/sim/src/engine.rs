@@ -10,6 +10,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use radgate_domain::professional::Role;
+use radgate_domain::report::{AUTHORIZATION_TASK as FINAL_REPORT, REVIEW_TASK as REVIEW};
 use radgate_domain::{Department, Pathway, Policy, Priority};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -26,10 +27,6 @@ const DAY_MIN: i64 = 1440;
 const DRAIN_DAYS: i64 = 365;
 /// Ten years: longer runs say nothing a policy designer needs and only cost memory.
 pub const MAX_DAYS: u32 = 3653;
-/// The radiologist's read: escalations from gatekeeping and authorizations use it.
-const FINAL_REPORT: &str = "final_report";
-/// Retrospective review of sampled exams.
-const REVIEW: &str = "retrospective_review";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
