@@ -1,0 +1,240 @@
+//! Every statistic against an independent implementation, on generated cases:
+//! statsmodels (McNemar, Cohen's kappa), scipy (Kolmogorov-Smirnov), and numpy written
+//! in the direct O(n m) form (population stability index, AUC with DeLong's variance).
+//! `scripts/test` installs them; RADGATE_PYTHON names the interpreter that has them.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use radgate_stats::{Weights, auc_delong, cohen_kappa, ks_two_sample, mcnemar, psi};
+use serde_json::{Value, json};
+
+/// A small deterministic generator (xorshift64*), so the cases need no dependency.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const PYTHON: &str = r#"
+import json, sys
+import numpy as np
+from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.inter_rater import cohens_kappa
+from scipy.stats import ks_2samp, kstwobign
+
+inp = json.load(sys.stdin)
+out = {"mcnemar": [], "kappa": [], "ks": [], "psi": [], "auc": []}
+for b, c in inp["mcnemar"]:
+    table = [[0, b], [c, 0]]
+    exact = mcnemar(table, exact=True).pvalue
+    r = mcnemar(table, exact=False, correction=True)
+    out["mcnemar"].append([float(exact), float(r.statistic), float(r.pvalue)])
+for pairs, wt in inp["kappa"]:
+    cats = sorted(set(a for a, _ in pairs) | set(b for _, b in pairs))
+    idx = {c: i for i, c in enumerate(cats)}
+    table = np.zeros((len(cats), len(cats)))
+    for a, b in pairs:
+        table[idx[a], idx[b]] += 1
+    out["kappa"].append(float(cohens_kappa(table, wt=wt).kappa))
+for a, b in inp["ks"]:
+    r = ks_2samp(a, b)
+    en = np.sqrt(len(a) * len(b) / (len(a) + len(b)))
+    out["ks"].append([float(r.statistic), float(kstwobign.sf(en * r.statistic))])
+for base, cur, edges in inp["psi"]:
+    def share(xs):
+        counts, _ = np.histogram(np.clip(xs, edges[0], edges[-1]), bins=edges)
+        return np.maximum(counts / len(xs), 1e-4)
+    p, q = share(np.array(base)), share(np.array(cur))
+    out["psi"].append(float(np.sum((q - p) * np.log(q / p))))
+for pos, neg in inp["auc"]:
+    x, y = np.array(pos)[:, None], np.array(neg)[None, :]
+    psi = (x > y) + 0.5 * (x == y)
+    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    out["auc"].append([float(psi.mean()), float(se)])
+print(json.dumps(out))
+"#;
+
+fn reference(input: &Value) -> Value {
+    let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = Command::new(&python)
+        .arg("-c")
+        .arg(PYTHON)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {python}: {e}; run scripts/test, which installs statsmodels and scipy"
+            )
+        });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the reference failed (run scripts/test): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn close(ours: f64, theirs: f64, tol: f64, what: &str) {
+    assert!(
+        (ours - theirs).abs() <= tol,
+        "{what}: ours {ours} vs reference {theirs}"
+    );
+}
+
+#[test]
+fn statistics_match_independent_implementations() {
+    let mut g = Gen(0x9E37_79B9_7F4A_7C15);
+    let mcnemar_cases: Vec<(u64, u64)> = (0..60).map(|_| (g.below(40), g.below(40) + 1)).collect();
+    let mut kappa_cases = Vec::new();
+    for i in 0..60 {
+        let k = 2 + g.below(4) as i64;
+        let pairs: Vec<(i64, i64)> = (0..20 + g.below(60))
+            .map(|_| {
+                let a = g.below(k as u64) as i64 + 1;
+                // Raters agree more often than chance.
+                let b = if g.unit() < 0.6 {
+                    a
+                } else {
+                    g.below(k as u64) as i64 + 1
+                };
+                (a, b)
+            })
+            .collect();
+        let wt = [None, Some("linear"), Some("quadratic")][i % 3];
+        kappa_cases.push((pairs, wt));
+    }
+    let sample = |g: &mut Gen, n: u64, shift: f64| -> Vec<f64> {
+        (0..n)
+            .map(|_| ((g.unit() + g.unit() + g.unit()) / 3.0 + shift).clamp(0.0, 1.0))
+            .collect()
+    };
+    let ks_cases: Vec<(Vec<f64>, Vec<f64>)> = (0..40)
+        .map(|i| {
+            let (n, m) = (20 + g.below(200), 20 + g.below(200));
+            (
+                sample(&mut g, n, 0.0),
+                sample(&mut g, m, 0.02 * (i % 5) as f64),
+            )
+        })
+        .collect();
+    let edges = vec![0.0, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 1.0];
+    let psi_cases: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = (0..40)
+        .map(|i| {
+            let (n, m) = (50 + g.below(300), 50 + g.below(300));
+            (
+                sample(&mut g, n, 0.0),
+                sample(&mut g, m, 0.03 * (i % 4) as f64),
+                edges.clone(),
+            )
+        })
+        .collect();
+    let auc_cases: Vec<(Vec<f64>, Vec<f64>)> = (0..40)
+        .map(|i| {
+            let (m, n) = (5 + g.below(80), 5 + g.below(200));
+            // Rounded scores make ties, which DeLong's method must count half.
+            let round = |v: Vec<f64>| {
+                v.into_iter()
+                    .map(|x| (x * 20.0).round() / 20.0)
+                    .collect::<Vec<_>>()
+            };
+            (
+                round(sample(&mut g, m, 0.05 + 0.05 * (i % 3) as f64)),
+                round(sample(&mut g, n, 0.0)),
+            )
+        })
+        .collect();
+
+    let r = reference(&json!({
+        "mcnemar": mcnemar_cases,
+        "kappa": kappa_cases,
+        "ks": ks_cases,
+        "psi": psi_cases,
+        "auc": auc_cases,
+    }));
+
+    for ((b, c), want) in mcnemar_cases.iter().zip(r["mcnemar"].as_array().unwrap()) {
+        let m = mcnemar(*b, *c);
+        close(
+            m.p_exact,
+            want[0].as_f64().unwrap(),
+            1e-10,
+            &format!("McNemar exact p ({b}, {c})"),
+        );
+        if b == c {
+            // No discordance to correct: statistic 0 and p 1, as R's mcnemar.test; statsmodels
+            // over-corrects to 1 / (b + c) here.
+            assert_eq!((m.statistic, m.p_corrected), (0.0, 1.0));
+            continue;
+        }
+        close(
+            m.statistic,
+            want[1].as_f64().unwrap(),
+            1e-10,
+            &format!("McNemar statistic ({b}, {c})"),
+        );
+        close(
+            m.p_corrected,
+            want[2].as_f64().unwrap(),
+            1e-10,
+            &format!("McNemar corrected p ({b}, {c})"),
+        );
+    }
+    for ((pairs, wt), want) in kappa_cases.iter().zip(r["kappa"].as_array().unwrap()) {
+        let w = match wt {
+            None => Weights::None,
+            Some("linear") => Weights::Linear,
+            _ => Weights::Quadratic,
+        };
+        close(
+            cohen_kappa(pairs, w).unwrap().kappa,
+            want.as_f64().unwrap(),
+            1e-10,
+            &format!("kappa {wt:?}"),
+        );
+    }
+    for ((a, b), want) in ks_cases.iter().zip(r["ks"].as_array().unwrap()) {
+        let ks = ks_two_sample(a, b).unwrap();
+        close(
+            ks.statistic,
+            want[0].as_f64().unwrap(),
+            1e-12,
+            "KS statistic",
+        );
+        close(ks.p_value, want[1].as_f64().unwrap(), 1e-9, "KS p-value");
+    }
+    for ((base, cur, edges), want) in psi_cases.iter().zip(r["psi"].as_array().unwrap()) {
+        close(
+            psi(base, cur, edges, 1e-4).unwrap(),
+            want.as_f64().unwrap(),
+            1e-10,
+            "PSI",
+        );
+    }
+    for ((pos, neg), want) in auc_cases.iter().zip(r["auc"].as_array().unwrap()) {
+        let a = auc_delong(pos, neg, 0.95).unwrap();
+        close(a.auc, want[0].as_f64().unwrap(), 1e-12, "AUC");
+        close(a.se, want[1].as_f64().unwrap(), 1e-12, "DeLong SE");
+    }
+}
