@@ -51,6 +51,8 @@ pub struct TaskAgreement {
     pub responsible_specialists: Vec<ProfessionalId>,
     pub valid_from: NaiveDate,
     pub valid_until: Option<NaiveDate>,
+    /// The evidence of competence the agreement asks of each performer.
+    pub requirements: Option<crate::portfolio::Requirements>,
 }
 
 impl TaskAgreement {
@@ -77,6 +79,7 @@ mod tests {
             responsible_specialists: vec![],
             valid_from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
             valid_until: NaiveDate::from_ymd_opt(2026, 12, 31),
+            requirements: None,
         }
     }
 

@@ -285,6 +285,37 @@ fn agreement(
         );
     }
     let valid_until = t.date(r, "valid_until").map(|d| d.value);
+    let requirements = t.table(r, "requirements").and_then(|mut q| {
+        q.name = format!("{}.requirements", t.name);
+        let assessments = q.req_count(r, "assessments").map(|v| v.value);
+        let within_months = q.req_count(r, "within_months").map(|v| v.value);
+        let min_entrustment = q.req_count(r, "min_entrustment").and_then(|v| {
+            let level = u8::try_from(v.value).unwrap_or(0);
+            match crate::portfolio::Entrustment::try_from(level) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    r.error(v.line, e);
+                    None
+                }
+            }
+        });
+        let distinct_assessors = q.count(r, "distinct_assessors").map_or(1, |v| v.value);
+        let radiologist_assessor = q
+            .boolean(r, "radiologist_assessor")
+            .is_some_and(|v| v.value);
+        let certificates = q
+            .strings(r, "certificates")
+            .map_or_else(Vec::new, |v| v.value);
+        q.finish(r);
+        Some(crate::portfolio::Requirements {
+            assessments: assessments?,
+            within_months: within_months?,
+            min_entrustment: min_entrustment?,
+            distinct_assessors,
+            radiologist_assessor,
+            certificates,
+        })
+    });
     Some(TaskAgreement {
         id: id?.value,
         task: task?,
@@ -294,6 +325,7 @@ fn agreement(
         responsible_specialists: responsible,
         valid_from: valid_from?.value,
         valid_until,
+        requirements,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod decision;
 pub mod department;
 pub mod ids;
 pub mod policy;
+pub mod portfolio;
 pub mod professional;
 pub mod report;
 pub mod study;
