@@ -15,6 +15,7 @@ pub mod department;
 pub mod ids;
 pub mod policy;
 pub mod portfolio;
+pub mod portfolio_csv;
 pub mod professional;
 pub mod report;
 pub mod study;

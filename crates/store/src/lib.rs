@@ -11,6 +11,7 @@ mod audit;
 mod configuration;
 mod dialect;
 mod migrate;
+mod portfolio;
 mod tx;
 mod worklist;
 
@@ -26,6 +27,7 @@ use crate::dialect::Dialect;
 pub use accounts::{ApiKey, User};
 pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
 pub use configuration::{Change, ConfigurationError};
+pub use portfolio::{ImportError, Imported};
 pub use tx::{Inserted, Tx};
 pub use worklist::{ClaimError, NewWorkItem};
 

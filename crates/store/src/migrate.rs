@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0005_acquired_index.sql"),
         include_str!("../migrations/shared/0005_acquired_index.sql"),
     ),
+    (
+        6,
+        include_str!("../migrations/shared/0006_portfolio.sql"),
+        include_str!("../migrations/shared/0006_portfolio.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

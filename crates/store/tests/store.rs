@@ -517,3 +517,76 @@ async fn configuration_changes_are_recorded_and_audited_and_policy_versions_are_
         assert!(store.verify_audit().await.unwrap().is_ok());
     }
 }
+
+#[tokio::test]
+async fn portfolio_imports_are_all_or_nothing_and_idempotent() {
+    use radgate_domain::ids::TaskTypeId;
+    use radgate_domain::portfolio::{
+        Assessment, AssessmentStatus, AssessorBackground, Certificate, Entrustment,
+    };
+    use radgate_store::ImportError;
+    let kkb = |id: &str, level: u8| Assessment {
+        id: id.into(),
+        assessee: ProfessionalId::parse("ap-smit").unwrap(),
+        assessor: ProfessionalId::parse("rad-devries").unwrap(),
+        assessor_background: AssessorBackground::Medical,
+        task: TaskTypeId::parse("oncology_preliminary_report").unwrap(),
+        placement: "oncology".into(),
+        date: "2026-02-01".parse().unwrap(),
+        scores: [Some(4); 6],
+        entrustment: Entrustment::try_from(level).unwrap(),
+        narrative: "ok".into(),
+        status: AssessmentStatus::Confirmed,
+    };
+    for (backend, url) in stores("portfolio").await {
+        let store = Store::connect(&url).await.unwrap();
+        let me = ProfessionalId::parse("ap-smit").unwrap();
+        let first = store
+            .import_assessments(&[kkb("a1", 3), kkb("a2", 4)], "rad-devries", t0())
+            .await
+            .unwrap();
+        assert_eq!((first.created, first.unchanged), (2, 0), "{backend}");
+        let again = store
+            .import_assessments(&[kkb("a1", 3), kkb("a2", 4)], "rad-devries", t0())
+            .await
+            .unwrap();
+        assert_eq!((again.created, again.unchanged), (0, 2), "{backend}");
+        let err = store
+            .import_assessments(&[kkb("a3", 4), kkb("a1", 5)], "rad-devries", t0())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ImportError::Conflict(ref ids) if ids == &["a1"]),
+            "{backend}: {err}"
+        );
+        let p = store.portfolio(&me).await.unwrap();
+        assert_eq!(
+            p.assessments
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>(),
+            ["a1", "a2"],
+            "{backend}: a3 not half-imported"
+        );
+        let c = Certificate {
+            holder: me.clone(),
+            kind: "ai_literacy".into(),
+            valid_until: "2027-01-31".parse().unwrap(),
+        };
+        store
+            .put_certificate(&c, "rad-devries", t0())
+            .await
+            .unwrap();
+        store
+            .put_certificate(&c, "rad-devries", t0())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.portfolio(&me).await.unwrap().certificates,
+            vec![c],
+            "{backend}"
+        );
+        let trail = store.audit_trail("portfolio/ap-smit").await.unwrap();
+        assert_eq!(trail.len(), 3, "{backend}: two imports and one certificate");
+    }
+}
