@@ -59,6 +59,10 @@ pub fn run(o: Options) -> Result<()> {
             store.put_user(&user, Utc::now()).await?;
             println!("  {:<12} {:<14} {password}", p.role.code(), p.id);
         }
+        seed_evidence(&store, &dept).await?;
+        println!(
+            "(synthetic portfolio evidence seeded, so the delegates above may claim their work)"
+        );
         let prefix = format!("D{:07X}", Utc::now().timestamp() & 0x0FFF_FFFF);
         let mut feed = Feed::new(dept.clone(), cfg, o.seed, &prefix);
         let server = Server::bind(Config {
@@ -122,4 +126,67 @@ async fn feed_one(ingest: &Ingest, feed: &mut Feed, speed: f64) {
             }
         });
     }
+}
+
+/// Synthetic assessments and certificates that meet every requirement of the agreements
+/// the demo's delegates work under: demo data only, marked as such in each narrative.
+async fn seed_evidence(store: &Store, dept: &radgate_domain::Department) -> Result<()> {
+    use radgate_domain::portfolio::{
+        Assessment, AssessmentStatus, AssessorBackground, Certificate,
+    };
+    use radgate_domain::professional::Role;
+    let today = Utc::now().date_naive();
+    let radiologists: Vec<_> = dept
+        .professionals
+        .iter()
+        .filter(|p| p.role == Role::Radiologist)
+        .map(|p| p.id.clone())
+        .collect();
+    let mut assessments = Vec::new();
+    for p in dept
+        .professionals
+        .iter()
+        .filter(|p| p.role != Role::Radiologist)
+    {
+        for a in dept
+            .agreements
+            .iter()
+            .filter(|a| a.permits(p.role) && a.is_valid_on(today))
+        {
+            let Some(r) = &a.requirements else { continue };
+            for i in 0..r.assessments.max(r.distinct_assessors) {
+                assessments.push(Assessment {
+                    id: format!("demo-{}-{}-{today}-{i}", p.id, a.task),
+                    assessee: p.id.clone(),
+                    assessor: radiologists[i as usize % radiologists.len().max(1)].clone(),
+                    assessor_background: AssessorBackground::Medical,
+                    task: a.task.clone(),
+                    placement: "demo".into(),
+                    date: today - chrono::Duration::days(7 * (i64::from(i) + 1)),
+                    scores: [Some(4); 6],
+                    entrustment: r.min_entrustment,
+                    narrative: "synthetic demo assessment".into(),
+                    status: AssessmentStatus::Confirmed,
+                });
+            }
+            let ai = dept.task(a.task.as_str()).is_some_and(|t| t.ai_supported);
+            for kind in r
+                .certificates
+                .iter()
+                .map(String::as_str)
+                .chain(ai.then_some("ai_literacy"))
+            {
+                let c = Certificate {
+                    holder: p.id.clone(),
+                    kind: kind.to_string(),
+                    valid_until: today + chrono::Duration::days(365),
+                };
+                store.put_certificate(&c, "demo", Utc::now()).await?;
+            }
+        }
+    }
+    store
+        .import_assessments(&assessments, "demo", Utc::now())
+        .await?;
+    Ok(())
 }

@@ -5,6 +5,7 @@ mod bundled;
 mod demo_cmd;
 mod load;
 mod policy_cmd;
+mod portfolio_cmd;
 mod serve_cmd;
 mod simulate_cmd;
 mod stats_cmd;
@@ -101,6 +102,16 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// The competence portfolio: assessments (KKB) and certificates
+    Portfolio {
+        #[command(subcommand)]
+        command: PortfolioCommand,
+    },
+    /// Derived authorizations
+    Authz {
+        #[command(subcommand)]
+        command: AuthzCommand,
+    },
     /// Check the tamper-evident audit trail
     Audit {
         #[command(subcommand)]
@@ -171,6 +182,52 @@ enum ApiKeyCommand {
         /// Scopes, e.g. `ingest`
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PortfolioCommand {
+    /// Import assessments from CSV, all or nothing (columns in the README)
+    Import {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        file: PathBuf,
+    },
+    /// Record a certificate (e.g. ai_literacy, ai_endorsement, mri_safety)
+    Certificate {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        kind: String,
+        /// Last day of validity, YYYY-MM-DD
+        #[arg(long)]
+        valid_until: chrono::NaiveDate,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthzCommand {
+    /// May this person do this task: status, evidence, what is missing, lapse date
+    Explain {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        task: String,
+        /// The day to decide for (default today), YYYY-MM-DD
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -307,6 +364,48 @@ fn main() -> ExitCode {
                     scopes,
                 },
         } => serve_cmd::create_api_key(serve_cmd::Target::from(&database), &name, &scopes),
+        Command::Portfolio {
+            command:
+                PortfolioCommand::Import {
+                    database,
+                    department,
+                    file,
+                },
+        } => portfolio_cmd::import(serve_cmd::Target::from(&database), &department, &file),
+        Command::Portfolio {
+            command:
+                PortfolioCommand::Certificate {
+                    database,
+                    department,
+                    person,
+                    kind,
+                    valid_until,
+                },
+        } => portfolio_cmd::certificate(
+            serve_cmd::Target::from(&database),
+            &department,
+            &person,
+            &kind,
+            valid_until,
+        ),
+        Command::Authz {
+            command:
+                AuthzCommand::Explain {
+                    database,
+                    department,
+                    person,
+                    task,
+                    on,
+                    format,
+                },
+        } => portfolio_cmd::explain(
+            serve_cmd::Target::from(&database),
+            &department,
+            &person,
+            &task,
+            on,
+            format,
+        ),
         Command::Audit {
             command: AuditCommand::Verify { database },
         } => audit_cmd::verify(database.db.as_deref(), database.database_url.as_deref()),

@@ -24,8 +24,8 @@ fn add_account(db: &[String], user: &str, professional: &str) {
     run(&args, Some("a-long-password-1\n"));
 }
 
-/// Provisions a radiologist, an AP, an MBB'er and an ingest key on the database.
-fn provision(db: &[String]) -> String {
+/// Accounts for a radiologist, an AP and an MBB'er, and an ingest key; no portfolio.
+fn provision_people(db: &[String]) -> String {
     for (user, professional) in [
         ("devries", "rad-devries"),
         ("smit", "ap-smit"),
@@ -38,6 +38,36 @@ fn provision(db: &[String]) -> String {
     args.extend(["--name", "ris", "--scopes", "ingest"]);
     let key = run(&args, None);
     assert_eq!(key.len(), 64);
+    key
+}
+
+/// Imports the AP's evidence for oncology preliminary reports through `radgate portfolio
+/// import`: three recent KKBs from two radiologists, as the agreement requires.
+fn import_ap_evidence(db: &[String]) -> String {
+    let day = |d: i64| (chrono::Utc::now().date_naive() - chrono::Duration::days(d)).to_string();
+    let csv = format!(
+        "id,assessee,assessor,assessor_background,task,placement,date,expertise,communication,collaboration,organisation,knowledge_science,professionalism,entrustment,narrative,status\n\
+         smit-1,ap-smit,rad-devries,medical,oncology_preliminary_report,onc,{},4,4,4,4,4,4,3,\"RECIST, well measured\",confirmed\n\
+         smit-2,ap-smit,rad-bakker,medical,oncology_preliminary_report,onc,{},4,4,n/o,4,4,4,3,,confirmed\n\
+         smit-3,ap-smit,rad-devries,medical,oncology_preliminary_report,onc,{},4,5,4,4,4,4,4,,confirmed\n",
+        day(30),
+        day(20),
+        day(10)
+    );
+    let file =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("smit-{}.csv", std::process::id()));
+    std::fs::write(&file, csv).unwrap();
+    let mut args = vec!["portfolio", "import"];
+    args.extend(db.iter().map(String::as_str));
+    let dept = example("department.toml");
+    args.extend(["--department", &dept, file.to_str().unwrap()]);
+    run(&args, None)
+}
+
+/// People, an ingest key, and the AP's evidence.
+fn provision(db: &[String]) -> String {
+    let key = provision_people(db);
+    import_ap_evidence(db);
     key
 }
 
@@ -1026,4 +1056,130 @@ fn a_study_whose_ai_result_never_comes_is_routed_again_when_the_wait_runs_out() 
         assert_eq!(open.len(), 1, "the first item gave way: {list}");
         assert_eq!(open[0]["priority"], "urgent");
     }
+}
+
+#[test]
+fn a_delegate_claims_only_while_the_portfolio_authorizes_it() {
+    let db = databases("evidence").remove(0);
+    let key = provision_people(&db);
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let item = call(
+        "POST",
+        &u("/api/v1/studies"),
+        Some(&key),
+        None,
+        Some(&study("EVID1", "CTTHAB-ONC", "CT", "ABDOMEN")),
+    )
+    .body["work_items"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let ap = login(&s.url, "smit");
+    assert!(
+        call("GET", &u("/api/v1/worklist"), None, Some(&ap), None)
+            .body
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "no evidence, no work"
+    );
+    let r = call(
+        "POST",
+        &u(&format!("/api/v1/work-items/{item}/claim")),
+        None,
+        Some(&ap),
+        None,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("0 of 3 confirmed assessments"),
+        "{}",
+        r.body
+    );
+
+    let imported = import_ap_evidence(&db);
+    assert!(imported.contains("3 assessment(s) imported"), "{imported}");
+    assert_eq!(
+        call("GET", &u("/api/v1/worklist"), None, Some(&ap), None).body[0]["id"],
+        json!(item)
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &u(&format!("/api/v1/work-items/{item}/claim")),
+            None,
+            Some(&ap),
+            None
+        )
+        .status,
+        200
+    );
+
+    let mut explain = vec!["authz", "explain"];
+    explain.extend(db.iter().map(String::as_str));
+    let dept = example("department.toml");
+    explain.extend([
+        "--department",
+        &dept,
+        "--person",
+        "ap-smit",
+        "--task",
+        "oncology_preliminary_report",
+        "--format",
+        "json",
+    ]);
+    let a: Value = serde_json::from_str(&run(&explain, None)).unwrap();
+    assert_eq!(a["status"], "authorized");
+    assert_eq!(a["evidence"].as_array().unwrap().len(), 3);
+    assert_eq!(a["agreement"], "ta-oncology-preliminary");
+}
+
+#[test]
+fn a_portfolio_file_with_a_bad_row_imports_nothing_and_names_the_row() {
+    let db = databases("badcsv").remove(0);
+    provision_people(&db);
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bad-portfolio.csv");
+    std::fs::write(
+        &file,
+        "id,assessee,assessor,assessor_background,task,placement,date,expertise,communication,collaboration,organisation,knowledge_science,professionalism,entrustment,narrative,status\n\
+         ok-1,ap-smit,rad-devries,medical,oncology_preliminary_report,onc,2026-06-01,4,4,4,4,4,4,3,,confirmed\n\
+         bad-1,ap-smit,rad-devries,medical,oncology_preliminary_report,onc,2026-06-01,4,4,4,4,4,4,7,,confirmed\n",
+    )
+    .unwrap();
+    let mut args: Vec<String> = vec!["portfolio".into(), "import".into()];
+    args.extend(db.iter().cloned());
+    args.extend([
+        "--department".to_string(),
+        example("department.toml"),
+        file.to_string_lossy().into_owned(),
+    ]);
+    let out = Command::new(bin()).args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad-portfolio.csv:3: entrustment: entrustment level must be 1 to 5, found 7"),
+        "{err}"
+    );
+    assert!(err.contains("nothing imported (1 bad row(s))"), "{err}");
+    let mut explain = vec!["authz", "explain"];
+    explain.extend(db.iter().map(String::as_str));
+    let dept = example("department.toml");
+    explain.extend([
+        "--department",
+        &dept,
+        "--person",
+        "ap-smit",
+        "--task",
+        "oncology_preliminary_report",
+        "--format",
+        "json",
+    ]);
+    let a: Value = serde_json::from_str(&run(&explain, None)).unwrap();
+    assert!(
+        a["evidence"].as_array().unwrap().is_empty(),
+        "the good row was not half-imported"
+    );
 }

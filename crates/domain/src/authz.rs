@@ -7,6 +7,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::department::Department;
+use crate::ids::{ProfessionalId, TaskTypeId};
+use crate::portfolio::{AuthorizationStatus, Portfolio, derive};
 use crate::professional::Role;
 use crate::report::Mandate;
 
@@ -22,6 +24,12 @@ pub enum Refusal {
         task: String,
         role: Role,
         day: NaiveDate,
+    },
+    #[error("not authorized for `{task}` ({status}): {}", missing.join("; "))]
+    NotAuthorized {
+        task: String,
+        status: &'static str,
+        missing: Vec<String>,
     },
 }
 
@@ -82,6 +90,61 @@ pub fn mandate(
             kind: a.kind,
             supervision: a.supervision,
         }))
+}
+
+/// May this professional claim work of `task` on `day`? By role and a valid agreement, and,
+/// where the agreement asks for evidence of competence, only while the authorization
+/// derived from their portfolio says so ([`crate::portfolio::derive`]).
+pub fn may_claim(
+    professional: &ProfessionalId,
+    role: Role,
+    task: &str,
+    dept: &Department,
+    portfolio: &Portfolio,
+    day: NaiveDate,
+) -> Result<(), Refusal> {
+    may_perform(role, task, dept, day)?;
+    if role == Role::Radiologist {
+        return Ok(());
+    }
+    let needs_evidence = dept
+        .agreements_for(task)
+        .any(|a| a.permits(role) && a.is_valid_on(day) && a.requirements.is_some());
+    if !needs_evidence {
+        return Ok(());
+    }
+    let task_id = TaskTypeId::parse(task).map_err(|_| Refusal::UnknownTask {
+        task: task.to_string(),
+    })?;
+    let a = derive(professional, role, &task_id, dept, portfolio, day);
+    match a.status {
+        AuthorizationStatus::Authorized => Ok(()),
+        status => Err(Refusal::NotAuthorized {
+            task: task.to_string(),
+            status: match status {
+                AuthorizationStatus::NotYet => "not yet",
+                AuthorizationStatus::Expired => "expired",
+                AuthorizationStatus::Suspended => "suspended",
+                AuthorizationStatus::Authorized => unreachable!("matched above"),
+            },
+            missing: a.missing,
+        }),
+    }
+}
+
+/// The tasks this professional may claim on `day`: their worklist shows these.
+pub fn claimable_tasks(
+    professional: &ProfessionalId,
+    role: Role,
+    dept: &Department,
+    portfolio: &Portfolio,
+    day: NaiveDate,
+) -> Vec<TaskTypeId> {
+    dept.tasks
+        .iter()
+        .filter(|t| may_claim(professional, role, t.id.as_str(), dept, portfolio, day).is_ok())
+        .map(|t| t.id.clone())
+        .collect()
 }
 
 /// The tasks of the catalog that someone in `role` may perform on `day`.

@@ -304,13 +304,20 @@ async fn get_decision(
     }
 }
 
-/// The caller's worklist: open items of the tasks the domain lets them perform.
+/// The caller's worklist: open items of the tasks the domain lets them claim.
 async fn worklist(
     State(app): State<App>,
     caller: Caller,
 ) -> Result<axum::Json<Vec<WorkItem>>, Problem> {
     let person = caller.person()?;
-    let tasks = authz::tasks_for(person.role, &app.department, Utc::now().date_naive());
+    let portfolio = app.store.portfolio(&person.professional).await?;
+    let tasks = authz::claimable_tasks(
+        &person.professional,
+        person.role,
+        &app.department,
+        &portfolio,
+        Utc::now().date_naive(),
+    );
     Ok(axum::Json(app.store.worklist(&tasks, 200).await?))
 }
 
@@ -333,10 +340,13 @@ async fn claim(
         .work_item(id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("work item {id} does not exist")))?;
-    authz::may_perform(
+    let portfolio = app.store.portfolio(&person.professional).await?;
+    authz::may_claim(
+        &person.professional,
         person.role,
         item.task.as_str(),
         &app.department,
+        &portfolio,
         Utc::now().date_naive(),
     )
     .map_err(|r| Problem::forbidden(r.to_string()))?;
