@@ -494,7 +494,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 21, "one entry per route");
+    assert_eq!(paths.len(), 22, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -1135,6 +1135,61 @@ fn a_delegate_claims_only_while_the_portfolio_authorizes_it() {
     assert_eq!(a["status"], "authorized");
     assert_eq!(a["evidence"].as_array().unwrap().len(), 3);
     assert_eq!(a["agreement"], "ta-oncology-preliminary");
+
+    // The same derivation over HTTP, visible to the AP and a radiologist but not to a peer.
+    let own = call(
+        "GET",
+        &u("/api/v1/professionals/ap-smit/authorizations"),
+        None,
+        Some(&ap),
+        None,
+    );
+    assert_eq!(own.status, 200);
+    let onc = own
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["task"] == "oncology_preliminary_report")
+        .unwrap()
+        .clone();
+    assert_eq!(onc["status"], "authorized");
+    assert_eq!(onc["evidence"], a["evidence"]);
+    let rad = login(&s.url, "devries");
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/professionals/ap-smit/authorizations"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        200
+    );
+    let peer = login(&s.url, "jansen");
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/professionals/ap-smit/authorizations"),
+            None,
+            Some(&peer),
+            None
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/professionals/nobody/authorizations"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        404
+    );
 }
 
 #[test]

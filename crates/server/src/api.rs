@@ -41,6 +41,10 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/ai-results", post(post_ai_result))
         .route("/api/v1/studies/{accession}/decision", get(get_decision))
         .route("/api/v1/worklist", get(worklist))
+        .route(
+            "/api/v1/professionals/{id}/authorizations",
+            get(authorizations),
+        )
         .route("/api/v1/work-items/{id}/claim", post(claim))
         .route("/api/v1/work-items/{id}/release", post(release))
         .route("/api/v1/work-items/{id}/complete", post(complete))
@@ -319,6 +323,46 @@ async fn worklist(
         Utc::now().date_naive(),
     );
     Ok(axum::Json(app.store.worklist(&tasks, 200).await?))
+}
+
+/// A professional's derived authorization for every task of the catalog. Private: the
+/// person themselves and radiologists (their supervisors) may see it, peers may not.
+async fn authorizations(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<radgate_domain::portfolio::Authorization>>, Problem> {
+    let person = caller.person()?;
+    let Some(subject) = app.department.professional(&id) else {
+        return Err(Problem::not_found(format!(
+            "no professional `{id}` in the department"
+        )));
+    };
+    if subject.id != person.professional
+        && person.role != radgate_domain::professional::Role::Radiologist
+    {
+        return Err(Problem::forbidden(
+            "a portfolio is visible to its owner and their supervisors only",
+        ));
+    }
+    let portfolio = app.store.portfolio(&subject.id).await?;
+    let today = Utc::now().date_naive();
+    Ok(axum::Json(
+        app.department
+            .tasks
+            .iter()
+            .map(|t| {
+                radgate_domain::portfolio::derive(
+                    &subject.id,
+                    subject.role,
+                    &t.id,
+                    &app.department,
+                    &portfolio,
+                    today,
+                )
+            })
+            .collect(),
+    ))
 }
 
 fn claim_problem(e: ClaimError) -> Problem {
