@@ -494,7 +494,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 22, "one entry per route");
+    assert_eq!(paths.len(), 24, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -735,12 +735,25 @@ fn a_delegated_report_goes_draft_preliminary_authorized_with_every_signature() {
             .status,
             200
         );
-        let r = call(
+        let ungraded = call(
             "POST",
             &u("/api/v1/reports/REP1/authorize"),
             None,
             Some(&rad2),
             None,
+        );
+        assert_eq!(
+            (ungraded.status, ungraded.body["field"].as_str()),
+            (422, Some("discrepancy")),
+            "{}",
+            ungraded.body
+        );
+        let r = call(
+            "POST",
+            &u("/api/v1/reports/REP1/authorize"),
+            None,
+            Some(&rad2),
+            Some(&json!({"discrepancy": 0})),
         );
         assert_eq!(
             (r.status, r.body["state"].as_str()),
@@ -1236,5 +1249,179 @@ fn a_portfolio_file_with_a_bad_row_imports_nothing_and_names_the_row() {
     assert!(
         a["evidence"].as_array().unwrap().is_empty(),
         "the good row was not half-imported"
+    );
+}
+
+/// One delegated oncology report from ingest to authorization, graded `grade`.
+fn delegated_report(url: &str, key: &str, ap: &str, rad: &str, acc: &str, grade: u8) {
+    let u = |p: &str| format!("{url}{p}");
+    let item = call(
+        "POST",
+        &u("/api/v1/studies"),
+        Some(key),
+        None,
+        Some(&study(acc, "CTTHAB-ONC", "CT", "ABDOMEN")),
+    )
+    .body["work_items"][0]["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        call(
+            "POST",
+            &u(&format!("/api/v1/work-items/{item}/claim")),
+            None,
+            Some(ap),
+            None
+        )
+        .status,
+        200
+    );
+    let text = json!({"text": "Stable disease."});
+    assert_eq!(
+        call(
+            "POST",
+            &u(&format!("/api/v1/reports/{acc}/draft")),
+            None,
+            Some(ap),
+            Some(&text)
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &u(&format!("/api/v1/reports/{acc}/submit")),
+            None,
+            Some(ap),
+            None
+        )
+        .status,
+        200
+    );
+    let list = call("GET", &u("/api/v1/worklist"), None, Some(rad), None).body;
+    let auth = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["accession"] == acc)
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        call(
+            "POST",
+            &u(&format!("/api/v1/work-items/{auth}/claim")),
+            None,
+            Some(rad),
+            None
+        )
+        .status,
+        200
+    );
+    let r = call(
+        "POST",
+        &u(&format!("/api/v1/reports/{acc}/authorize")),
+        None,
+        Some(rad),
+        Some(&json!({"discrepancy": grade})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn too_many_major_discrepancies_suspend_the_delegate_until_the_named_supervisor_lifts_it() {
+    let db = databases("quality").remove(0);
+    let key = provision(&db);
+    add_account(&db, "bakker", "rad-bakker");
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let (ap, rad, other) = (
+        login(&s.url, "smit"),
+        login(&s.url, "devries"),
+        login(&s.url, "bakker"),
+    );
+    // 44 good reports, then 6 majors: the 50th report tips the Wilson lower bound over 5%.
+    for i in 0..50 {
+        delegated_report(
+            &s.url,
+            &key,
+            &ap,
+            &rad,
+            &format!("Q{i}"),
+            if i >= 44 { 2 } else { 0 },
+        );
+        let suspended = !call("GET", &u("/api/v1/notifications"), None, Some(&ap), None)
+            .body
+            .as_array()
+            .unwrap()
+            .is_empty();
+        assert_eq!(suspended, i == 49, "suspended after report {i}?");
+    }
+    let item = call(
+        "POST",
+        &u("/api/v1/studies"),
+        Some(&key),
+        None,
+        Some(&study("Q50", "CTTHAB-ONC", "CT", "ABDOMEN")),
+    )
+    .body["work_items"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let refused = call(
+        "POST",
+        &u(&format!("/api/v1/work-items/{item}/claim")),
+        None,
+        Some(&ap),
+        None,
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("suspended"),
+        "{}",
+        refused.body
+    );
+    let note = call("GET", &u("/api/v1/notifications"), None, Some(&rad), None).body;
+    assert!(
+        note[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Only you can lift it"),
+        "{note}"
+    );
+
+    let lift = json!({"professional": "ap-smit", "task": "oncology_preliminary_report"});
+    let wrong = call(
+        "POST",
+        &u("/api/v1/suspensions/lift"),
+        None,
+        Some(&other),
+        Some(&lift),
+    );
+    assert_eq!(wrong.status, 403, "{}", wrong.body);
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/suspensions/lift"),
+            None,
+            Some(&rad),
+            Some(&lift)
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &u(&format!("/api/v1/work-items/{item}/claim")),
+            None,
+            Some(&ap),
+            None
+        )
+        .status,
+        200
     );
 }

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod portfolio;
 pub mod portfolio_csv;
 pub mod professional;
+pub mod quality;
 pub mod report;
 pub mod study;
 pub mod workitem;

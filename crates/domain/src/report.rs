@@ -304,6 +304,12 @@ impl Report {
         Ok(())
     }
 
+    /// Whether authorizing it needs a discrepancy grade: a preliminary report written by a
+    /// delegate (under a mandate), which feeds the delegate's quality record.
+    pub fn needs_discrepancy_grade(&self) -> bool {
+        self.state == ReportState::Preliminary && self.author.mandate.is_some()
+    }
+
     /// The task its author works under, to which a returned report goes back: the task of
     /// the author's agreement, or the radiologist's own read.
     pub fn author_task(&self, dept: &Department) -> TaskTypeId {

@@ -45,6 +45,11 @@ pub fn router(app: App) -> Router {
             "/api/v1/professionals/{id}/authorizations",
             get(authorizations),
         )
+        .route(
+            "/api/v1/suspensions/lift",
+            post(crate::reports::lift_suspension),
+        )
+        .route("/api/v1/notifications", get(crate::reports::notifications))
         .route("/api/v1/work-items/{id}/claim", post(claim))
         .route("/api/v1/work-items/{id}/release", post(release))
         .route("/api/v1/work-items/{id}/complete", post(complete))

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::authz;
-use radgate_domain::ids::{AccessionNumber, FindingCode, TaskTypeId};
+use radgate_domain::ids::{AccessionNumber, FindingCode, ProfessionalId, TaskTypeId};
+use radgate_domain::portfolio::Suspension;
+use radgate_domain::quality::{Discrepancy, LiftError, Limits, judge};
 use radgate_domain::report::{Report, ReportContent, ReportError, Signer, authorization_task};
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
@@ -261,12 +263,27 @@ pub async fn submit(
     Ok(axum::Json(report))
 }
 
+/// The optional body of an authorization: the discrepancy grade a delegated preliminary
+/// report needs.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Grading {
+    discrepancy: Option<Discrepancy>,
+}
+
 /// Authorizes a preliminary report, or signs one's own draft where the mandate allows.
+/// A delegate's preliminary report must be graded; the grade feeds their quality record.
 pub async fn authorize(
     State(app): State<App>,
     caller: Caller,
     Path(acc): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<axum::Json<Report>, Problem> {
+    let grading: Grading = if body.iter().all(u8::is_ascii_whitespace) {
+        Grading::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| Problem::invalid("discrepancy", e.to_string()))?
+    };
     let person = caller.person()?;
     let Step {
         mut tx,
@@ -275,11 +292,173 @@ pub async fn authorize(
         mut report,
         now,
     } = begin_step(&app, person, acc).await?;
+    let grade = match (report.needs_discrepancy_grade(), grading.discrepancy) {
+        (true, None) => {
+            return Err(Problem::invalid(
+                "discrepancy",
+                "grade this delegated preliminary report: 0 none, 1 minor, 2 major discrepancy",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(Problem::invalid(
+                "discrepancy",
+                "only delegated preliminary reports are graded",
+            ));
+        }
+        (_, g) => g,
+    };
     report.authorize(&signer, now).map_err(report_problem)?;
     let done = finish_item(&mut tx, item, person).await?;
+    // Before any audit append: appending locks the audit log, and a concurrent lift holds
+    // the suspension row while it waits for that lock.
+    let suspended = match grade {
+        Some(g) => quality_feedback(&app, &mut tx, &report, g, person, now).await?,
+        None => None,
+    };
     record(&mut tx, &report, now, &[(AuditKind::Complete, &done)]).await?;
+    if let Some(s) = suspended {
+        tx.audit(&AuditEvent {
+            at: now,
+            actor: "system".into(),
+            kind: AuditKind::AuthorizationChange,
+            subject: format!("portfolio/{}", s.professional),
+            detail: serde_json::json!({ "suspended": s.task.as_str(), "reason": s.reason, "supervisor": s.supervisor.as_str() }),
+        })
+        .await?;
+    }
     tx.commit().await?;
     Ok(axum::Json(report))
+}
+
+/// Records the grade and judges the author's recent reports; suspends the authorization
+/// (and notifies the supervisor and the author) when the domain says so.
+async fn quality_feedback(
+    app: &App,
+    tx: &mut Tx,
+    report: &Report,
+    grade: Discrepancy,
+    by: &User,
+    now: DateTime<Utc>,
+) -> Result<Option<Suspension>, Problem> {
+    let author = &report.author.id;
+    let task = report.author_task(&app.department);
+    tx.record_discrepancy(
+        report.accession.as_str(),
+        author,
+        &task,
+        grade,
+        &by.professional,
+        now,
+    )
+    .await?;
+    let limits = Limits::default();
+    let j = judge(
+        &tx.recent_grades(author, &task, limits.window).await?,
+        &limits,
+    );
+    let Some(reason) = j.suspend else {
+        return Ok(None);
+    };
+    let today = now.date_naive();
+    if tx.active_suspension(author, &task, today).await?.is_some() {
+        return Ok(None);
+    }
+    // The agreement's responsible specialist supervises; the grading radiologist if none.
+    let supervisor = report
+        .author
+        .mandate
+        .as_ref()
+        .and_then(|m| {
+            app.department
+                .agreements
+                .iter()
+                .find(|a| a.id == m.agreement_id)
+        })
+        .and_then(|a| a.responsible_specialists.first().cloned())
+        .unwrap_or_else(|| by.professional.clone());
+    let s = Suspension::by_monitoring(
+        author.clone(),
+        task.clone(),
+        today,
+        reason.clone(),
+        supervisor.clone(),
+    );
+    tx.save_suspension(&s).await?;
+    tx.notify(
+        &supervisor,
+        now,
+        &format!("{author} is suspended for {task}: {reason}. Only you can lift it."),
+    )
+    .await?;
+    tx.notify(
+        author,
+        now,
+        &format!("Your authorization for {task} is suspended: {reason}. {supervisor} can lift it."),
+    )
+    .await?;
+    Ok(Some(s))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lift {
+    professional: ProfessionalId,
+    task: TaskTypeId,
+}
+
+/// Lifts a suspension: only the supervisor named on it may.
+pub async fn lift_suspension(
+    State(app): State<App>,
+    caller: Caller,
+    Body(l): Body<Lift>,
+) -> Result<axum::Json<Suspension>, Problem> {
+    let person = caller.person()?;
+    let now = Utc::now();
+    let mut tx = app.store.begin().await?;
+    let mut s = tx
+        .active_suspension(&l.professional, &l.task, now.date_naive())
+        .await?
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "{} is not suspended for {}",
+                l.professional, l.task
+            ))
+        })?;
+    s.lift(&person.professional, now.date_naive())
+        .map_err(|e| match e {
+            LiftError::NotSupervisor { .. } => Problem::forbidden(e.to_string()),
+            LiftError::AlreadyLifted(_) => Problem::conflict(e.to_string()),
+        })?;
+    tx.save_suspension(&s).await?;
+    tx.notify(
+        &s.professional,
+        now,
+        &format!(
+            "Your suspension for {} was lifted by {}.",
+            s.task, person.professional
+        ),
+    )
+    .await?;
+    tx.audit(&AuditEvent {
+        at: now,
+        actor: person.professional.to_string(),
+        kind: AuditKind::AuthorizationChange,
+        subject: format!("portfolio/{}", s.professional),
+        detail: serde_json::json!({ "lifted": s.task.as_str(), "since": s.since.to_string() }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(s))
+}
+
+pub async fn notifications(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<radgate_store::Notification>>, Problem> {
+    let person = caller.person()?;
+    Ok(axum::Json(
+        app.store.notifications(&person.professional).await?,
+    ))
 }
 
 /// Returns a preliminary report to its author, whose work item reopens in their name.

@@ -12,6 +12,7 @@ mod configuration;
 mod dialect;
 mod migrate;
 mod portfolio;
+mod quality;
 mod tx;
 mod worklist;
 
@@ -28,6 +29,7 @@ pub use accounts::{ApiKey, User};
 pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
 pub use configuration::{Change, ConfigurationError};
 pub use portfolio::{ImportError, Imported};
+pub use quality::Notification;
 pub use tx::{Inserted, Tx};
 pub use worklist::{ClaimError, NewWorkItem};
 

@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0006_portfolio.sql"),
         include_str!("../migrations/shared/0006_portfolio.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/shared/0007_quality.sql"),
+        include_str!("../migrations/shared/0007_quality.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
