@@ -147,6 +147,16 @@ pub fn claimable_tasks(
         .collect()
 }
 
+/// Whether `viewer` may see `subject`'s portfolio and authorizations: their own, or as a
+/// radiologist (the supervisors of delegated work); never a peer's.
+pub fn may_view_portfolio(
+    viewer: &ProfessionalId,
+    viewer_role: Role,
+    subject: &ProfessionalId,
+) -> bool {
+    viewer == subject || viewer_role == Role::Radiologist
+}
+
 /// The tasks of the catalog that someone in `role` may perform on `day`.
 pub fn tasks_for(role: Role, dept: &Department, day: NaiveDate) -> Vec<crate::ids::TaskTypeId> {
     dept.tasks
@@ -164,6 +174,18 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_portfolio_is_visible_to_its_owner_and_radiologists_only() {
+        let (ap, peer, rad) = (
+            ProfessionalId::parse("ap-smit").unwrap(),
+            ProfessionalId::parse("mbb-jansen").unwrap(),
+            ProfessionalId::parse("rad-devries").unwrap(),
+        );
+        assert!(may_view_portfolio(&ap, Role::Ap, &ap));
+        assert!(may_view_portfolio(&rad, Role::Radiologist, &ap));
+        assert!(!may_view_portfolio(&peer, Role::MbbAi, &ap));
     }
 
     #[test]

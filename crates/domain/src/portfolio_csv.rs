@@ -240,6 +240,11 @@ mod tests {
     }
 
     #[test]
+    fn header_lists_the_competence_domains_in_their_order() {
+        assert_eq!(&HEADER[7..13], &crate::portfolio::DOMAINS);
+    }
+
+    #[test]
     fn a_wrong_header_is_refused() {
         let dept = Department::parse(DEPARTMENT).unwrap();
         let errors = parse_assessments("id,who\nk1,x\n", &dept).unwrap_err();

@@ -6,8 +6,10 @@ use chrono::NaiveDate;
 use radgate_stats::{Interval, Method, proportion};
 use serde::{Deserialize, Serialize};
 
+use crate::department::Department;
 use crate::ids::{ProfessionalId, TaskTypeId};
 use crate::portfolio::Suspension;
+use crate::report::Report;
 
 /// A radiologist's grade of a delegated preliminary report at authorization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +101,22 @@ pub fn judge(grades: &[Discrepancy], limits: &Limits) -> Judgement {
         suspend,
         minor_above_limit,
     }
+}
+
+/// Who supervises a suspension of `report`'s author: the responsible specialist of the
+/// agreement they wrote it under, or else the radiologist who graded it.
+pub fn suspension_supervisor(
+    report: &Report,
+    dept: &Department,
+    grader: &ProfessionalId,
+) -> ProfessionalId {
+    report
+        .author
+        .mandate
+        .as_ref()
+        .and_then(|m| dept.agreements.iter().find(|a| a.id == m.agreement_id))
+        .and_then(|a| a.responsible_specialists.first().cloned())
+        .unwrap_or_else(|| grader.clone())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

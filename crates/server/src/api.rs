@@ -343,9 +343,7 @@ async fn authorizations(
             "no professional `{id}` in the department"
         )));
     };
-    if subject.id != person.professional
-        && person.role != radgate_domain::professional::Role::Radiologist
-    {
+    if !authz::may_view_portfolio(&person.professional, person.role, &subject.id) {
         return Err(Problem::forbidden(
             "a portfolio is visible to its owner and their supervisors only",
         ));

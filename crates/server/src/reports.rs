@@ -9,7 +9,7 @@ use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::authz;
 use radgate_domain::ids::{AccessionNumber, FindingCode, ProfessionalId, TaskTypeId};
 use radgate_domain::portfolio::Suspension;
-use radgate_domain::quality::{Discrepancy, LiftError, Limits, judge};
+use radgate_domain::quality::{Discrepancy, LiftError, Limits, judge, suspension_supervisor};
 use radgate_domain::report::{Report, ReportContent, ReportError, Signer, authorization_task};
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
@@ -363,19 +363,7 @@ async fn quality_feedback(
     if tx.active_suspension(author, &task, today).await?.is_some() {
         return Ok(None);
     }
-    // The agreement's responsible specialist supervises; the grading radiologist if none.
-    let supervisor = report
-        .author
-        .mandate
-        .as_ref()
-        .and_then(|m| {
-            app.department
-                .agreements
-                .iter()
-                .find(|a| a.id == m.agreement_id)
-        })
-        .and_then(|a| a.responsible_specialists.first().cloned())
-        .unwrap_or_else(|| by.professional.clone());
+    let supervisor = suspension_supervisor(report, &app.department, &by.professional);
     let s = Suspension::by_monitoring(
         author.clone(),
         task.clone(),
