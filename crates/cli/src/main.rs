@@ -1,5 +1,6 @@
 //! The `radgate` binary: parses arguments and hands each command to the libraries.
 
+mod ai_cmd;
 mod audit_cmd;
 mod bundled;
 mod demo_cmd;
@@ -111,6 +112,11 @@ enum Command {
     Authz {
         #[command(subcommand)]
         command: AuthzCommand,
+    },
+    /// The AI register
+    Ai {
+        #[command(subcommand)]
+        command: AiCommand,
     },
     /// Check the tamper-evident audit trail
     Audit {
@@ -224,6 +230,21 @@ enum AuthzCommand {
         #[arg(long)]
         task: String,
         /// The day to decide for (default today), YYYY-MM-DD
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum AiCommand {
+    /// Warnings per application: certificates expiring within 180 days or expired,
+    /// MDD-only certification, missing model-card fields, production without validation
+    Check {
+        #[arg(long)]
+        department: PathBuf,
+        /// The day to check for (default today), YYYY-MM-DD
         #[arg(long)]
         on: Option<chrono::NaiveDate>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -406,6 +427,14 @@ fn main() -> ExitCode {
             on,
             format,
         ),
+        Command::Ai {
+            command:
+                AiCommand::Check {
+                    department,
+                    on,
+                    format,
+                },
+        } => ai_cmd::check(&department, on, format),
         Command::Audit {
             command: AuditCommand::Verify { database },
         } => audit_cmd::verify(database.db.as_deref(), database.database_url.as_deref()),

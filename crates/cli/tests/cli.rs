@@ -54,6 +54,11 @@ fn every_subcommand_has_help() {
         vec!["policy", "explain", "--help"],
         vec!["simulate", "--help"],
         vec!["stats", "--help"],
+        vec!["ai", "check", "--help"],
+        vec!["portfolio", "import", "--help"],
+        vec!["authz", "explain", "--help"],
+        vec!["serve", "--help"],
+        vec!["audit", "verify", "--help"],
         vec!["stats", "proportion", "--help"],
     ] {
         let o = radgate(&args);
@@ -686,4 +691,51 @@ fn simulate_refuses_zero_or_absurd_days() {
         ]);
         assert_fails_with(&o, &format!("days must be 1 to 3653, got {days}"));
     }
+}
+
+#[test]
+fn ai_check_lists_the_register_warnings_of_the_day() {
+    let o = radgate(&[
+        "ai",
+        "check",
+        "--department",
+        &example("department.toml"),
+        "--on",
+        "2028-01-01",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let pe = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "pe-detect")
+        .unwrap();
+    let kinds: Vec<&str> = pe["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["warning"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["certificate_expiring", "mdd_only"]);
+    let text = stdout(&radgate(&[
+        "ai",
+        "check",
+        "--department",
+        &example("department.toml"),
+        "--on",
+        "2028-01-01",
+    ]));
+    assert!(
+        text.contains("pe-detect 3.2.0 (production): 2 warning(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  - certified under the MDD only: the certificate lapses by 2028-12-31 at the latest"
+        ),
+        "{text}"
+    );
 }

@@ -160,3 +160,103 @@ mod tests {
         assert_eq!(spec.flags(0.1), (false, false));
     }
 }
+
+/// Something in an AI register entry that the RAIO should act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "warning", rename_all = "snake_case")]
+pub enum RegisterWarning {
+    CertificateExpiring {
+        until: NaiveDate,
+        days: i64,
+    },
+    CertificateExpired {
+        until: NaiveDate,
+    },
+    /// MDD certificates lapse by the end of 2028 at the latest, whatever they state.
+    MddOnly {
+        lapses_by: NaiveDate,
+    },
+    MissingModelCard {
+        field: &'static str,
+    },
+    ProductionWithoutValidation,
+    ProductionWithoutCeMarking,
+}
+
+impl std::fmt::Display for RegisterWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegisterWarning::CertificateExpiring { until, days } => {
+                write!(f, "CE certificate expires on {until}, in {days} days")
+            }
+            RegisterWarning::CertificateExpired { until } => {
+                write!(f, "CE certificate expired on {until}")
+            }
+            RegisterWarning::MddOnly { lapses_by } => write!(
+                f,
+                "certified under the MDD only: the certificate lapses by {lapses_by} at the latest"
+            ),
+            RegisterWarning::MissingModelCard { field } => write!(f, "model card lacks `{field}`"),
+            RegisterWarning::ProductionWithoutValidation => {
+                write!(f, "in production without validation evidence")
+            }
+            RegisterWarning::ProductionWithoutCeMarking => {
+                write!(f, "in production without CE marking")
+            }
+        }
+    }
+}
+
+/// How far ahead a certificate's expiry is flagged.
+pub const CERTIFICATE_NOTICE_DAYS: i64 = 180;
+
+impl AiApplication {
+    /// The register's warnings for this application on `today`.
+    pub fn register_warnings(&self, today: NaiveDate) -> Vec<RegisterWarning> {
+        let mut w = Vec::new();
+        let mdd_end = NaiveDate::from_ymd_opt(2028, 12, 31).expect("a valid date");
+        match &self.ce {
+            Some(ce) => {
+                let until = match (ce.regime, ce.certificate_expires) {
+                    (CeRegime::Mdd, Some(d)) => Some(d.min(mdd_end)),
+                    (CeRegime::Mdd, None) => Some(mdd_end),
+                    (CeRegime::Mdr, d) => d,
+                };
+                if let Some(until) = until {
+                    let days = (until - today).num_days();
+                    if days < 0 {
+                        w.push(RegisterWarning::CertificateExpired { until });
+                    } else if days <= CERTIFICATE_NOTICE_DAYS {
+                        w.push(RegisterWarning::CertificateExpiring { until, days });
+                    }
+                }
+                if ce.regime == CeRegime::Mdd {
+                    w.push(RegisterWarning::MddOnly { lapses_by: mdd_end });
+                }
+            }
+            None if self.status == AiStatus::Production => {
+                w.push(RegisterWarning::ProductionWithoutCeMarking)
+            }
+            None => {}
+        }
+        let card = &self.model_card;
+        for (field, value) in [
+            ("training_data", &card.training_data),
+            ("validation", &card.validation),
+            ("known_limits", &card.known_limits),
+        ] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                w.push(RegisterWarning::MissingModelCard { field });
+            }
+        }
+        if self.status == AiStatus::Production
+            && card
+                .validation
+                .as_deref()
+                .is_none_or(|v| v.trim().is_empty())
+        {
+            w.push(RegisterWarning::ProductionWithoutValidation);
+        }
+        w
+    }
+}

@@ -369,3 +369,76 @@ fn only_double_read_has_several_readers() {
         "{p:?}"
     );
 }
+
+mod register {
+    use chrono::NaiveDate;
+    use radgate_domain::Department;
+    use radgate_domain::ai::RegisterWarning;
+
+    const DEPARTMENT: &str = include_str!("../../../examples/department.toml");
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn mdd_certificates_and_expiry_within_180_days_are_flagged() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let pe = dept.ai_application("pe-detect").unwrap();
+        // Its MDD certificate states 2028-05-26.
+        assert_eq!(
+            pe.register_warnings(day(2027, 11, 27)),
+            [RegisterWarning::MddOnly {
+                lapses_by: day(2028, 12, 31)
+            }]
+        );
+        assert_eq!(
+            pe.register_warnings(day(2027, 11, 28)),
+            [
+                RegisterWarning::CertificateExpiring {
+                    until: day(2028, 5, 26),
+                    days: 180
+                },
+                RegisterWarning::MddOnly {
+                    lapses_by: day(2028, 12, 31)
+                }
+            ]
+        );
+        assert_eq!(
+            pe.register_warnings(day(2028, 5, 27))[0],
+            RegisterWarning::CertificateExpired {
+                until: day(2028, 5, 26)
+            }
+        );
+        assert!(
+            dept.ai_application("ich-detect")
+                .unwrap()
+                .register_warnings(day(2026, 6, 1))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn production_without_validation_evidence_is_flagged() {
+        let text = DEPARTMENT.replace(
+            "model_card = { training_data = \"Synthetic\", validation = \"Local prospective pilot, 2026\", known_limits = \"Post-operative heads excluded\" }",
+            "model_card = { training_data = \"Synthetic\" }",
+        );
+        let dept = Department::parse(&text).unwrap();
+        let w: Vec<String> = dept
+            .ai_application("ich-detect")
+            .unwrap()
+            .register_warnings(day(2026, 6, 1))
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        assert_eq!(
+            w,
+            [
+                "model card lacks `validation`",
+                "model card lacks `known_limits`",
+                "in production without validation evidence"
+            ]
+        );
+    }
+}
