@@ -494,7 +494,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 24, "one entry per route");
+    assert_eq!(paths.len(), 27, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -1423,5 +1423,157 @@ fn too_many_major_discrepancies_suspend_the_delegate_until_the_named_supervisor_
         )
         .status,
         200
+    );
+}
+
+#[test]
+fn an_assessee_requests_an_assessment_that_counts_once_the_assessor_confirms_it() {
+    let db = databases("assessments").remove(0);
+    provision_people(&db);
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let (ap, rad, peer) = (
+        login(&s.url, "smit"),
+        login(&s.url, "devries"),
+        login(&s.url, "jansen"),
+    );
+    let kkb = |id: &str, level: u8, narrative: &str| {
+        json!({"id": id, "assessee": "ap-smit", "assessor": "rad-devries", "assessor_background": "medical",
+               "task": "oncology_preliminary_report", "placement": "oncology",
+               "date": chrono::Utc::now().date_naive().to_string(), "scores": [4, 4, null, 4, 5, 4],
+               "entrustment": level, "narrative": narrative})
+    };
+    let requested = call(
+        "POST",
+        &u("/api/v1/assessments"),
+        None,
+        Some(&ap),
+        Some(&kkb("req-1", 4, "")),
+    );
+    assert_eq!(
+        (requested.status, requested.body["status"].as_str()),
+        (201, Some("requested")),
+        "{}",
+        requested.body
+    );
+    let evidence = |who: &str| {
+        let all = call(
+            "GET",
+            &u("/api/v1/professionals/ap-smit/authorizations"),
+            None,
+            Some(who),
+            None,
+        )
+        .body;
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["task"] == "oncology_preliminary_report")
+            .unwrap()["evidence"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(evidence(&ap), 0, "a requested assessment does not count");
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/assessments"),
+            None,
+            Some(&peer),
+            Some(&kkb("peer-1", 4, ""))
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/assessments/req-1/confirm"),
+            None,
+            Some(&ap),
+            None
+        )
+        .status,
+        403,
+        "the assessee cannot confirm"
+    );
+    let confirmed = call(
+        "POST",
+        &u("/api/v1/assessments/req-1/confirm"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(
+        (confirmed.status, confirmed.body["status"].as_str()),
+        (200, Some("confirmed"))
+    );
+    assert_eq!(evidence(&rad), 1, "confirmed, it counts");
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/assessments/req-1/confirm"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        409
+    );
+    let low = call(
+        "POST",
+        &u("/api/v1/assessments"),
+        None,
+        Some(&rad),
+        Some(&kkb("low-1", 2, "")),
+    );
+    assert_eq!(
+        (low.status, low.body["field"].as_str()),
+        (422, Some("assessment")),
+        "{}",
+        low.body
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/assessments"),
+            None,
+            Some(&rad),
+            Some(&kkb("low-1", 2, "Needed direct supervision."))
+        )
+        .status,
+        201
+    );
+    // Private: the assessee and radiologists see them, a peer does not.
+    let own = call(
+        "GET",
+        &u("/api/v1/professionals/ap-smit/assessments"),
+        None,
+        Some(&ap),
+        None,
+    );
+    assert_eq!(own.body.as_array().unwrap().len(), 2);
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/professionals/ap-smit/assessments"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/professionals/ap-smit/assessments"),
+            None,
+            Some(&peer),
+            None
+        )
+        .status,
+        403
     );
 }

@@ -91,6 +91,14 @@ pub struct Assessment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfirmError {
+    #[error("only the assessor ({0}) can confirm this assessment")]
+    NotAssessor(ProfessionalId),
+    #[error("the assessment is already confirmed")]
+    AlreadyConfirmed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssessmentError {
     #[error("{domain} score must be 1 to 5 or not observed, found {score}")]
     Score { domain: &'static str, score: u8 },
@@ -103,6 +111,30 @@ pub enum AssessmentError {
 }
 
 impl Assessment {
+    /// The status an assessment entered by `by` starts in: the assessor records it
+    /// confirmed; the assessee can only request it. `None`: nobody else may enter it.
+    pub fn entered_by(&self, by: &ProfessionalId) -> Option<AssessmentStatus> {
+        if by == &self.assessor {
+            Some(AssessmentStatus::Confirmed)
+        } else if by == &self.assessee {
+            Some(AssessmentStatus::Requested)
+        } else {
+            None
+        }
+    }
+
+    /// The assessor confirms a requested assessment; only then does it count.
+    pub fn confirm(&mut self, by: &ProfessionalId) -> Result<(), ConfirmError> {
+        if by != &self.assessor {
+            return Err(ConfirmError::NotAssessor(self.assessor.clone()));
+        }
+        if self.status == AssessmentStatus::Confirmed {
+            return Err(ConfirmError::AlreadyConfirmed);
+        }
+        self.status = AssessmentStatus::Confirmed;
+        Ok(())
+    }
+
     /// The rules every assessment must meet before it is stored.
     pub fn validate(&self) -> Result<(), AssessmentError> {
         for (domain, score) in DOMAINS.iter().zip(self.scores) {

@@ -242,3 +242,29 @@ fn aged_evidence_with_a_never_held_certificate_is_not_yet_rather_than_expired() 
     assert_eq!(a.status, AuthorizationStatus::NotYet, "{a:?}");
     assert_eq!(a.missing.len(), 2);
 }
+
+#[test]
+fn the_assessor_records_confirmed_the_assessee_only_requests_and_only_the_assessor_confirms() {
+    use radgate_domain::portfolio::ConfirmError;
+    let mut x = kkb(1, "rad-devries", day(2026, 3, 1), 4);
+    assert_eq!(
+        x.entered_by(&id("rad-devries")),
+        Some(AssessmentStatus::Confirmed)
+    );
+    assert_eq!(
+        x.entered_by(&id("mbb-jansen")),
+        Some(AssessmentStatus::Requested)
+    );
+    assert_eq!(x.entered_by(&id("ap-smit")), None);
+    x.status = AssessmentStatus::Requested;
+    assert_eq!(
+        x.confirm(&id("mbb-jansen")),
+        Err(ConfirmError::NotAssessor(id("rad-devries")))
+    );
+    x.confirm(&id("rad-devries")).unwrap();
+    assert_eq!(x.status, AssessmentStatus::Confirmed);
+    assert_eq!(
+        x.confirm(&id("rad-devries")),
+        Err(ConfirmError::AlreadyConfirmed)
+    );
+}

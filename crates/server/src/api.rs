@@ -50,6 +50,15 @@ pub fn router(app: App) -> Router {
             post(crate::reports::lift_suspension),
         )
         .route("/api/v1/notifications", get(crate::reports::notifications))
+        .route("/api/v1/assessments", post(crate::assessments::create))
+        .route(
+            "/api/v1/assessments/{id}/confirm",
+            post(crate::assessments::confirm),
+        )
+        .route(
+            "/api/v1/professionals/{id}/assessments",
+            get(crate::assessments::list),
+        )
         .route("/api/v1/work-items/{id}/claim", post(claim))
         .route("/api/v1/work-items/{id}/release", post(release))
         .route("/api/v1/work-items/{id}/complete", post(complete))

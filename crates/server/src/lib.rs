@@ -3,6 +3,7 @@
 //! and the store, and back.
 
 mod api;
+mod assessments;
 mod auth;
 mod ingest;
 mod metrics;

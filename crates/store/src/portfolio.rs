@@ -96,6 +96,41 @@ impl Store {
         Ok(Imported { created, unchanged })
     }
 
+    /// One assessment by id.
+    pub async fn assessment(&self, id: &str) -> Result<Option<Assessment>> {
+        let row = sqlx::query("SELECT body FROM assessments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| parse("assessment", id, &r.try_get::<String, _>("body")?))
+            .transpose()
+    }
+
+    /// Stores a changed assessment (a confirmation) with its audit event.
+    pub async fn save_assessment(
+        &self,
+        a: &Assessment,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE assessments SET body = $1 WHERE id = $2")
+            .bind(json(a))
+            .bind(&a.id)
+            .execute(tx.conn())
+            .await?;
+        tx.audit(&AuditEvent {
+            at: now,
+            actor: actor.to_string(),
+            kind: AuditKind::AuthorizationChange,
+            subject: format!("portfolio/{}", a.assessee),
+            detail: serde_json::json!({ "confirmed_assessment": a.id }),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records a certificate (a repeat changes nothing).
     pub async fn put_certificate(
         &self,

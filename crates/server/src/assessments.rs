@@ -1,0 +1,138 @@
+//! Assessments over HTTP: the assessor records one, the assessee may request one, and a
+//! person's assessments are visible to them and their supervisors only.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{NaiveDate, Utc};
+use radgate_domain::authz;
+use radgate_domain::ids::{ProfessionalId, TaskTypeId};
+use radgate_domain::portfolio::{
+    Assessment, AssessmentStatus, AssessorBackground, ConfirmError, Entrustment,
+};
+use radgate_store::ImportError;
+use serde::Deserialize;
+
+use crate::api::Body;
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::state::App;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAssessment {
+    id: String,
+    assessee: ProfessionalId,
+    assessor: ProfessionalId,
+    assessor_background: AssessorBackground,
+    task: TaskTypeId,
+    placement: String,
+    date: NaiveDate,
+    /// Six domain scores 1-5 (null: not observed), in the order of the competence domains.
+    scores: [Option<u8>; 6],
+    entrustment: Entrustment,
+    #[serde(default)]
+    narrative: String,
+}
+
+/// Records an assessment: confirmed when the assessor enters it, requested when the
+/// assessee does; nobody else may.
+pub async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    Body(n): Body<NewAssessment>,
+) -> Result<(StatusCode, axum::Json<Assessment>), Problem> {
+    let person = caller.person()?;
+    for (field, who) in [("assessee", &n.assessee), ("assessor", &n.assessor)] {
+        if app.department.professional(who.as_str()).is_none() {
+            return Err(Problem::invalid(
+                field,
+                format!("`{who}` is not a professional of the department"),
+            ));
+        }
+    }
+    if app.department.task(n.task.as_str()).is_none() {
+        return Err(Problem::invalid(
+            "task",
+            format!("`{}` is not in the department's task catalog", n.task),
+        ));
+    }
+    let mut a = Assessment {
+        id: n.id,
+        assessee: n.assessee,
+        assessor: n.assessor,
+        assessor_background: n.assessor_background,
+        task: n.task,
+        placement: n.placement,
+        date: n.date,
+        scores: n.scores,
+        entrustment: n.entrustment,
+        narrative: n.narrative,
+        status: AssessmentStatus::Requested,
+    };
+    a.status = a.entered_by(&person.professional).ok_or_else(|| {
+        Problem::forbidden("only the assessor or the assessee may enter an assessment")
+    })?;
+    a.validate()
+        .map_err(|e| Problem::invalid("assessment", e.to_string()))?;
+    match app
+        .store
+        .import_assessments(
+            std::slice::from_ref(&a),
+            person.professional.as_str(),
+            Utc::now(),
+        )
+        .await
+    {
+        Ok(done) if done.created == 1 => Ok((StatusCode::CREATED, axum::Json(a))),
+        Ok(_) => Ok((StatusCode::OK, axum::Json(a))),
+        Err(ImportError::Conflict(_)) => Err(Problem::conflict(format!(
+            "assessment id {} is already used",
+            a.id
+        ))),
+        Err(ImportError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// The assessor confirms a requested assessment.
+pub async fn confirm(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Assessment>, Problem> {
+    let person = caller.person()?;
+    let mut a = app
+        .store
+        .assessment(&id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no assessment {id}")))?;
+    a.confirm(&person.professional).map_err(|e| match e {
+        ConfirmError::NotAssessor(_) => Problem::forbidden(e.to_string()),
+        ConfirmError::AlreadyConfirmed => Problem::conflict(e.to_string()),
+    })?;
+    app.store
+        .save_assessment(&a, person.professional.as_str(), Utc::now())
+        .await?;
+    Ok(axum::Json(a))
+}
+
+/// A person's assessments: visible to them and their supervisors, to no peer.
+pub async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<Assessment>>, Problem> {
+    let person = caller.person()?;
+    let Some(subject) = app.department.professional(&id) else {
+        return Err(Problem::not_found(format!(
+            "no professional `{id}` in the department"
+        )));
+    };
+    if !authz::may_view_portfolio(&person.professional, person.role, &subject.id) {
+        return Err(Problem::forbidden(
+            "a portfolio is visible to its owner and their supervisors only",
+        ));
+    }
+    Ok(axum::Json(
+        app.store.portfolio(&subject.id).await?.assessments,
+    ))
+}
