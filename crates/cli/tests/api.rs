@@ -127,6 +127,13 @@ fn login(url: &str, user: &str) -> String {
     r.cookie.expect("a session cookie")
 }
 
+/// Ingests `study` at `studies_url` and returns the id of the first work item it opened.
+fn first_item(studies_url: &str, key: &str, study: &Value) -> u64 {
+    let r = call("POST", studies_url, Some(key), None, Some(study));
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["work_items"][0]["id"].as_u64().unwrap()
+}
+
 fn study(acc: &str, procedure: &str, modality: &str, body_part: &str) -> Value {
     json!({"accession": acc, "patient": "PSEUDO-1", "patient_age_years": 58, "modality": modality,
            "procedure_code": procedure, "body_part": body_part, "priority": "routine", "site": "main",
@@ -578,16 +585,11 @@ fn a_delegated_report_goes_draft_preliminary_authorized_with_every_signature() {
         add_account(&db, "bakker", "rad-bakker");
         let s = Server::start(&db);
         let u = |p: &str| format!("{}{p}", s.url);
-        let item = call(
-            "POST",
+        let item = first_item(
             &u("/api/v1/studies"),
-            Some(&key),
-            None,
-            Some(&study("REP1", "CTTHAB-ONC", "CT", "ABDOMEN")),
-        )
-        .body["work_items"][0]["id"]
-            .as_u64()
-            .unwrap();
+            &key,
+            &study("REP1", "CTTHAB-ONC", "CT", "ABDOMEN"),
+        );
         let ap = login(&s.url, "smit");
         let rad = login(&s.url, "devries");
         let rad2 = login(&s.url, "bakker");
@@ -820,16 +822,11 @@ fn the_author_of_a_preliminary_report_cannot_authorize_it() {
     let key = provision(&db);
     let s = Server::start(&db);
     let u = |p: &str| format!("{}{p}", s.url);
-    let item = call(
-        "POST",
+    let item = first_item(
         &u("/api/v1/studies"),
-        Some(&key),
-        None,
-        Some(&study("OWN1", "X", "CT", "HEAD")),
-    )
-    .body["work_items"][0]["id"]
-        .as_u64()
-        .unwrap();
+        &key,
+        &study("OWN1", "X", "CT", "HEAD"),
+    );
     let rad = login(&s.url, "devries");
     assert_eq!(
         call(
@@ -1077,16 +1074,11 @@ fn a_delegate_claims_only_while_the_portfolio_authorizes_it() {
     let key = provision_people(&db);
     let s = Server::start(&db);
     let u = |p: &str| format!("{}{p}", s.url);
-    let item = call(
-        "POST",
+    let item = first_item(
         &u("/api/v1/studies"),
-        Some(&key),
-        None,
-        Some(&study("EVID1", "CTTHAB-ONC", "CT", "ABDOMEN")),
-    )
-    .body["work_items"][0]["id"]
-        .as_u64()
-        .unwrap();
+        &key,
+        &study("EVID1", "CTTHAB-ONC", "CT", "ABDOMEN"),
+    );
     let ap = login(&s.url, "smit");
     assert!(
         call("GET", &u("/api/v1/worklist"), None, Some(&ap), None)
@@ -1255,16 +1247,11 @@ fn a_portfolio_file_with_a_bad_row_imports_nothing_and_names_the_row() {
 /// One delegated oncology report from ingest to authorization, graded `grade`.
 fn delegated_report(url: &str, key: &str, ap: &str, rad: &str, acc: &str, grade: u8) {
     let u = |p: &str| format!("{url}{p}");
-    let item = call(
-        "POST",
+    let item = first_item(
         &u("/api/v1/studies"),
-        Some(key),
-        None,
-        Some(&study(acc, "CTTHAB-ONC", "CT", "ABDOMEN")),
-    )
-    .body["work_items"][0]["id"]
-        .as_u64()
-        .unwrap();
+        key,
+        &study(acc, "CTTHAB-ONC", "CT", "ABDOMEN"),
+    );
     assert_eq!(
         call(
             "POST",
@@ -1358,16 +1345,11 @@ fn too_many_major_discrepancies_suspend_the_delegate_until_the_named_supervisor_
             .is_empty();
         assert_eq!(suspended, i == 49, "suspended after report {i}?");
     }
-    let item = call(
-        "POST",
+    let item = first_item(
         &u("/api/v1/studies"),
-        Some(&key),
-        None,
-        Some(&study("Q50", "CTTHAB-ONC", "CT", "ABDOMEN")),
-    )
-    .body["work_items"][0]["id"]
-        .as_u64()
-        .unwrap();
+        &key,
+        &study("Q50", "CTTHAB-ONC", "CT", "ABDOMEN"),
+    );
     let refused = call(
         "POST",
         &u(&format!("/api/v1/work-items/{item}/claim")),
