@@ -1,5 +1,9 @@
 //! Agreement between two raters scoring the same items on an ordinal scale: Cohen's kappa,
 //! unweighted or with linear or quadratic weights.
+//!
+//! The categories are every integer from the lowest to the highest score seen, so a scale
+//! point nobody used still counts in the distance between its neighbours (scores 2 and 4
+//! are two steps apart even when no one scored 3).
 
 use serde::Serialize;
 
@@ -20,6 +24,30 @@ pub enum AgreementError {
     Empty,
     #[error("a kappa needs at least two categories")]
     OneCategory,
+    #[error("scores span {0} scale points; at most {MAX_SCALE_POINTS} are supported")]
+    ScaleTooWide(u64),
+}
+
+/// Integer scale points are expected (1-5, 1-10); a wider span is a data error.
+pub const MAX_SCALE_POINTS: u64 = 1000;
+
+/// The integer scale from the lowest to the highest score seen.
+pub(crate) fn scale(pairs: &[(i64, i64)]) -> Result<std::ops::RangeInclusive<i64>, AgreementError> {
+    let lo = pairs
+        .iter()
+        .map(|(a, b)| *a.min(b))
+        .min()
+        .ok_or(AgreementError::Empty)?;
+    let hi = pairs
+        .iter()
+        .map(|(a, b)| *a.max(b))
+        .max()
+        .ok_or(AgreementError::Empty)?;
+    let points = (hi as i128 - lo as i128 + 1) as u64;
+    if points > MAX_SCALE_POINTS {
+        return Err(AgreementError::ScaleTooWide(points));
+    }
+    Ok(lo..=hi)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -30,19 +58,15 @@ pub struct Kappa {
     pub items: usize,
 }
 
-/// Cohen's kappa for paired scores; categories are the distinct scores seen, in order.
+/// Cohen's kappa for paired scores on the integer scale the scores span.
 pub fn cohen_kappa(pairs: &[(i64, i64)], weights: Weights) -> Result<Kappa, AgreementError> {
-    if pairs.is_empty() {
-        return Err(AgreementError::Empty);
-    }
-    let mut cats: Vec<i64> = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
-    cats.sort_unstable();
-    cats.dedup();
-    let k = cats.len();
+    let scale = scale(pairs)?;
+    let lo = *scale.start();
+    let k = scale.count();
     if k < 2 {
         return Err(AgreementError::OneCategory);
     }
-    let idx = |v: i64| cats.binary_search(&v).expect("category seen");
+    let idx = |v: i64| (v - lo) as usize;
     let n = pairs.len() as f64;
     let mut table = vec![vec![0.0; k]; k];
     for (a, b) in pairs {
@@ -106,6 +130,28 @@ mod tests {
         assert_eq!(
             cohen_kappa(&[(2, 2)], Weights::None),
             Err(AgreementError::OneCategory)
+        );
+        assert_eq!(
+            cohen_kappa(&[(0, 5000)], Weights::None),
+            Err(AgreementError::ScaleTooWide(5001))
+        );
+    }
+
+    #[test]
+    fn an_unused_scale_point_still_separates_its_neighbours() {
+        // Scores 2 and 4 with nobody scoring 3: on the scale 2..=4 a 2-4 disagreement is
+        // the full distance, so quadratic kappa equals unweighted kappa here; were 3 dropped
+        // the two would still agree, so compare against a pair set that does use 3.
+        let gap = [(2, 2), (4, 4), (2, 4), (4, 4), (2, 2)];
+        let q = cohen_kappa(&gap, Weights::Quadratic).unwrap();
+        let u = cohen_kappa(&gap, Weights::None).unwrap();
+        assert!((q.kappa - u.kappa).abs() < 1e-12, "{q:?} {u:?}");
+        // With weights on a three-point scale a one-step miss counts 3/4 agreement.
+        let near = [(2, 3), (3, 3), (4, 4), (2, 2)];
+        let k = cohen_kappa(&near, Weights::Quadratic).unwrap();
+        assert!(
+            (k.observed_agreement - (3.0 + 0.75) / 4.0).abs() < 1e-12,
+            "{k:?}"
         );
     }
 }

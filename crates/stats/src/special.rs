@@ -119,6 +119,26 @@ pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
+/// The p-quantile of Snedecor's F distribution with (d1, d2) degrees of freedom, which may
+/// be fractional: if B ~ Beta(d1/2, d2/2) then d2 B / (d1 (1 - B)) ~ F(d1, d2).
+pub fn f_quantile(p: f64, d1: f64, d2: f64) -> f64 {
+    let b = beta_quantile(p, d1 / 2.0, d2 / 2.0);
+    d2 * b / (d1 * (1.0 - b))
+}
+
+/// P(F > x) for F ~ F(d1, d2).
+pub fn f_sf(x: f64, d1: f64, d2: f64) -> f64 {
+    if x <= 0.0 {
+        return 1.0;
+    }
+    beta_inc(d2 / 2.0, d1 / 2.0, d2 / (d2 + d1 * x))
+}
+
+/// P(X > x) for X ~ chi-square with `df` degrees of freedom.
+pub fn chi2_sf(x: f64, df: f64) -> f64 {
+    gamma_q(df / 2.0, x / 2.0)
+}
+
 /// The regularized upper incomplete gamma function Q(a, x).
 pub fn gamma_q(a: f64, x: f64) -> f64 {
     if x <= 0.0 {

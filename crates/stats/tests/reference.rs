@@ -3,29 +3,11 @@
 //! in the direct O(n m) form (population stability index, AUC with DeLong's variance).
 //! `scripts/test` installs them; RADGATE_PYTHON names the interpreter that has them.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{Gen, close, reference};
 use radgate_stats::{Weights, auc_delong, cohen_kappa, ks_two_sample, mcnemar, psi};
 use serde_json::{Value, json};
-
-/// A small deterministic generator (xorshift64*), so the cases need no dependency.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 const PYTHON: &str = r#"
 import json, sys
@@ -42,7 +24,8 @@ for b, c in inp["mcnemar"]:
     r = mcnemar(table, exact=False, correction=True)
     out["mcnemar"].append([float(exact), float(r.statistic), float(r.pvalue)])
 for pairs, wt in inp["kappa"]:
-    cats = sorted(set(a for a, _ in pairs) | set(b for _, b in pairs))
+    scores = [s for pair in pairs for s in pair]
+    cats = list(range(min(scores), max(scores) + 1))
     idx = {c: i for i, c in enumerate(cats)}
     table = np.zeros((len(cats), len(cats)))
     for a, b in pairs:
@@ -66,42 +49,6 @@ for pos, neg in inp["auc"]:
     out["auc"].append([float(psi.mean()), float(se)])
 print(json.dumps(out))
 "#;
-
-fn reference(input: &Value) -> Value {
-    let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = Command::new(&python)
-        .arg("-c")
-        .arg(PYTHON)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {python}: {e}; run scripts/test, which installs statsmodels and scipy"
-            )
-        });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the reference failed (run scripts/test): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn close(ours: f64, theirs: f64, tol: f64, what: &str) {
-    assert!(
-        (ours - theirs).abs() <= tol,
-        "{what}: ours {ours} vs reference {theirs}"
-    );
-}
 
 #[test]
 fn statistics_match_independent_implementations() {
@@ -166,13 +113,16 @@ fn statistics_match_independent_implementations() {
         })
         .collect();
 
-    let r = reference(&json!({
-        "mcnemar": mcnemar_cases,
-        "kappa": kappa_cases,
-        "ks": ks_cases,
-        "psi": psi_cases,
-        "auc": auc_cases,
-    }));
+    let r = reference(
+        PYTHON,
+        &json!({
+            "mcnemar": mcnemar_cases,
+            "kappa": kappa_cases,
+            "ks": ks_cases,
+            "psi": psi_cases,
+            "auc": auc_cases,
+        }),
+    );
 
     for ((b, c), want) in mcnemar_cases.iter().zip(r["mcnemar"].as_array().unwrap()) {
         let m = mcnemar(*b, *c);
