@@ -288,6 +288,14 @@ enum StatsCommand {
         #[arg(long, default_value_t = 0.95)]
         confidence: f64,
     },
+    /// Agreement and bias between two assessors who scored the same items, per criterion
+    /// and overall. CSV columns: item,rater_a_score,rater_b_score[,criterion]
+    Agreement {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -447,6 +455,9 @@ fn main() -> ExitCode {
                     confidence,
                 },
         } => stats_cmd::proportion(successes, trials, method, confidence),
+        Command::Stats {
+            command: StatsCommand::Agreement { file, format },
+        } => stats_cmd::agreement(&file, format),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

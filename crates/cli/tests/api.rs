@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use support::{Server, agent, bin, databases, example, run};
+use support::{Server, agent, bin, databases, example, fresh_sqlite, run};
 
 fn add_account(db: &[String], user: &str, professional: &str) {
     let mut args = vec!["account", "add"];
@@ -84,6 +84,23 @@ fn call(
     cookie: Option<&str>,
     body: Option<&Value>,
 ) -> Reply {
+    send(
+        method,
+        url,
+        auth,
+        cookie,
+        body.map(|b| ("application/json", b.to_string())),
+    )
+}
+
+/// Like [`call`], with a body of any content type.
+fn send(
+    method: &str,
+    url: &str,
+    auth: Option<&str>,
+    cookie: Option<&str>,
+    body: Option<(&str, String)>,
+) -> Reply {
     let a = agent();
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     if let Some(k) = auth {
@@ -93,11 +110,7 @@ fn call(
         req = req.header("Cookie", c);
     }
     let resp = match body {
-        Some(b) => a.run(
-            req.header("Content-Type", "application/json")
-                .body(b.to_string())
-                .unwrap(),
-        ),
+        Some((content_type, b)) => a.run(req.header("Content-Type", content_type).body(b).unwrap()),
         None => a.run(req.body(()).unwrap()),
     }
     .unwrap();
@@ -501,7 +514,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 27, "one entry per route");
+    assert_eq!(paths.len(), 28, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -1557,5 +1570,68 @@ fn an_assessee_requests_an_assessment_that_counts_once_the_assessor_confirms_it(
         )
         .status,
         403
+    );
+}
+
+#[test]
+fn the_agreement_report_takes_json_pairs_or_csv() {
+    // Stateless: one database is enough.
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("api-tests", "agreement")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    provision_people(&db);
+    let s = Server::start(&db);
+    let u = format!("{}/api/v1/stats/agreement", s.url);
+    let rad = login(&s.url, "devries");
+    let pairs: Vec<Value> = (0..10)
+        .map(|i| json!({"item": format!("t{i}"), "criterion": "method", "rater_a_score": 1 + i % 5, "rater_b_score": 1 + (i + 1) % 5}))
+        .collect();
+    assert_eq!(
+        call("POST", &u, None, None, Some(&json!({ "pairs": pairs }))).status,
+        401
+    );
+    let r = call(
+        "POST",
+        &u,
+        None,
+        Some(&rad),
+        Some(&json!({ "pairs": pairs })),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["method"]["n"], 10);
+    assert_eq!(r.body["overall"]["n"], 10);
+    assert!(r.body["overall"]["icc2_1"].is_number(), "{}", r.body);
+
+    let csv = "item,rater_a_score,rater_b_score\na,3,4\nb,2,2\nc,5,4\n";
+    let r = send("POST", &u, None, Some(&rad), Some(("text/csv", csv.into())));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["overall"]["n"], 3);
+    assert_eq!(r.body["overall"]["mean_difference"], 0.0);
+
+    let bad = "item,rater_a_score,rater_b_score\na,3,4\na,2,two\n";
+    let r = send("POST", &u, None, Some(&rad), Some(("text/csv", bad.into())));
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("row 3: rater_b_score: `two` is not a whole scale point"),
+        "{}",
+        r.body
+    );
+    let dup = json!({"pairs": [{"item": "a", "rater_a_score": 1, "rater_b_score": 2},
+                               {"item": "a", "rater_a_score": 1, "rater_b_score": 2}]});
+    let r = call("POST", &u, None, Some(&rad), Some(&dup));
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("row 2: item `a` was already scored on row 1"),
+        "{}",
+        r.body
     );
 }

@@ -60,6 +60,7 @@ fn every_subcommand_has_help() {
         vec!["serve", "--help"],
         vec!["audit", "verify", "--help"],
         vec!["stats", "proportion", "--help"],
+        vec!["stats", "agreement", "--help"],
     ] {
         let o = radgate(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
@@ -596,6 +597,75 @@ fn demo_serves_the_example_department_and_its_worklists_move() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn stats_agreement_reports_each_criterion_and_overall() {
+    let dir = scratch("stats-agreement");
+    let file = dir.join("pairs.csv");
+    // A medical assessor (a) one point more lenient than a technical one (b) on method.
+    let mut csv = String::from("item,rater_a_score,rater_b_score,criterion\n");
+    for i in 0..12 {
+        let b = 1 + i % 4;
+        csv += &format!("thesis-{i},{},{b},method\n", b + 1);
+        csv += &format!("thesis-{i},{b},{b},writing\n");
+    }
+    std::fs::write(&file, csv).unwrap();
+    let o = radgate(&["stats", "agreement", "--file", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for group in ["method", "writing", "overall"] {
+        for key in [
+            "kappa_quadratic",
+            "icc2_1",
+            "icc3_1",
+            "krippendorff_alpha_ordinal",
+            "mean_difference",
+            "loa_lower",
+            "loa_upper",
+            "n",
+        ] {
+            assert!(report[group].get(key).is_some(), "{group}.{key}: {report}");
+        }
+    }
+    assert_eq!(report["method"]["n"], 12);
+    assert_eq!(report["overall"]["n"], 24);
+    assert_eq!(report["method"]["mean_difference"], 1.0);
+    // A constant offset: perfectly consistent, far from perfect absolute agreement.
+    assert_eq!(report["method"]["icc3_1"], 1.0);
+    assert!(report["method"]["icc2_1"].as_f64().unwrap() < 0.8);
+    assert_eq!(report["writing"]["kappa_quadratic"], 1.0);
+    assert!(
+        report["method"]["bias"]["wilcoxon"]["p_value"]
+            .as_f64()
+            .unwrap()
+            < 0.001
+    );
+
+    let text = radgate(&[
+        "stats",
+        "agreement",
+        "--file",
+        file.to_str().unwrap(),
+        "--format",
+        "text",
+    ]);
+    assert!(
+        stdout(&text).contains("ICC(2,1) agreement"),
+        "{}",
+        stdout(&text)
+    );
+
+    std::fs::write(
+        &file,
+        "item,rater_a_score,rater_b_score,criterion\na,4,3,m\nb,4.5,3,m\n",
+    )
+    .unwrap();
+    let bad = radgate(&["stats", "agreement", "--file", file.to_str().unwrap()]);
+    assert_fails_with(
+        &bad,
+        "pairs.csv:3: rater_a_score: `4.5` is not a whole scale point",
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 pub mod agreement;
 pub mod ai;
+pub mod assessor_agreement;
 pub mod audit;
 pub mod authz;
 pub mod config;

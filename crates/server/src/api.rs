@@ -51,6 +51,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/notifications", get(crate::reports::notifications))
         .route("/api/v1/assessments", post(crate::assessments::create))
+        .route("/api/v1/stats/agreement", post(crate::stats::agreement))
         .route(
             "/api/v1/assessments/{id}/confirm",
             post(crate::assessments::confirm),

@@ -11,6 +11,7 @@ mod openapi;
 mod problem;
 mod reports;
 mod state;
+mod stats;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
