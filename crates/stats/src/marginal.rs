@@ -92,8 +92,9 @@ fn solve_consistent(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> (Vec<f64>, usize) 
         for r in row + 1..n {
             let f = a[r][col] / a[row][col];
             if f != 0.0 {
-                for c in col..n {
-                    a[r][c] -= f * a[row][c];
+                let (above, below) = a.split_at_mut(r);
+                for (x, p) in below[0][col..].iter_mut().zip(&above[row][col..]) {
+                    *x -= f * p;
                 }
                 b[r] -= f * b[row];
             }
