@@ -7,7 +7,7 @@ mod common;
 
 use common::{Gen, close, reference};
 use radgate_stats::{Weights, auc_delong, cohen_kappa, ks_two_sample, mcnemar, psi};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const PYTHON: &str = r#"
 import json, sys
