@@ -53,6 +53,10 @@ pub struct TaskAgreement {
     pub valid_until: Option<NaiveDate>,
     /// The evidence of competence the agreement asks of each performer.
     pub requirements: Option<crate::portfolio::Requirements>,
+    /// When a performer's discrepancy rates suspend their authorization (RCR defaults
+    /// unless the agreement says otherwise).
+    #[serde(default)]
+    pub discrepancy_limits: crate::quality::Limits,
 }
 
 impl TaskAgreement {
@@ -80,6 +84,7 @@ mod tests {
             valid_from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
             valid_until: NaiveDate::from_ymd_opt(2026, 12, 31),
             requirements: None,
+            discrepancy_limits: Default::default(),
         }
     }
 

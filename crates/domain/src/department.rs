@@ -316,6 +316,39 @@ fn agreement(
             certificates,
         })
     });
+    let discrepancy_limits =
+        t.table(r, "discrepancy_limits")
+            .map_or_else(crate::quality::Limits::default, |mut q| {
+                q.name = format!("{}.discrepancy_limits", t.name);
+                let defaults = crate::quality::Limits::default();
+                let mut rate = |r: &mut Reader, key: &'static str, default: f64| {
+                    q.float(r, key).map_or(default, |v| {
+                        if v.value > 0.0 && v.value < 1.0 {
+                            v.value
+                        } else {
+                            r.error(
+                                v.line,
+                                format!("{key} must be a rate between 0 and 1, got {}", v.value),
+                            );
+                            default
+                        }
+                    })
+                };
+                let major = rate(r, "major", defaults.major);
+                let minor = rate(r, "minor", defaults.minor);
+                let window = q.count(r, "window").map_or(defaults.window, |v| {
+                    if v.value == 0 {
+                        r.error(v.line, "window must be at least 1 report");
+                    }
+                    v.value.max(1) as usize
+                });
+                q.finish(r);
+                crate::quality::Limits {
+                    major,
+                    minor,
+                    window,
+                }
+            });
     Some(TaskAgreement {
         id: id?.value,
         task: task?,
@@ -326,6 +359,7 @@ fn agreement(
         valid_from: valid_from?.value,
         valid_until,
         requirements,
+        discrepancy_limits,
     })
 }
 

@@ -320,6 +320,16 @@ impl Report {
             .map_or_else(authorization_task, |a| a.task.clone())
     }
 
+    /// The discrepancy limits the author's work is judged by: those of the agreement that
+    /// mandated it, else the defaults.
+    pub fn discrepancy_limits(&self, dept: &Department) -> crate::quality::Limits {
+        self.author
+            .mandate
+            .as_ref()
+            .and_then(|m| dept.agreements.iter().find(|a| a.id == m.agreement_id))
+            .map_or_else(Default::default, |a| a.discrepancy_limits)
+    }
+
     /// The coded findings that count as truth: the authorized content plus addenda.
     pub fn final_findings(&self) -> Option<Vec<FindingCode>> {
         (self.state == ReportState::Authorized).then(|| {

@@ -268,3 +268,56 @@ fn the_assessor_records_confirmed_the_assessee_only_requests_and_only_the_assess
         Err(ConfirmError::AlreadyConfirmed)
     );
 }
+
+#[test]
+fn an_agreement_may_set_its_own_discrepancy_limits_and_bad_ones_are_reported() {
+    let dept = Department::parse(DEPARTMENT).unwrap();
+    let default = dept
+        .agreements
+        .iter()
+        .find(|a| a.id == "ta-cxr-gatekeeping")
+        .unwrap();
+    assert_eq!(
+        default.discrepancy_limits,
+        radgate_domain::quality::Limits::default()
+    );
+    let strict = DEPARTMENT.replacen(
+        "id = \"ta-cxr-gatekeeping\"",
+        "id = \"ta-cxr-gatekeeping\"\ndiscrepancy_limits = { major = 0.02, window = 100 }",
+        1,
+    );
+    let dept = Department::parse(&strict).unwrap();
+    let a = dept
+        .agreements
+        .iter()
+        .find(|a| a.id == "ta-cxr-gatekeeping")
+        .unwrap();
+    assert_eq!(
+        (
+            a.discrepancy_limits.major,
+            a.discrepancy_limits.minor,
+            a.discrepancy_limits.window
+        ),
+        (0.02, 0.10, 100),
+        "unset keys keep the RCR defaults"
+    );
+    let bad = DEPARTMENT.replacen(
+        "id = \"ta-cxr-gatekeeping\"",
+        "id = \"ta-cxr-gatekeeping\"\ndiscrepancy_limits = { major = 5, window = 0, typo = 1 }",
+        1,
+    );
+    let problems: Vec<String> = Department::parse(&bad)
+        .unwrap_err()
+        .0
+        .into_iter()
+        .map(|d| d.message)
+        .collect();
+    let problems = problems.join("\n");
+    for needle in [
+        "major must be a rate between 0 and 1, got 5",
+        "window must be at least 1 report",
+        "typo",
+    ] {
+        assert!(problems.contains(needle), "{needle}: {problems}");
+    }
+}

@@ -203,3 +203,31 @@ fn a_returned_report_goes_back_as_its_authors_agreement_task() {
     );
     assert_eq!(draft(rad()).author_task(&dept).as_str(), "final_report");
 }
+
+#[test]
+fn a_report_is_judged_by_the_discrepancy_limits_of_the_agreement_that_mandated_it() {
+    let mut dept =
+        radgate_domain::Department::parse(include_str!("../../../examples/department.toml"))
+            .unwrap();
+    let limits = radgate_domain::quality::Limits {
+        major: 0.02,
+        minor: 0.08,
+        window: 80,
+    };
+    let agreement = dept
+        .agreements
+        .iter_mut()
+        .find(|a| a.id == "ta-oncology-preliminary")
+        .unwrap();
+    agreement.discrepancy_limits = limits;
+    let mut author = ap();
+    author.mandate.as_mut().unwrap().agreement_id = "ta-oncology-preliminary".into();
+    let accession = AccessionNumber::parse("ACC1").unwrap();
+    let delegated = Report::draft(accession.clone(), author, content("x", &[]), at());
+    assert_eq!(delegated.discrepancy_limits(&dept), limits);
+    let own = Report::draft(accession, rad(), content("x", &[]), at());
+    assert_eq!(
+        own.discrepancy_limits(&dept),
+        radgate_domain::quality::Limits::default()
+    );
+}

@@ -9,7 +9,7 @@ use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::authz;
 use radgate_domain::ids::{AccessionNumber, FindingCode, ProfessionalId, TaskTypeId};
 use radgate_domain::portfolio::Suspension;
-use radgate_domain::quality::{Discrepancy, LiftError, Limits, judge, suspension_supervisor};
+use radgate_domain::quality::{Discrepancy, LiftError, judge, suspension_supervisor};
 use radgate_domain::report::{Report, ReportContent, ReportError, Signer, authorization_task};
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
@@ -351,7 +351,7 @@ async fn quality_feedback(
         now,
     )
     .await?;
-    let limits = Limits::default();
+    let limits = report.discrepancy_limits(&app.department);
     let j = judge(
         &tx.recent_grades(author, &task, limits.window).await?,
         &limits,
