@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::department::Department;
 use crate::ids::{ProfessionalId, TaskTypeId};
 use crate::portfolio::{AuthorizationStatus, Portfolio, derive};
-use crate::professional::Role;
+use crate::professional::{Professional, Role};
 use crate::report::Mandate;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -147,14 +147,50 @@ pub fn claimable_tasks(
         .collect()
 }
 
-/// Whether `viewer` may see `subject`'s portfolio and authorizations: their own, or as a
-/// radiologist (the supervisors of delegated work); never a peer's.
+/// The supervisors of `subject` on `day`: a trainee's named supervisors, and the
+/// responsible specialists of every valid agreement that delegates work to their role.
+pub fn supervisors_of(
+    subject: &Professional,
+    dept: &Department,
+    day: NaiveDate,
+) -> Vec<ProfessionalId> {
+    let mut out: Vec<ProfessionalId> = dept
+        .trainee(&subject.id)
+        .map(|t| t.supervisors.clone())
+        .unwrap_or_default();
+    for a in &dept.agreements {
+        if a.is_valid_on(day) && a.permits(subject.role) {
+            out.extend(a.responsible_specialists.iter().cloned());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether `viewer` may see `subject`'s portfolio (assessments, authorizations, progress):
+/// their own, as one of their supervisors, or as staff of the programme they are a trainee
+/// in. Never a peer's: being a radiologist, or having assessed them once, is not enough.
 pub fn may_view_portfolio(
     viewer: &ProfessionalId,
-    viewer_role: Role,
-    subject: &ProfessionalId,
+    subject: &Professional,
+    dept: &Department,
+    day: NaiveDate,
 ) -> bool {
-    viewer == subject || viewer_role == Role::Radiologist
+    viewer == &subject.id
+        || supervisors_of(subject, dept, day).contains(viewer)
+        || dept
+            .trainee(&subject.id)
+            .and_then(|t| dept.programme(&t.programme))
+            .is_some_and(|p| p.staff.contains(viewer))
+}
+
+/// Whether `viewer` may see the programme's cohort and draw its review sample.
+pub fn may_monitor_programme(
+    viewer: &ProfessionalId,
+    programme: &crate::programme::Programme,
+) -> bool {
+    programme.staff.contains(viewer)
 }
 
 /// The tasks of the catalog that someone in `role` may perform on `day`.

@@ -11,6 +11,7 @@ use crate::ai::{AiApplication, AiStatus, CeMarking, CeRegime, FindingSpec, Model
 use crate::config::{Diagnostics, Ids, Located, Reader, Table, parsed};
 use crate::ids::{AiAppId, FindingCode, ProfessionalId, TaskTypeId};
 use crate::professional::{Professional, Role};
+use crate::programme::{Programme, Trainee, parse_programme, parse_trainee};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Department {
@@ -20,6 +21,8 @@ pub struct Department {
     pub professionals: Vec<Professional>,
     pub agreements: Vec<TaskAgreement>,
     pub ai_applications: Vec<AiApplication>,
+    pub programmes: Vec<Programme>,
+    pub trainees: Vec<Trainee>,
 }
 
 impl Department {
@@ -35,6 +38,14 @@ impl Department {
 
     pub fn ai_application(&self, id: &str) -> Option<&AiApplication> {
         self.ai_applications.iter().find(|a| a.id.as_str() == id)
+    }
+
+    pub fn trainee(&self, person: &ProfessionalId) -> Option<&Trainee> {
+        self.trainees.iter().find(|t| &t.person == person)
+    }
+
+    pub fn programme(&self, id: &str) -> Option<&Programme> {
+        self.programmes.iter().find(|p| p.id == id)
     }
 
     pub fn professional(&self, id: &str) -> Option<&Professional> {
@@ -128,6 +139,27 @@ impl Department {
             }
             t.finish(&mut r);
         }
+        let mut programmes = Vec::new();
+        let mut programme_ids = Ids::new("programme");
+        for mut t in top.tables(&mut r, "programme") {
+            let id = programme_ids.read(&mut r, &mut t);
+            if let Some(p) = parse_programme(&mut r, &mut t, id, &professionals) {
+                programmes.push(p);
+            }
+            t.finish(&mut r);
+        }
+        let mut trainees: Vec<Trainee> = Vec::new();
+        for mut t in top.tables(&mut r, "trainee") {
+            let line = t.line;
+            if let Some(tr) = parse_trainee(&mut r, &mut t, &professionals, &programmes) {
+                if trainees.iter().any(|x| x.person == tr.person) {
+                    r.error(line, format!("trainee `{}` is listed twice", tr.person));
+                } else {
+                    trainees.push(tr);
+                }
+            }
+            t.finish(&mut r);
+        }
         top.finish(&mut r);
 
         r.into_result(Department {
@@ -137,6 +169,8 @@ impl Department {
             professionals,
             agreements,
             ai_applications,
+            programmes,
+            trainees,
         })
     }
 }

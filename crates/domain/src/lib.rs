@@ -18,6 +18,7 @@ pub mod policy;
 pub mod portfolio;
 pub mod portfolio_csv;
 pub mod professional;
+pub mod programme;
 pub mod quality;
 pub mod report;
 pub mod study;

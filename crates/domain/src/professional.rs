@@ -23,10 +23,13 @@ pub enum Role {
     Resident,
     Student,
     EdPhysician,
+    /// Programme staff (opleidingsstaf, exam committee) who are not clinicians: they see
+    /// the portfolios of their programme's trainees and perform no clinical task.
+    ProgrammeStaff,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Mbb,
         Role::MbbAi,
         Role::Ap,
@@ -36,6 +39,7 @@ impl Role {
         Role::Resident,
         Role::Student,
         Role::EdPhysician,
+        Role::ProgrammeStaff,
     ];
 
     pub fn code(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Role {
             Role::Resident => "resident",
             Role::Student => "student",
             Role::EdPhysician => "ed_physician",
+            Role::ProgrammeStaff => "programme_staff",
         }
     }
 

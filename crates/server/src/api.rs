@@ -353,9 +353,14 @@ async fn authorizations(
             "no professional `{id}` in the department"
         )));
     };
-    if !authz::may_view_portfolio(&person.professional, person.role, &subject.id) {
+    if !authz::may_view_portfolio(
+        &person.professional,
+        subject,
+        &app.department,
+        Utc::now().date_naive(),
+    ) {
         return Err(Problem::forbidden(
-            "a portfolio is visible to its owner and their supervisors only",
+            "a portfolio is visible to its owner, their supervisors and programme staff only",
         ));
     }
     let portfolio = app.store.portfolio(&subject.id).await?;
