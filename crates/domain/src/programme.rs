@@ -284,13 +284,13 @@ pub(crate) fn parse_programme(
             let assessments = q.req_count(r, "assessments").map(|v| v.value);
             let from_year = q.count(r, "from_year").map_or(1, |v| v.value);
             let to_year = q.req_count(r, "to_year");
-            if let Some(to) = &to_year {
-                if to.value < from_year.max(1) {
-                    r.error(
-                        to.line,
-                        format!("to_year ({}) is before from_year ({from_year})", to.value),
-                    );
-                }
+            if let Some(to) = &to_year
+                && to.value < from_year.max(1)
+            {
+                r.error(
+                    to.line,
+                    format!("to_year ({}) is before from_year ({from_year})", to.value),
+                );
             }
             let per_domain = q.count(r, "per_domain").map_or(0, |v| v.value);
             let per_placement = q.table(r, "per_placement").map(|mut pp| {
