@@ -514,7 +514,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 28, "one entry per route");
+    assert_eq!(paths.len(), 31, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -1633,5 +1633,101 @@ fn the_agreement_report_takes_json_pairs_or_csv() {
             .contains("row 2: item `a` was already scored on row 1"),
         "{}",
         r.body
+    );
+}
+
+#[test]
+fn programme_staff_see_the_cohort_and_draw_the_sample_and_peers_see_nothing() {
+    let db = databases("programme").remove(0);
+    provision_people(&db);
+    add_account(&db, "koster", "edu-koster");
+    add_account(&db, "dekker", "ap-dekker");
+    import_ap_evidence(&db);
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let (ap, rad, staff, peer, fellow) = (
+        login(&s.url, "smit"),
+        login(&s.url, "devries"),
+        login(&s.url, "koster"),
+        login(&s.url, "jansen"),
+        login(&s.url, "dekker"),
+    );
+    let get = |path: &str, who: &str| call("GET", &u(path), None, Some(who), None);
+
+    let mine = get("/api/v1/professionals/ap-smit/progress", &ap);
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert_eq!(mine.body["programme"], "miro-master");
+    assert_eq!(mine.body["total"]["need"], 60);
+    // Three confirmed KKBs in the last month, none at placement oncology/msk ("onc").
+    assert_eq!(mine.body["total"]["have"], 3);
+    assert!(
+        mine.body["gaps"].as_array().unwrap().iter().any(|g| g
+            .as_str()
+            .unwrap()
+            .starts_with("placement oncology: 0 of 10")),
+        "{}",
+        mine.body
+    );
+    for (who, status) in [(&rad, 200), (&staff, 200), (&peer, 403), (&fellow, 403)] {
+        assert_eq!(
+            get("/api/v1/professionals/ap-smit/progress", who).status,
+            status
+        );
+        assert_eq!(
+            get("/api/v1/professionals/ap-smit/assessments", who).status,
+            status
+        );
+    }
+    assert_eq!(
+        get("/api/v1/professionals/mbb-jansen/progress", &peer).status,
+        404,
+        "not a trainee"
+    );
+
+    let cohort = get("/api/v1/programmes/miro-master/cohort", &staff);
+    assert_eq!(cohort.status, 200, "{}", cohort.body);
+    let people: Vec<&str> = cohort
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["person"].as_str().unwrap())
+        .collect();
+    assert_eq!(people.len(), 2);
+    assert!(people.contains(&"ap-smit") && people.contains(&"ap-dekker"));
+    assert_eq!(
+        get("/api/v1/programmes/miro-master/cohort", &rad).status,
+        403
+    );
+    assert_eq!(get("/api/v1/programmes/nope/cohort", &staff).status, 404);
+
+    let sample = get(
+        "/api/v1/programmes/miro-master/sample?fraction=0.5&seed=7",
+        &staff,
+    );
+    assert_eq!(sample.status, 200, "{}", sample.body);
+    assert_eq!(sample.body["population"], 3);
+    assert_eq!(sample.body["assessments"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        sample.body,
+        get(
+            "/api/v1/programmes/miro-master/sample?fraction=0.5&seed=7",
+            &staff
+        )
+        .body,
+        "reproducible"
+    );
+    assert_eq!(
+        get("/api/v1/programmes/miro-master/sample", &staff).body["fraction"],
+        0.1,
+        "the programme's review fraction by default"
+    );
+    assert_eq!(
+        get("/api/v1/programmes/miro-master/sample?fraction=2", &staff).status,
+        422
+    );
+    assert_eq!(
+        get("/api/v1/programmes/miro-master/sample", &ap).status,
+        403
     );
 }

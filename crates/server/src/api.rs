@@ -53,6 +53,18 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/assessments", post(crate::assessments::create))
         .route("/api/v1/stats/agreement", post(crate::stats::agreement))
         .route(
+            "/api/v1/professionals/{id}/progress",
+            get(crate::programmes::progress),
+        )
+        .route(
+            "/api/v1/programmes/{id}/cohort",
+            get(crate::programmes::cohort),
+        )
+        .route(
+            "/api/v1/programmes/{id}/sample",
+            get(crate::programmes::sample),
+        )
+        .route(
             "/api/v1/assessments/{id}/confirm",
             post(crate::assessments::confirm),
         )
@@ -341,7 +353,7 @@ async fn worklist(
 }
 
 /// A professional's derived authorization for every task of the catalog. Private: the
-/// person themselves and radiologists (their supervisors) may see it, peers may not.
+/// person, their supervisors and their programme's staff may see it, peers may not.
 async fn authorizations(
     State(app): State<App>,
     caller: Caller,

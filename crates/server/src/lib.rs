@@ -9,6 +9,7 @@ mod ingest;
 mod metrics;
 mod openapi;
 mod problem;
+mod programmes;
 mod reports;
 mod state;
 mod stats;
