@@ -7,6 +7,7 @@ mod demo_cmd;
 mod load;
 mod policy_cmd;
 mod portfolio_cmd;
+mod programme_cmd;
 mod serve_cmd;
 mod simulate_cmd;
 mod stats_cmd;
@@ -128,6 +129,11 @@ enum Command {
         #[command(subcommand)]
         command: StatsCommand,
     },
+    /// Training programmes: progress, cohort, the committee's review sample
+    Programme {
+        #[command(subcommand)]
+        command: ProgrammeCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -214,6 +220,54 @@ enum PortfolioCommand {
         /// Last day of validity, YYYY-MM-DD
         #[arg(long)]
         valid_until: chrono::NaiveDate,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProgrammeCommand {
+    /// A trainee's progress per domain and placement, with the gaps named
+    Progress {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        #[arg(long)]
+        person: String,
+        /// The day to measure on (default today), YYYY-MM-DD
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Every trainee of a programme, those behind first
+    Cohort {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        #[arg(long)]
+        programme: String,
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// The exam committee's reproducible sample of confirmed assessments to re-assess
+    Sample {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        #[arg(long)]
+        programme: String,
+        /// Share to draw (default: the programme's review_fraction)
+        #[arg(long)]
+        fraction: Option<f64>,
+        /// The same seed over the same assessments draws the same sample
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -458,6 +512,56 @@ fn main() -> ExitCode {
         Command::Stats {
             command: StatsCommand::Agreement { file, format },
         } => stats_cmd::agreement(&file, format),
+        Command::Programme {
+            command:
+                ProgrammeCommand::Progress {
+                    database,
+                    department,
+                    person,
+                    on,
+                    format,
+                },
+        } => programme_cmd::progress(
+            serve_cmd::Target::from(&database),
+            &department,
+            &person,
+            on,
+            format,
+        ),
+        Command::Programme {
+            command:
+                ProgrammeCommand::Cohort {
+                    database,
+                    department,
+                    programme,
+                    on,
+                    format,
+                },
+        } => programme_cmd::cohort(
+            serve_cmd::Target::from(&database),
+            &department,
+            &programme,
+            on,
+            format,
+        ),
+        Command::Programme {
+            command:
+                ProgrammeCommand::Sample {
+                    database,
+                    department,
+                    programme,
+                    fraction,
+                    seed,
+                    format,
+                },
+        } => programme_cmd::sample(
+            serve_cmd::Target::from(&database),
+            &department,
+            &programme,
+            fraction,
+            seed,
+            format,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -61,6 +61,9 @@ fn every_subcommand_has_help() {
         vec!["audit", "verify", "--help"],
         vec!["stats", "proportion", "--help"],
         vec!["stats", "agreement", "--help"],
+        vec!["programme", "progress", "--help"],
+        vec!["programme", "cohort", "--help"],
+        vec!["programme", "sample", "--help"],
     ] {
         let o = radgate(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
