@@ -12,6 +12,7 @@ use crate::config::{Diagnostics, Ids, Located, Reader, Table, parsed};
 use crate::ids::{AiAppId, FindingCode, ProfessionalId, TaskTypeId};
 use crate::professional::{Professional, Role};
 use crate::programme::{Programme, Trainee, parse_programme, parse_trainee};
+use crate::rubric::{Rubric, parse_rubric};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Department {
@@ -23,6 +24,7 @@ pub struct Department {
     pub ai_applications: Vec<AiApplication>,
     pub programmes: Vec<Programme>,
     pub trainees: Vec<Trainee>,
+    pub rubrics: Vec<Rubric>,
 }
 
 impl Department {
@@ -42,6 +44,10 @@ impl Department {
 
     pub fn trainee(&self, person: &ProfessionalId) -> Option<&Trainee> {
         self.trainees.iter().find(|t| &t.person == person)
+    }
+
+    pub fn rubric(&self, id: &str) -> Option<&Rubric> {
+        self.rubrics.iter().find(|r| r.id == id)
     }
 
     pub fn programme(&self, id: &str) -> Option<&Programme> {
@@ -160,6 +166,15 @@ impl Department {
             }
             t.finish(&mut r);
         }
+        let mut rubrics = Vec::new();
+        let mut rubric_ids = Ids::new("rubric");
+        for mut t in top.tables(&mut r, "rubric") {
+            let id = rubric_ids.read(&mut r, &mut t);
+            if let Some(x) = parse_rubric(&mut r, &mut t, id) {
+                rubrics.push(x);
+            }
+            t.finish(&mut r);
+        }
         top.finish(&mut r);
 
         r.into_result(Department {
@@ -171,6 +186,7 @@ impl Department {
             ai_applications,
             programmes,
             trainees,
+            rubrics,
         })
     }
 }

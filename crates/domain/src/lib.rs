@@ -21,6 +21,7 @@ pub mod professional;
 pub mod programme;
 pub mod quality;
 pub mod report;
+pub mod rubric;
 pub mod study;
 pub mod workitem;
 
