@@ -514,7 +514,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 31, "one entry per route");
+    assert_eq!(paths.len(), 37, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -1730,4 +1730,171 @@ fn programme_staff_see_the_cohort_and_draw_the_sample_and_peers_see_nothing() {
         get("/api/v1/programmes/miro-master/sample", &ap).status,
         403
     );
+}
+
+#[test]
+fn a_thesis_grade_is_final_only_after_the_committee_deliberates() {
+    let db = databases("rubric").remove(0);
+    provision_people(&db);
+    add_account(&db, "koster", "edu-koster");
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let (ap, rad, staff, peer) = (
+        login(&s.url, "smit"),
+        login(&s.url, "devries"),
+        login(&s.url, "koster"),
+        login(&s.url, "jansen"),
+    );
+    let setup = json!({"id": "thesis-smit", "rubric": "miro-thesis", "subject": "ap-smit",
+        "title": "AI triage of chest radiographs",
+        "committee": [{"person": "rad-devries", "background": "medical"},
+                      {"person": "edu-koster", "background": "technical"}]});
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/rubric-assessments"),
+            None,
+            Some(&peer),
+            Some(&setup)
+        )
+        .status,
+        403,
+        "neither committee nor staff"
+    );
+    let created = call(
+        "POST",
+        &u("/api/v1/rubric-assessments"),
+        None,
+        Some(&staff),
+        Some(&setup),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/rubric-assessments"),
+            None,
+            Some(&staff),
+            Some(&setup)
+        )
+        .status,
+        200,
+        "an identical repeat"
+    );
+    let post = |path: &str, who: &str, body: Value| {
+        call(
+            "POST",
+            &u(&format!("/api/v1/rubric-assessments/thesis-smit{path}")),
+            None,
+            Some(who),
+            Some(&body),
+        )
+    };
+    let scores = |bump: i64| {
+        json!({"scores": [
+            {"criterion": "question", "score": 7 + bump},
+            {"criterion": "method", "score": 6 + bump, "comment": "sample size argued"},
+            {"criterion": "analysis", "score": 5 + bump},
+            {"criterion": "writing", "score": 8 + bump}]})
+    };
+    assert_eq!(post("/scores", &peer, scores(0)).status, 403);
+    let bad = json!({"scores": [{"criterion": "question", "score": 7}, {"criterion": "method", "score": 11}]});
+    let r = post("/scores", &rad, bad);
+    assert_eq!(r.status, 422, "{}", r.body);
+    let stored = call(
+        "GET",
+        &u("/api/v1/rubric-assessments/thesis-smit"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(
+        stored.body["scores"].as_array().unwrap().len(),
+        0,
+        "all or nothing"
+    );
+    assert_eq!(post("/scores", &rad, scores(1)).status, 200);
+    let agreed = json!({"scores": {"question": 8, "method": 7, "analysis": 6, "writing": 9}});
+    let r = post("/finalise", &rad, agreed.clone());
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("edu-koster has not scored"),
+        "{}",
+        r.body
+    );
+    assert_eq!(post("/scores", &staff, scores(0)).status, 200);
+    let r = post("/finalise", &rad, agreed.clone());
+    assert_eq!(r.status, 409);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("deliberation"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        post("/deliberation", &rad, json!({"text": " "})).status,
+        422
+    );
+    assert_eq!(
+        post(
+            "/deliberation",
+            &staff,
+            json!({"text": "Analysis lacks a sensitivity analysis: 6, not 7."})
+        )
+        .status,
+        200
+    );
+    let done = post("/finalise", &rad, agreed);
+    assert_eq!(done.status, 200, "{}", done.body);
+    let grade = done.body["finalisation"]["grade"].as_f64().unwrap();
+    assert!((grade - 43.0 / 6.0).abs() < 1e-9, "{grade}");
+    assert_eq!(
+        post("/scores", &rad, scores(2)).status,
+        409,
+        "final is final"
+    );
+
+    for (who, status) in [(&ap, 200), (&rad, 200), (&staff, 200), (&peer, 403)] {
+        assert_eq!(
+            call(
+                "GET",
+                &u("/api/v1/rubric-assessments/thesis-smit"),
+                None,
+                Some(who),
+                None
+            )
+            .status,
+            status
+        );
+    }
+    let agreement = call(
+        "GET",
+        &u("/api/v1/rubrics/miro-thesis/agreement"),
+        None,
+        Some(&staff),
+        None,
+    );
+    assert_eq!(agreement.status, 200, "{}", agreement.body);
+    assert_eq!(agreement.body["overall"]["n"], 4);
+    assert_eq!(
+        agreement.body["overall"]["mean_difference"], 1.0,
+        "the medical assessor one point higher"
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/rubrics/miro-thesis/agreement"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        403
+    );
+    // Every change is on the audit chain.
+    let mut args = vec!["audit", "verify"];
+    args.extend(db.iter().map(String::as_str));
+    assert!(run(&args, None).starts_with("audit log intact"));
 }

@@ -23,10 +23,12 @@ pub enum AuditKind {
     RegisterChange,
     DepartmentChange,
     Login,
+    /// A rubric assessment created, scored, deliberated or finalised.
+    RubricAssessment,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 16] = [
+    pub const ALL: [AuditKind; 17] = [
         AuditKind::OrderIngested,
         AuditKind::OrderChanged,
         AuditKind::StudyIngested,
@@ -43,6 +45,7 @@ impl AuditKind {
         AuditKind::RegisterChange,
         AuditKind::DepartmentChange,
         AuditKind::Login,
+        AuditKind::RubricAssessment,
     ];
 
     pub fn code(self) -> &'static str {
@@ -63,6 +66,7 @@ impl AuditKind {
             AuditKind::RegisterChange => "register_change",
             AuditKind::DepartmentChange => "department_change",
             AuditKind::Login => "login",
+            AuditKind::RubricAssessment => "rubric_assessment",
         }
     }
 

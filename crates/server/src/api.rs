@@ -52,6 +52,24 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/notifications", get(crate::reports::notifications))
         .route("/api/v1/assessments", post(crate::assessments::create))
         .route("/api/v1/stats/agreement", post(crate::stats::agreement))
+        .route("/api/v1/rubric-assessments", post(crate::rubrics::create))
+        .route("/api/v1/rubric-assessments/{id}", get(crate::rubrics::get))
+        .route(
+            "/api/v1/rubric-assessments/{id}/scores",
+            post(crate::rubrics::score),
+        )
+        .route(
+            "/api/v1/rubric-assessments/{id}/deliberation",
+            post(crate::rubrics::deliberate),
+        )
+        .route(
+            "/api/v1/rubric-assessments/{id}/finalise",
+            post(crate::rubrics::finalise),
+        )
+        .route(
+            "/api/v1/rubrics/{id}/agreement",
+            get(crate::rubrics::agreement),
+        )
         .route(
             "/api/v1/professionals/{id}/progress",
             get(crate::programmes::progress),

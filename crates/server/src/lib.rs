@@ -11,6 +11,7 @@ mod openapi;
 mod problem;
 mod programmes;
 mod reports;
+mod rubrics;
 mod state;
 mod stats;
 

@@ -13,6 +13,7 @@ mod dialect;
 mod migrate;
 mod portfolio;
 mod quality;
+mod rubric;
 mod tx;
 mod worklist;
 

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0007_quality.sql"),
         include_str!("../migrations/shared/0007_quality.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/shared/0008_rubric.sql"),
+        include_str!("../migrations/shared/0008_rubric.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
