@@ -57,7 +57,7 @@ pub fn run(o: Options) -> Result<()> {
                 password_hash: hash_password(&password),
             };
             store.put_user(&user, Utc::now()).await?;
-            println!("  {:<12} {:<14} {password}", p.role.code(), p.id);
+            println!("  {:<16} {:<14} {password}", p.role.code(), p.id);
         }
         seed_evidence(&store, &dept).await?;
         println!(
