@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use radgate_stats::{AgreementError, RaterComparison, compare_raters};
 use serde::{Deserialize, Serialize};
 
-use crate::portfolio_csv::RowError;
+use crate::portfolio_csv::{RowError, read_rows};
 
 pub const OVERALL: &str = "overall";
 const COLUMNS: [&str; 4] = ["item", "rater_a_score", "rater_b_score", "criterion"];
@@ -52,53 +52,21 @@ pub enum AgreementReportError {
 }
 
 pub fn parse_pairs(text: &str) -> Result<Vec<ScorePair>, Vec<RowError>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(str::to_owned).collect(),
-        Err(e) => {
-            return Err(vec![RowError {
-                row: 1,
-                message: format!("unreadable header: {e}"),
-            }]);
-        }
-    };
-    let with_criterion = header == COLUMNS;
-    if !with_criterion && header != COLUMNS[..3] {
-        return Err(vec![RowError {
-            row: 1,
-            message: format!(
+    let (header, records, mut errors) = read_rows(text, |h| {
+        if h == COLUMNS || h == &COLUMNS[..3] {
+            Ok(())
+        } else {
+            Err(format!(
                 "header must be `{}` or `{}`, found `{}`",
                 COLUMNS[..3].join(","),
                 COLUMNS.join(","),
-                header.join(",")
-            ),
-        }]);
-    }
-    let mut pairs = Vec::new();
-    let mut errors = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(RowError {
-                    row,
-                    message: format!("unreadable: {e}"),
-                });
-                continue;
-            }
-        };
-        if record.len() != header.len() {
-            errors.push(RowError {
-                row,
-                message: format!("has {} fields, expected {}", record.len(), header.len()),
-            });
-            continue;
+                h.join(",")
+            ))
         }
+    })?;
+    let with_criterion = header.len() == COLUMNS.len();
+    let mut pairs = Vec::new();
+    for (row, record) in records {
         let criterion = with_criterion
             .then(|| record[3].to_owned())
             .filter(|c| !c.is_empty());

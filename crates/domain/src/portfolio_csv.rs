@@ -50,54 +50,20 @@ impl std::fmt::Display for RowError {
 /// Parses and checks every row against the department (people, task catalog) and the
 /// assessment rules; returns all assessments or every problem.
 pub fn parse_assessments(text: &str, dept: &Department) -> Result<Vec<Assessment>, Vec<RowError>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut errors = Vec::new();
-    match reader.headers() {
-        Ok(h) if h.iter().eq(HEADER.iter().copied()) => {}
-        Ok(h) => {
-            let found: Vec<&str> = h.iter().collect();
-            errors.push(RowError {
-                row: 1,
-                message: format!(
-                    "header must be `{}`, found `{}`",
-                    HEADER.join(","),
-                    found.join(",")
-                ),
-            });
-            return Err(errors);
+    let (_, records, mut errors) = read_rows(text, |h| {
+        if h.iter().map(String::as_str).eq(HEADER.iter().copied()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "header must be `{}`, found `{}`",
+                HEADER.join(","),
+                h.join(",")
+            ))
         }
-        Err(e) => {
-            return Err(vec![RowError {
-                row: 1,
-                message: format!("unreadable header: {e}"),
-            }]);
-        }
-    }
+    })?;
     let mut out = Vec::new();
     let mut ids = std::collections::HashMap::new();
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(RowError {
-                    row,
-                    message: format!("unreadable: {e}"),
-                });
-                continue;
-            }
-        };
-        if record.len() != HEADER.len() {
-            errors.push(RowError {
-                row,
-                message: format!("has {} fields, expected {}", record.len(), HEADER.len()),
-            });
-            continue;
-        }
+    for (row, record) in records {
         match parse_row(&record, dept) {
             Ok(a) => {
                 if let Some(first) = ids.insert(a.id.clone(), row) {
@@ -117,6 +83,48 @@ pub fn parse_assessments(text: &str, dept: &Department) -> Result<Vec<Assessment
     } else {
         Err(errors)
     }
+}
+
+/// Rows read from a CSV file with a header: the header, every record that has as many
+/// fields as the header (with its row number), and the errors of the rows that could not
+/// be read or have the wrong number of fields. A header `check` refuses is the only error.
+pub(crate) type Rows = (Vec<String>, Vec<(usize, csv::StringRecord)>, Vec<RowError>);
+
+pub(crate) fn read_rows(
+    text: &str,
+    check: impl Fn(&[String]) -> Result<(), String>,
+) -> Result<Rows, Vec<RowError>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Err(e) => {
+            return Err(vec![RowError {
+                row: 1,
+                message: format!("unreadable header: {e}"),
+            }]);
+        }
+    };
+    check(&header).map_err(|message| vec![RowError { row: 1, message }])?;
+    let (mut records, mut errors) = (Vec::new(), Vec::new());
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2;
+        match record {
+            Err(e) => errors.push(RowError {
+                row,
+                message: format!("unreadable: {e}"),
+            }),
+            Ok(r) if r.len() != header.len() => errors.push(RowError {
+                row,
+                message: format!("has {} fields, expected {}", r.len(), header.len()),
+            }),
+            Ok(r) => records.push((row, r)),
+        }
+    }
+    Ok((header, records, errors))
 }
 
 fn parse_row(r: &csv::StringRecord, dept: &Department) -> Result<Assessment, String> {

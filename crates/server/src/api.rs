@@ -378,21 +378,7 @@ async fn authorizations(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<radgate_domain::portfolio::Authorization>>, Problem> {
     let person = caller.person()?;
-    let Some(subject) = app.department.professional(&id) else {
-        return Err(Problem::not_found(format!(
-            "no professional `{id}` in the department"
-        )));
-    };
-    if !authz::may_view_portfolio(
-        &person.professional,
-        subject,
-        &app.department,
-        Utc::now().date_naive(),
-    ) {
-        return Err(Problem::forbidden(
-            "a portfolio is visible to its owner, their supervisors and programme staff only",
-        ));
-    }
+    let subject = crate::assessments::viewable_subject(&app, &person.professional, &id)?;
     let portfolio = app.store.portfolio(&subject.id).await?;
     let today = Utc::now().date_naive();
     Ok(axum::Json(

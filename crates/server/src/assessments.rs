@@ -122,22 +122,28 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<Assessment>>, Problem> {
     let person = caller.person()?;
-    let Some(subject) = app.department.professional(&id) else {
+    let subject = crate::assessments::viewable_subject(&app, &person.professional, &id)?;
+    Ok(axum::Json(
+        app.store.portfolio(&subject.id).await?.assessments,
+    ))
+}
+
+/// The professional `id` whose portfolio `viewer` asks for, when the privacy rule lets them
+/// see it: 404 for nobody, 403 for a peer.
+pub(crate) fn viewable_subject<'a>(
+    app: &'a App,
+    viewer: &ProfessionalId,
+    id: &str,
+) -> Result<&'a radgate_domain::professional::Professional, Problem> {
+    let Some(subject) = app.department.professional(id) else {
         return Err(Problem::not_found(format!(
             "no professional `{id}` in the department"
         )));
     };
-    if !authz::may_view_portfolio(
-        &person.professional,
-        subject,
-        &app.department,
-        Utc::now().date_naive(),
-    ) {
+    if !authz::may_view_portfolio(viewer, subject, &app.department, Utc::now().date_naive()) {
         return Err(Problem::forbidden(
             "a portfolio is visible to its owner, their supervisors and programme staff only",
         ));
     }
-    Ok(axum::Json(
-        app.store.portfolio(&subject.id).await?.assessments,
-    ))
+    Ok(subject)
 }

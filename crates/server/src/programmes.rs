@@ -21,16 +21,7 @@ pub async fn progress(
 ) -> Result<axum::Json<Progress>, Problem> {
     let person = caller.person()?;
     let today = Utc::now().date_naive();
-    let Some(subject) = app.department.professional(&id) else {
-        return Err(Problem::not_found(format!(
-            "no professional `{id}` in the department"
-        )));
-    };
-    if !authz::may_view_portfolio(&person.professional, subject, &app.department, today) {
-        return Err(Problem::forbidden(
-            "a portfolio is visible to its owner, their supervisors and programme staff only",
-        ));
-    }
+    let subject = crate::assessments::viewable_subject(&app, &person.professional, &id)?;
     let Some(trainee) = app.department.trainee(&subject.id) else {
         return Err(Problem::not_found(format!(
             "`{id}` is not a trainee of any programme"
