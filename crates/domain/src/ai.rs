@@ -75,6 +75,10 @@ pub struct FindingSpec {
     pub critical_at: Option<f64>,
     /// Operating point: below this score the application calls the exam normal for it.
     pub normal_below: Option<f64>,
+    /// Operating point for performance monitoring: at or above it the application's call
+    /// is "present". Defaults to `critical_at`, else `normal_below`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive_at: Option<f64>,
 }
 
 impl FindingSpec {
@@ -153,6 +157,7 @@ mod tests {
             score_range: (0.0, 1.0),
             critical_at: Some(0.6),
             normal_below: Some(0.1),
+            positive_at: None,
         };
         assert_eq!(spec.flags(0.6), (true, false));
         assert_eq!(spec.flags(0.59), (false, false));

@@ -513,6 +513,7 @@ fn ai_application(
         };
         let critical_at = point("critical_at");
         let normal_below = point("normal_below");
+        let positive_at = point("positive_at");
         f.finish(r);
         if let Some(code) = code {
             findings.push(FindingSpec {
@@ -520,6 +521,7 @@ fn ai_application(
                 score_range: range,
                 critical_at,
                 normal_below,
+                positive_at,
             });
         }
     }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod decision;
 pub mod department;
 pub mod ids;
+pub mod monitoring;
 pub mod policy;
 pub mod portfolio;
 pub mod portfolio_csv;
