@@ -46,6 +46,9 @@ fn bench(c: &mut Criterion) {
         clinical_question: None,
         ordered_at: None,
         acquired_at: t0,
+        manufacturer: None,
+        model: None,
+        protocol: None,
     };
     let results = vec![AiResult {
         id: "r".into(),

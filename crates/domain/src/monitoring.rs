@@ -63,6 +63,16 @@ impl Truth {
     }
 }
 
+/// The findings of the first report version that left draft: the initial human report
+/// the AI is compared with. `None` while the report is still a draft.
+pub fn initial_human_findings(report: &Report) -> Option<&[FindingCode]> {
+    report
+        .history
+        .iter()
+        .find(|v| v.state != ReportState::Draft)
+        .map(|v| v.content.findings.as_slice())
+}
+
 /// The counts for one application version, finding and stratum, as the store aggregates
 /// them over studies with a final report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -72,7 +82,7 @@ pub struct Counts {
     #[serde(rename = "fn")]
     pub fn_: u64,
     pub tn: u64,
-    /// Of the true positives, findings that only an addendum added.
+    /// Of the findings present in truth (TP + FN), those only an addendum added.
     pub found_later: u64,
     /// Studies where the initial human report is known, and on those: AI right and human
     /// wrong, AI wrong and human right.
@@ -167,13 +177,28 @@ mod tests {
     #[test]
     fn the_call_follows_the_declared_operating_point() {
         let triage = spec(Some(0.6), Some(0.1), None);
-        assert!(ai_positive(Some(&triage), &finding(Some(0.6), false, false)));
-        assert!(!ai_positive(Some(&triage), &finding(Some(0.59), false, false)));
+        assert!(ai_positive(
+            Some(&triage),
+            &finding(Some(0.6), false, false)
+        ));
+        assert!(!ai_positive(
+            Some(&triage),
+            &finding(Some(0.59), false, false)
+        ));
         let explicit = spec(Some(0.6), Some(0.1), Some(0.3));
-        assert!(ai_positive(Some(&explicit), &finding(Some(0.3), false, false)));
+        assert!(ai_positive(
+            Some(&explicit),
+            &finding(Some(0.3), false, false)
+        ));
         let filter = spec(None, Some(0.1), None);
-        assert!(ai_positive(Some(&filter), &finding(Some(0.1), false, false)));
-        assert!(!ai_positive(Some(&filter), &finding(Some(0.09), false, true)));
+        assert!(ai_positive(
+            Some(&filter),
+            &finding(Some(0.1), false, false)
+        ));
+        assert!(!ai_positive(
+            Some(&filter),
+            &finding(Some(0.09), false, true)
+        ));
         // Without scores the flags decide.
         assert!(ai_positive(Some(&triage), &finding(None, true, false)));
         assert!(!ai_positive(Some(&triage), &finding(None, false, false)));
@@ -206,7 +231,10 @@ mod tests {
         let spec = none.specificity.unwrap();
         assert_eq!(spec.estimate, 1.0);
         // Clopper-Pearson at 50/50: lower bound (0.025)^(1/50).
-        assert!((spec.exact[0] - 0.025f64.powf(1.0 / 50.0)).abs() < 1e-9, "{spec:?}");
+        assert!(
+            (spec.exact[0] - 0.025f64.powf(1.0 / 50.0)).abs() < 1e-9,
+            "{spec:?}"
+        );
         assert_eq!(spec.exact[1], 1.0);
         assert_eq!(spec.wald, [1.0, 1.0], "Wald collapses at 100%");
         assert_eq!(none.versus_human, None);

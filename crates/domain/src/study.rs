@@ -126,6 +126,14 @@ pub struct Study {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordered_at: Option<DateTime<Utc>>,
     pub acquired_at: DateTime<Utc>,
+    /// DICOM Manufacturer and Manufacturer's Model Name, for monitoring by scanner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// DICOM Protocol Name, for monitoring by protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 /// One study with the AI results that arrived for it: the input to routing when it is

@@ -30,6 +30,9 @@ fn study(modality: &str, procedure: &str, body_part: &str, priority: Priority) -
         clinical_question: None,
         ordered_at: None,
         acquired_at: t0(),
+        manufacturer: None,
+        model: None,
+        protocol: None,
     }
 }
 

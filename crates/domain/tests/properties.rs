@@ -57,6 +57,9 @@ prop_compose! {
             clinical_question: None,
             ordered_at: None,
             acquired_at: t0(),
+            manufacturer: None,
+            model: None,
+            protocol: None,
         }
     }
 }

@@ -105,6 +105,9 @@ pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Pro
         }
         let detail = serde_json::json!({ "modality": study.modality, "procedure_code": study.procedure_code });
         let results = tx.ai_results_for(study.accession.as_str()).await?;
+        for r in &results {
+            tx.record_ai_calls(study, r, &app.department).await?;
+        }
         let decision = app.policy.decide(study, &results, now);
         let work_items = open_work(&mut tx, study, &decision, now).await?;
         tx.audit(&event(now, actor, AuditKind::StudyIngested, study.accession.as_str(), detail)).await?;
@@ -144,7 +147,10 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
         );
         let mut outcome = Outcome::status("created");
         let rerouted = match tx.study(r.accession.as_str()).await? {
-            Some(study) => route_again(app, &mut tx, &study, now, &mut outcome).await?,
+            Some(study) => {
+                tx.record_ai_calls(&study, r, &app.department).await?;
+                route_again(app, &mut tx, &study, now, &mut outcome).await?
+            }
             None => None,
         };
         // Audit events go last: on PostgreSQL appending locks the log until commit, and

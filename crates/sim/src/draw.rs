@@ -64,6 +64,9 @@ pub(crate) fn draw_exam(
         clinical_question: None,
         ordered_at: None,
         acquired_at,
+        manufacturer: None,
+        model: None,
+        protocol: None,
     };
     let mut truth = false;
     let mut ai = Vec::new();

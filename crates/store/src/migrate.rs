@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0008_rubric.sql"),
         include_str!("../migrations/shared/0008_rubric.sql"),
     ),
+    (
+        9,
+        include_str!("../migrations/shared/0009_ai_calls.sql"),
+        include_str!("../migrations/shared/0009_ai_calls.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

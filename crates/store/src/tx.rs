@@ -375,7 +375,8 @@ impl Tx {
         .bind(json(v))
         .execute(&mut *self.inner)
         .await?;
-        Ok(())
+        // What the report establishes for AI monitoring changes with it, in one transaction.
+        self.apply_report_to_calls(report).await
     }
 
     /// Writes a work item's new state and assignee.

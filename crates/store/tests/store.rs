@@ -70,6 +70,9 @@ fn study(acc: &str) -> Study {
         clinical_question: None,
         ordered_at: None,
         acquired_at: t0(),
+        manufacturer: None,
+        model: None,
+        protocol: None,
     }
 }
 
@@ -588,5 +591,160 @@ async fn portfolio_imports_are_all_or_nothing_and_idempotent() {
         );
         let trail = store.audit_trail("portfolio/ap-smit").await.unwrap();
         assert_eq!(trail.len(), 3, "{backend}: two imports and one certificate");
+    }
+}
+
+/// AI calls meet the final report in the database: hand-counted TP/FP/FN/TN, the finding an
+/// addendum added, the paired comparison with the initial human report, an AI result that
+/// arrives after the report, a study without a report left out, and a stratum.
+#[tokio::test]
+async fn ai_monitoring_counts_calls_against_final_reports() {
+    use radgate_domain::agreement::{AgreementKind, SupervisionMode};
+    use radgate_domain::professional::Role;
+    use radgate_domain::report::{Mandate, Report, ReportContent, Signer};
+    use radgate_store::Stratum;
+
+    let dept = radgate_domain::Department::parse(include_str!("../../../examples/department.toml"))
+        .unwrap();
+    let rad = Signer {
+        id: ProfessionalId::parse("rad-devries").unwrap(),
+        role: Role::Radiologist,
+        mandate: None,
+    };
+    let ap = Signer {
+        id: ProfessionalId::parse("ap-smit").unwrap(),
+        role: Role::Ap,
+        mandate: Some(Mandate {
+            agreement_id: "ta-oncology-preliminary".into(),
+            kind: AgreementKind::Delegation,
+            supervision: SupervisionMode::AuthorizeEach,
+        }),
+    };
+    let pe = || vec![FindingCode::parse("pulmonary_embolism").unwrap()];
+    let content = |f: Vec<FindingCode>| ReportContent {
+        text: "CTPA".into(),
+        findings: f,
+    };
+    let at = t0() + Duration::hours(1);
+    for (backend, url) in stores("ai_monitoring").await {
+        let store = Store::connect(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        // (accession, AI score, site)
+        let cases = [
+            ("M1", 0.9, "main"),
+            ("M2", 0.8, "main"),
+            ("M3", 0.1, "annex"),
+            ("M4", 0.2, "main"),
+            ("M5", 0.95, "main"),
+            ("M6", 0.7, "main"),
+        ];
+        for (acc, score, site) in cases {
+            let s = Study {
+                site: site.into(),
+                ..study(acc)
+            };
+            tx.insert_study(&s, t0()).await.unwrap();
+            let r = ai_result(&format!("r-{acc}"), acc, score, 5);
+            tx.insert_ai_result(&r, t0()).await.unwrap();
+            tx.record_ai_calls(&s, &r, &dept).await.unwrap();
+        }
+        // M1: radiologist reports PE (AI and human right). M2, M3: no PE.
+        for (acc, findings) in [("M1", pe()), ("M2", vec![]), ("M3", vec![])] {
+            let mut r = Report::draft(
+                AccessionNumber::parse(acc).unwrap(),
+                rad.clone(),
+                content(findings),
+                at,
+            );
+            r.authorize(&rad, at).unwrap();
+            tx.save_report(&r).await.unwrap();
+        }
+        // M4: no PE at first, an addendum adds it: found later; AI and human both wrong.
+        let mut r = Report::draft(
+            AccessionNumber::parse("M4").unwrap(),
+            rad.clone(),
+            content(vec![]),
+            at,
+        );
+        r.authorize(&rad, at).unwrap();
+        tx.save_report(&r).await.unwrap();
+        r.addendum(&rad, "PE on review", pe(), at).unwrap();
+        tx.save_report(&r).await.unwrap();
+        // M5: the AP's preliminary misses PE, is returned and corrected: AI right, the
+        // initial human report wrong.
+        let mut r = Report::draft(
+            AccessionNumber::parse("M5").unwrap(),
+            ap.clone(),
+            content(vec![]),
+            at,
+        );
+        r.submit_preliminary(&ap, at).unwrap();
+        tx.save_report(&r).await.unwrap();
+        r.return_for_correction(&rad, "segmental PE right lower lobe", at)
+            .unwrap();
+        tx.save_report(&r).await.unwrap();
+        r.edit(&ap, content(pe()), at).unwrap();
+        r.submit_preliminary(&ap, at).unwrap();
+        r.authorize(&rad, at).unwrap();
+        tx.save_report(&r).await.unwrap();
+        // M7: reported first, the AI result (negative) arrives later.
+        let s7 = study("M7");
+        tx.insert_study(&s7, t0()).await.unwrap();
+        let mut r = Report::draft(
+            AccessionNumber::parse("M7").unwrap(),
+            rad.clone(),
+            content(pe()),
+            at,
+        );
+        r.authorize(&rad, at).unwrap();
+        tx.save_report(&r).await.unwrap();
+        let late = ai_result("r-M7", "M7", 0.3, 90);
+        tx.insert_ai_result(&late, t0()).await.unwrap();
+        tx.record_ai_calls(&s7, &late, &dept).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let (from, to) = (t0() - Duration::days(1), t0() + Duration::days(1));
+        let rows = store
+            .monitor_counts("pe-detect", from, to, None)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{backend}: {rows:?}");
+        let c = rows[0].counts;
+        assert_eq!(
+            (rows[0].version.as_str(), rows[0].finding.as_str()),
+            ("3.2.0", "pulmonary_embolism")
+        );
+        // TP: M1, M5. FP: M2. FN: M4, M7. TN: M3. M6 has no report.
+        assert_eq!((c.tp, c.fp, c.fn_, c.tn), (2, 1, 2, 1), "{backend}: {c:?}");
+        assert_eq!(c.found_later, 1, "{backend}: M4");
+        // Paired on the six reported studies; AI alone right on M5; human alone on M2, M7.
+        assert_eq!(
+            (c.paired, c.ai_only_right, c.human_only_right),
+            (6, 1, 2),
+            "{backend}"
+        );
+
+        let by_site = store
+            .monitor_counts("pe-detect", from, to, Some(Stratum::Site))
+            .await
+            .unwrap();
+        let sites: Vec<(Option<&str>, u64)> = by_site
+            .iter()
+            .map(|r| {
+                (
+                    r.stratum.as_deref(),
+                    r.counts.tn + r.counts.tp + r.counts.fp + r.counts.fn_,
+                )
+            })
+            .collect();
+        assert_eq!(sites, [(Some("annex"), 1), (Some("main"), 5)], "{backend}");
+        assert!(
+            store
+                .monitor_counts("pe-detect", to, to + Duration::days(1), None)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{backend}: outside the window"
+        );
     }
 }

@@ -1,0 +1,209 @@
+//! AI monitoring data: every AI call with its study's strata, the truth of the final report
+//! and the initial human call, kept in `ai_calls` so that metrics are one aggregation in
+//! the database (never rows loaded into memory). The domain decides what a call, a truth
+//! and an initial report are; this module only writes and counts them.
+
+use chrono::{DateTime, Datelike, Utc};
+use radgate_domain::Department;
+use radgate_domain::ai::AiResult;
+use radgate_domain::monitoring::{Counts, Truth, ai_positive, initial_human_findings};
+use radgate_domain::report::Report;
+use radgate_domain::study::Study;
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{Result, Store, Tx, millis};
+
+/// What the metrics are broken down by, besides application version and finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stratum {
+    Site,
+    Scanner,
+    Protocol,
+    Month,
+}
+
+impl Stratum {
+    pub fn parse(s: &str) -> Option<Stratum> {
+        match s {
+            "site" => Some(Stratum::Site),
+            "scanner" => Some(Stratum::Scanner),
+            "protocol" => Some(Stratum::Protocol),
+            "month" => Some(Stratum::Month),
+            _ => None,
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Stratum::Site => "site",
+            Stratum::Scanner => "scanner",
+            Stratum::Protocol => "protocol",
+            Stratum::Month => "month",
+        }
+    }
+}
+
+/// The counts of one application version, finding and (when asked for) stratum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountRow {
+    pub version: String,
+    pub finding: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stratum: Option<String>,
+    pub counts: Counts,
+}
+
+impl Tx {
+    /// Records the calls of `result` on `study`, replacing an earlier result of the same
+    /// application version, and applies the study's report if there is one already.
+    pub async fn record_ai_calls(
+        &mut self,
+        study: &Study,
+        result: &AiResult,
+        dept: &Department,
+    ) -> Result<()> {
+        let app = dept.ai_application(result.app.as_str());
+        let month = format!(
+            "{:04}-{:02}",
+            study.acquired_at.year(),
+            study.acquired_at.month()
+        );
+        let scanner = match (&study.manufacturer, &study.model) {
+            (Some(m), Some(n)) => format!("{m} {n}"),
+            (Some(m), None) => m.clone(),
+            (None, Some(n)) => n.clone(),
+            (None, None) => String::new(),
+        };
+        for f in &result.findings {
+            let spec = app.and_then(|a| a.findings.iter().find(|s| s.code == f.code));
+            sqlx::query(
+                "INSERT INTO ai_calls (accession, app, version, finding, score, positive, acquired_at, month, site, scanner, protocol) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (accession, app, version, finding) DO UPDATE SET score = excluded.score, positive = excluded.positive",
+            )
+            .bind(study.accession.as_str())
+            .bind(result.app.as_str())
+            .bind(&result.app_version)
+            .bind(f.code.as_str())
+            .bind(f.score)
+            .bind(i32::from(ai_positive(spec, f)))
+            .bind(millis(study.acquired_at))
+            .bind(&month)
+            .bind(&study.site)
+            .bind(&scanner)
+            .bind(study.protocol.clone().unwrap_or_default())
+            .execute(self.conn())
+            .await?;
+        }
+        let report = sqlx::query("SELECT body FROM reports WHERE accession = $1")
+            .bind(study.accession.as_str())
+            .fetch_optional(self.conn())
+            .await?;
+        if let Some(row) = report {
+            let report: Report = crate::tx::parse(
+                "report",
+                study.accession.as_str(),
+                &row.try_get::<String, _>("body")?,
+            )?;
+            self.apply_report_to_calls(&report).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what `report` establishes for the AI calls of its study: the truth once it
+    /// is authorized (addenda included), and the initial human call once it left draft.
+    /// Idempotent, so it runs on every save.
+    pub async fn apply_report_to_calls(&mut self, report: &Report) -> Result<()> {
+        let accession = report.accession.as_str();
+        if let Some(human) = initial_human_findings(report) {
+            sqlx::query("UPDATE ai_calls SET human = 0 WHERE accession = $1")
+                .bind(accession)
+                .execute(self.conn())
+                .await?;
+            for f in human {
+                sqlx::query("UPDATE ai_calls SET human = 1 WHERE accession = $1 AND finding = $2")
+                    .bind(accession)
+                    .bind(f.as_str())
+                    .execute(self.conn())
+                    .await?;
+            }
+        }
+        if let Some(truth) = Truth::of(report) {
+            sqlx::query("UPDATE ai_calls SET truth = 0, found_later = 0 WHERE accession = $1")
+                .bind(accession)
+                .execute(self.conn())
+                .await?;
+            for f in &truth.present {
+                sqlx::query(
+                    "UPDATE ai_calls SET truth = 1, found_later = $3 WHERE accession = $1 AND finding = $2",
+                )
+                .bind(accession)
+                .bind(f.as_str())
+                .bind(i32::from(truth.found_later.contains(f)))
+                .execute(self.conn())
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// TP/FP/FN/TN and the paired counts per version, finding and stratum for `app`, over
+    /// studies acquired in `[from, to)` that have a final report. One `GROUP BY` query.
+    pub async fn monitor_counts(
+        &self,
+        app: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        by: Option<Stratum>,
+    ) -> Result<Vec<CountRow>> {
+        let stratum = by.map_or("''", Stratum::column);
+        // PostgreSQL refuses a constant in GROUP BY, so the stratum joins it only when asked.
+        let group = by.map_or_else(String::new, |s| format!(", {}", s.column()));
+        // The stratum column comes from the closed list above, never from the caller.
+        let sql = format!(
+            "SELECT version, finding, {stratum} AS stratum, \
+               SUM(CASE WHEN positive = 1 AND truth = 1 THEN 1 ELSE 0 END) AS tp, \
+               SUM(CASE WHEN positive = 1 AND truth = 0 THEN 1 ELSE 0 END) AS fp, \
+               SUM(CASE WHEN positive = 0 AND truth = 1 THEN 1 ELSE 0 END) AS fn, \
+               SUM(CASE WHEN positive = 0 AND truth = 0 THEN 1 ELSE 0 END) AS tn, \
+               SUM(CASE WHEN truth = 1 AND found_later = 1 THEN 1 ELSE 0 END) AS later, \
+               SUM(CASE WHEN human IS NOT NULL THEN 1 ELSE 0 END) AS paired, \
+               SUM(CASE WHEN human IS NOT NULL AND positive = truth AND human <> truth THEN 1 ELSE 0 END) AS ai_only, \
+               SUM(CASE WHEN human IS NOT NULL AND positive <> truth AND human = truth THEN 1 ELSE 0 END) AS human_only \
+             FROM ai_calls \
+             WHERE app = $1 AND acquired_at >= $2 AND acquired_at < $3 AND truth IS NOT NULL \
+             GROUP BY version, finding{group} \
+             ORDER BY version, finding{group}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(app)
+            .bind(millis(from))
+            .bind(millis(to))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let n = |c: &str| -> Result<u64> { Ok(r.try_get::<i64, _>(c)? as u64) };
+                Ok(CountRow {
+                    version: r.try_get("version")?,
+                    finding: r.try_get("finding")?,
+                    stratum: by.map(|_| r.try_get("stratum")).transpose()?,
+                    counts: Counts {
+                        tp: n("tp")?,
+                        fp: n("fp")?,
+                        fn_: n("fn")?,
+                        tn: n("tn")?,
+                        found_later: n("later")?,
+                        paired: n("paired")?,
+                        ai_only_right: n("ai_only")?,
+                        human_only_right: n("human_only")?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
