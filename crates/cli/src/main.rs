@@ -5,6 +5,7 @@ mod audit_cmd;
 mod bundled;
 mod demo_cmd;
 mod load;
+mod monitor_cmd;
 mod policy_cmd;
 mod portfolio_cmd;
 mod programme_cmd;
@@ -128,6 +129,26 @@ enum Command {
     Stats {
         #[command(subcommand)]
         command: StatsCommand,
+    },
+    /// An AI application's performance against final reports: TP/FP/FN/TN, sensitivity,
+    /// specificity, PPV, NPV with Wald, Wilson and exact intervals, McNemar against the
+    /// initial human report; per version and finding, optionally by a stratum
+    Monitor {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        app: String,
+        /// First day of acquisition counted (UTC), YYYY-MM-DD
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day of acquisition counted (UTC), YYYY-MM-DD
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// site, scanner, protocol or month
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, value_enum, default_value_t = monitor_cmd::MonitorFormat::Text)]
+        format: monitor_cmd::MonitorFormat,
     },
     /// Training programmes: progress, cohort, the committee's review sample
     Programme {
@@ -512,6 +533,21 @@ fn main() -> ExitCode {
         Command::Stats {
             command: StatsCommand::Agreement { file, format },
         } => stats_cmd::agreement(&file, format),
+        Command::Monitor {
+            database,
+            app,
+            from,
+            to,
+            by,
+            format,
+        } => monitor_cmd::run(
+            serve_cmd::Target::from(&database),
+            &app,
+            from,
+            to,
+            by.as_deref(),
+            format,
+        ),
         Command::Programme {
             command:
                 ProgrammeCommand::Progress {

@@ -91,6 +91,38 @@ pub struct Counts {
     pub human_only_right: u64,
 }
 
+/// The counts of one application version, finding and (when asked for) stratum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountRow {
+    pub version: String,
+    pub finding: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stratum: Option<String>,
+    pub counts: Counts,
+}
+
+/// A [`CountRow`] with its rates, intervals and paired test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsRow {
+    pub version: String,
+    pub finding: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stratum: Option<String>,
+    #[serde(flatten)]
+    pub metrics: Metrics,
+}
+
+impl MetricsRow {
+    pub fn of(row: CountRow) -> MetricsRow {
+        MetricsRow {
+            version: row.version,
+            finding: row.finding,
+            stratum: row.stratum,
+            metrics: Metrics::of(row.counts),
+        }
+    }
+}
+
 /// A rate with its three 95% intervals; absent when its denominator is zero.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Rate {

@@ -52,6 +52,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/notifications", get(crate::reports::notifications))
         .route("/api/v1/assessments", post(crate::assessments::create))
         .route("/api/v1/stats/agreement", post(crate::stats::agreement))
+        .route("/api/v1/ai/{id}/metrics", get(crate::monitoring::metrics))
         .route("/api/v1/rubric-assessments", post(crate::rubrics::create))
         .route("/api/v1/rubric-assessments/{id}", get(crate::rubrics::get))
         .route(

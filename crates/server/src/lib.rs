@@ -7,6 +7,7 @@ mod assessments;
 mod auth;
 mod ingest;
 mod metrics;
+mod monitoring;
 mod openapi;
 mod problem;
 mod programmes;

@@ -30,7 +30,7 @@ use crate::dialect::Dialect;
 pub use accounts::{ApiKey, User};
 pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
 pub use configuration::{Change, ConfigurationError};
-pub use monitoring::{CountRow, Stratum};
+pub use monitoring::Stratum;
 pub use portfolio::{ImportError, Imported};
 pub use quality::Notification;
 pub use tx::{Inserted, Tx};

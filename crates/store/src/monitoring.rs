@@ -6,7 +6,7 @@
 use chrono::{DateTime, Datelike, Utc};
 use radgate_domain::Department;
 use radgate_domain::ai::AiResult;
-use radgate_domain::monitoring::{Counts, Truth, ai_positive, initial_human_findings};
+use radgate_domain::monitoring::{CountRow, Counts, Truth, ai_positive, initial_human_findings};
 use radgate_domain::report::Report;
 use radgate_domain::study::Study;
 use serde::Serialize;
@@ -43,16 +43,6 @@ impl Stratum {
             Stratum::Month => "month",
         }
     }
-}
-
-/// The counts of one application version, finding and (when asked for) stratum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CountRow {
-    pub version: String,
-    pub finding: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stratum: Option<String>,
-    pub counts: Counts,
 }
 
 impl Tx {

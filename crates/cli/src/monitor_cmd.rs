@@ -1,0 +1,204 @@
+//! `radgate monitor`: an AI application's performance against final reports, per version
+//! and finding, optionally by site, scanner, protocol or month.
+
+use anyhow::{Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use radgate_domain::monitoring::{MetricsRow, Rate};
+use radgate_store::Stratum;
+
+use crate::serve_cmd::Target;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum MonitorFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+/// Studies acquired from the start of `from` to the end of `to` (both UTC days).
+pub fn window(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let start = from.map_or(DateTime::<Utc>::MIN_UTC, |d| {
+        d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+    });
+    let end = match to {
+        Some(d) => (d + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc(),
+        None => Utc::now() + chrono::Duration::days(1),
+    };
+    if end <= start {
+        bail!(
+            "--to ({}) is before --from ({})",
+            to.map(|d| d.to_string()).unwrap_or_default(),
+            from.map(|d| d.to_string()).unwrap_or_default()
+        );
+    }
+    Ok((start, end))
+}
+
+pub fn run(
+    target: Target,
+    app: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    by: Option<&str>,
+    format: MonitorFormat,
+) -> Result<()> {
+    let by = match by {
+        None => None,
+        Some(s) => match Stratum::parse(s) {
+            Some(s) => Some(s),
+            None => bail!("--by must be site, scanner, protocol or month, not `{s}`"),
+        },
+    };
+    let (start, end) = window(from, to)?;
+    let rows = tokio::runtime::Runtime::new()?.block_on(async {
+        anyhow::Ok(
+            target
+                .open()
+                .await?
+                .monitor_counts(app, start, end, by)
+                .await?,
+        )
+    })?;
+    let rows: Vec<MetricsRow> = rows.into_iter().map(MetricsRow::of).collect();
+    match format {
+        MonitorFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        MonitorFormat::Csv => print!("{}", csv_of(&rows)),
+        MonitorFormat::Text => {
+            if rows.is_empty() {
+                println!("{app}: no AI results on studies with a final report in this window");
+            }
+            for r in &rows {
+                print!("{}", text_of(app, r));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn pct(r: &Option<Rate>) -> String {
+    match r {
+        Some(r) => format!(
+            "{:.1}% ({}/{}; Wilson {:.1}-{:.1}%)",
+            100.0 * r.estimate,
+            r.successes,
+            r.trials,
+            100.0 * r.wilson[0],
+            100.0 * r.wilson[1]
+        ),
+        None => "-".into(),
+    }
+}
+
+fn text_of(app: &str, r: &MetricsRow) -> String {
+    let c = &r.metrics.counts;
+    let mut s = format!(
+        "{app} {} {}{}: TP {} FP {} FN {} TN {} (found later {})\n",
+        r.version,
+        r.finding,
+        r.stratum
+            .as_ref()
+            .map(|s| format!(" [{s}]"))
+            .unwrap_or_default(),
+        c.tp,
+        c.fp,
+        c.fn_,
+        c.tn,
+        c.found_later
+    );
+    for (name, rate) in [
+        ("prevalence", &r.metrics.prevalence),
+        ("sensitivity", &r.metrics.sensitivity),
+        ("specificity", &r.metrics.specificity),
+        ("PPV", &r.metrics.ppv),
+        ("NPV", &r.metrics.npv),
+    ] {
+        s += &format!("  {name:<12} {}\n", pct(rate));
+    }
+    if let Some(m) = &r.metrics.versus_human {
+        s += &format!(
+            "  vs initial human report on {} studies: AI alone right {}, human alone right {}, McNemar exact p {:.4}\n",
+            c.paired, c.ai_only_right, c.human_only_right, m.p_exact
+        );
+    }
+    s
+}
+
+fn csv_of(rows: &[MetricsRow]) -> String {
+    let mut out = String::from("version,finding,stratum,tp,fp,fn,tn,found_later");
+    for name in ["prevalence", "sensitivity", "specificity", "ppv", "npv"] {
+        for part in [
+            "",
+            "_wald_lo",
+            "_wald_hi",
+            "_wilson_lo",
+            "_wilson_hi",
+            "_exact_lo",
+            "_exact_hi",
+        ] {
+            out += &format!(",{name}{part}");
+        }
+    }
+    out += ",paired,ai_only_right,human_only_right,mcnemar_p_exact\n";
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    for r in rows {
+        let c = &r.metrics.counts;
+        out += &format!(
+            "{},{},{},{},{},{},{},{}",
+            quote(&r.version),
+            quote(&r.finding),
+            quote(r.stratum.as_deref().unwrap_or("")),
+            c.tp,
+            c.fp,
+            c.fn_,
+            c.tn,
+            c.found_later
+        );
+        for rate in [
+            &r.metrics.prevalence,
+            &r.metrics.sensitivity,
+            &r.metrics.specificity,
+            &r.metrics.ppv,
+            &r.metrics.npv,
+        ] {
+            match rate {
+                Some(x) => {
+                    for v in [
+                        x.estimate,
+                        x.wald[0],
+                        x.wald[1],
+                        x.wilson[0],
+                        x.wilson[1],
+                        x.exact[0],
+                        x.exact[1],
+                    ] {
+                        out += &format!(",{v}");
+                    }
+                }
+                None => out += ",,,,,,,",
+            }
+        }
+        out += &format!(
+            ",{},{},{},{}\n",
+            c.paired,
+            c.ai_only_right,
+            c.human_only_right,
+            r.metrics
+                .versus_human
+                .map(|m| m.p_exact.to_string())
+                .unwrap_or_default()
+        );
+    }
+    out
+}

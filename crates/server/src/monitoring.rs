@@ -1,0 +1,59 @@
+//! AI performance over HTTP: the same figures as `radgate monitor`, for radiologists (the
+//! RAIO is one).
+
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, NaiveDate, Utc};
+use radgate_domain::monitoring::MetricsRow;
+use radgate_domain::professional::Role;
+use radgate_store::Stratum;
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::state::App;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    by: Option<String>,
+}
+
+pub async fn metrics(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(w): Query<Window>,
+) -> Result<axum::Json<Vec<MetricsRow>>, Problem> {
+    let person = caller.person()?;
+    if person.role != Role::Radiologist {
+        return Err(Problem::forbidden("AI performance is for radiologists"));
+    }
+    if app.department.ai_application(&id).is_none() {
+        return Err(Problem::not_found(format!(
+            "no AI application `{id}` in the register"
+        )));
+    }
+    let by = match w.by.as_deref() {
+        None => None,
+        Some(s) => Some(Stratum::parse(s).ok_or_else(|| {
+            Problem::invalid(
+                "by",
+                format!("by must be site, scanner, protocol or month, not `{s}`"),
+            )
+        })?),
+    };
+    let day =
+        |d: NaiveDate| -> DateTime<Utc> { d.and_hms_opt(0, 0, 0).expect("midnight").and_utc() };
+    let start = w.from.map_or(DateTime::<Utc>::MIN_UTC, day);
+    let end = w.to.map_or_else(
+        || Utc::now() + chrono::Duration::days(1),
+        |d| day(d + chrono::Days::new(1)),
+    );
+    if end <= start {
+        return Err(Problem::invalid("to", "`to` is before `from`"));
+    }
+    let rows = app.store.monitor_counts(&id, start, end, by).await?;
+    Ok(axum::Json(rows.into_iter().map(MetricsRow::of).collect()))
+}
