@@ -1898,3 +1898,192 @@ fn a_thesis_grade_is_final_only_after_the_committee_deliberates() {
     args.extend(db.iter().map(String::as_str));
     assert!(run(&args, None).starts_with("audit log intact"));
 }
+
+#[test]
+fn ai_metrics_follow_the_final_reports_over_http() {
+    let db = databases("ai_metrics").remove(0);
+    let key = provision(&db);
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let rad = login(&s.url, "devries");
+    let ap = login(&s.url, "smit");
+    // (accession, AI score, reported PE, site)
+    let cases = [
+        ("AIM1", 0.93, true, "main"),
+        ("AIM2", 0.81, false, "main"),
+        ("AIM3", 0.05, false, "annex"),
+        ("AIM4", 0.12, true, "main"),
+    ];
+    for (acc, score, pe, site) in cases {
+        let mut st = study(acc, "CTPA", "CT", "CHEST");
+        st["site"] = json!(site);
+        st["manufacturer"] = json!("Simulated");
+        st["model"] = json!("CT-1");
+        let r = call("POST", &u("/api/v1/studies"), Some(&key), None, Some(&st));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let result = json!({"id": format!("ai-{acc}"), "app": "pe-detect", "app_version": "3.2.0", "accession": acc,
+            "received_at": chrono::Utc::now().to_rfc3339(), "findings": [{"code": "pulmonary_embolism", "score": score, "critical": score >= 0.6}]});
+        assert_eq!(
+            call(
+                "POST",
+                &u("/api/v1/ai-results"),
+                Some(&key),
+                None,
+                Some(&result)
+            )
+            .status,
+            201
+        );
+        let item = call("GET", &u("/api/v1/worklist"), None, Some(&rad), None)
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["accession"] == acc)
+            .unwrap_or_else(|| panic!("{acc} on the radiologists' worklist"))["id"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            call(
+                "POST",
+                &u(&format!("/api/v1/work-items/{item}/claim")),
+                None,
+                Some(&rad),
+                None
+            )
+            .status,
+            200
+        );
+        let findings: Vec<&str> = if pe {
+            vec!["pulmonary_embolism"]
+        } else {
+            vec![]
+        };
+        let draft = call(
+            "POST",
+            &u(&format!("/api/v1/reports/{acc}/draft")),
+            None,
+            Some(&rad),
+            Some(&json!({"text": "CTPA.", "findings": findings})),
+        );
+        assert_eq!(draft.status, 201, "{}", draft.body);
+        let done = call(
+            "POST",
+            &u(&format!("/api/v1/reports/{acc}/authorize")),
+            None,
+            Some(&rad),
+            None,
+        );
+        assert_eq!(done.status, 200, "{}", done.body);
+    }
+    let m = call(
+        "GET",
+        &u("/api/v1/ai/pe-detect/metrics"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(m.status, 200, "{}", m.body);
+    let row = &m.body[0];
+    assert_eq!(
+        (row["version"].as_str(), row["finding"].as_str()),
+        (Some("3.2.0"), Some("pulmonary_embolism"))
+    );
+    assert_eq!(
+        row["counts"],
+        json!({"tp": 1, "fp": 1, "fn": 1, "tn": 1, "found_later": 0,
+        "paired": 4, "ai_only_right": 0, "human_only_right": 2})
+    );
+    assert_eq!(row["sensitivity"]["estimate"], 0.5);
+    // The Wilson interval of 1/2 is the one `radgate stats proportion` gives.
+    let wilson: Value = serde_json::from_str(&run(
+        &[
+            "stats",
+            "proportion",
+            "--successes",
+            "1",
+            "--trials",
+            "2",
+            "--method",
+            "wilson",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(
+        row["sensitivity"]["wilson"],
+        json!([wilson["lower"], wilson["upper"]])
+    );
+    let by = call(
+        "GET",
+        &u("/api/v1/ai/pe-detect/metrics?by=scanner"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(by.body[0]["stratum"], "Simulated CT-1");
+    let by_site = call(
+        "GET",
+        &u("/api/v1/ai/pe-detect/metrics?by=site"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(by_site.body.as_array().unwrap().len(), 2);
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/ai/pe-detect/metrics"),
+            None,
+            Some(&ap),
+            None
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        call("GET", &u("/api/v1/ai/nope/metrics"), None, Some(&rad), None).status,
+        404
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/ai/pe-detect/metrics?by=colour"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        422
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/ai/pe-detect/metrics?from=2026-02-01&to=2026-01-01"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        422
+    );
+    // The CLI reads the same database.
+    let mut args = vec!["monitor"];
+    args.extend(db.iter().map(String::as_str));
+    args.extend(["--app", "pe-detect", "--format", "csv"]);
+    let csv = run(&args, None);
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("version,finding,stratum,tp,fp,fn,tn,found_later,prevalence,")
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("3.2.0,pulmonary_embolism,,1,1,1,1,0,0.5,"),
+        "{csv}"
+    );
+}
