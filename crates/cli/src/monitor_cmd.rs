@@ -2,7 +2,7 @@
 //! and finding, optionally by site, scanner, protocol or month.
 
 use anyhow::{Result, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use radgate_domain::monitoring::{MetricsRow, Rate};
 use radgate_store::Stratum;
 
@@ -15,27 +15,13 @@ pub enum MonitorFormat {
     Csv,
 }
 
-/// Studies acquired from the start of `from` to the end of `to` (both UTC days).
-pub fn window(
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
-    let start = from.map_or(DateTime::<Utc>::MIN_UTC, |d| {
-        d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
-    });
-    let end = match to {
-        Some(d) => (d + chrono::Days::new(1))
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc(),
-        None => Utc::now() + chrono::Duration::days(1),
-    };
-    if end <= start {
-        bail!(
-            "--to ({}) is before --from ({})",
-            to.map(|d| d.to_string()).unwrap_or_default(),
-            from.map(|d| d.to_string()).unwrap_or_default()
-        );
+/// The days counted: `from` to `to` inclusive (UTC); open ends reach back to year 1 and
+/// forward to tomorrow.
+pub fn window(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(NaiveDate, NaiveDate)> {
+    let start = from.unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date"));
+    let end = to.unwrap_or_else(|| Utc::now().date_naive() + chrono::Days::new(1));
+    if end < start {
+        bail!("--to ({end}) is before --from ({start})");
     }
     Ok((start, end))
 }

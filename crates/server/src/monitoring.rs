@@ -2,7 +2,7 @@
 //! RAIO is one).
 
 use axum::extract::{Path, Query, State};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use radgate_domain::monitoring::MetricsRow;
 use radgate_domain::professional::Role;
 use radgate_store::Stratum;
@@ -44,14 +44,12 @@ pub async fn metrics(
             )
         })?),
     };
-    let day =
-        |d: NaiveDate| -> DateTime<Utc> { d.and_hms_opt(0, 0, 0).expect("midnight").and_utc() };
-    let start = w.from.map_or(DateTime::<Utc>::MIN_UTC, day);
-    let end = w.to.map_or_else(
-        || Utc::now() + chrono::Duration::days(1),
-        |d| day(d + chrono::Days::new(1)),
-    );
-    if end <= start {
+    let start = w
+        .from
+        .unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date"));
+    let end =
+        w.to.unwrap_or_else(|| Utc::now().date_naive() + chrono::Days::new(1));
+    if end < start {
         return Err(Problem::invalid("to", "`to` is before `from`"));
     }
     let rows = app.store.monitor_counts(&id, start, end, by).await?;

@@ -3,7 +3,7 @@
 //! the database (never rows loaded into memory). The domain decides what a call, a truth
 //! and an initial report are; this module only writes and counts them.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{Datelike, NaiveDate};
 use radgate_domain::Department;
 use radgate_domain::ai::AiResult;
 use radgate_domain::monitoring::{CountRow, Counts, Truth, ai_positive, initial_human_findings};
@@ -55,11 +55,13 @@ impl Tx {
         dept: &Department,
     ) -> Result<()> {
         let app = dept.ai_application(result.app.as_str());
+        let day = study.acquired_at.date_naive().to_string();
         let month = format!(
             "{:04}-{:02}",
             study.acquired_at.year(),
             study.acquired_at.month()
         );
+        self.count_cells(study.accession.as_str(), -1).await?;
         let scanner = match (&study.manufacturer, &study.model) {
             (Some(m), Some(n)) => format!("{m} {n}"),
             (Some(m), None) => m.clone(),
@@ -69,8 +71,8 @@ impl Tx {
         for f in &result.findings {
             let spec = app.and_then(|a| a.findings.iter().find(|s| s.code == f.code));
             sqlx::query(
-                "INSERT INTO ai_calls (accession, app, version, finding, score, positive, acquired_at, month, site, scanner, protocol) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                "INSERT INTO ai_calls (accession, app, version, finding, score, positive, acquired_at, day, month, site, scanner, protocol) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                  ON CONFLICT (accession, app, version, finding) DO UPDATE SET score = excluded.score, positive = excluded.positive",
             )
             .bind(study.accession.as_str())
@@ -80,6 +82,7 @@ impl Tx {
             .bind(f.score)
             .bind(i32::from(ai_positive(spec, f)))
             .bind(millis(study.acquired_at))
+            .bind(&day)
             .bind(&month)
             .bind(&study.site)
             .bind(&scanner)
@@ -97,15 +100,40 @@ impl Tx {
                 study.accession.as_str(),
                 &row.try_get::<String, _>("body")?,
             )?;
-            self.apply_report_to_calls(&report).await?;
+            self.write_report_to_calls(&report).await?;
         }
-        Ok(())
+        self.count_cells(study.accession.as_str(), 1).await
     }
 
     /// Writes what `report` establishes for the AI calls of its study: the truth once it
     /// is authorized (addenda included), and the initial human call once it left draft.
     /// Idempotent, so it runs on every save.
     pub async fn apply_report_to_calls(&mut self, report: &Report) -> Result<()> {
+        let accession = report.accession.as_str();
+        self.count_cells(accession, -1).await?;
+        self.write_report_to_calls(report).await?;
+        self.count_cells(accession, 1).await
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) the calls of one study from the day cells; every
+    /// change to `ai_calls` is bracketed by the two.
+    async fn count_cells(&mut self, accession: &str, sign: i64) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO ai_call_days (app, version, finding, day, month, site, scanner, protocol, positive, truth, found_later, human, n) \
+             SELECT app, version, finding, day, month, site, scanner, protocol, positive, COALESCE(truth, -1), found_later, COALESCE(human, -1), {sign} * COUNT(*) \
+             FROM ai_calls WHERE accession = $1 \
+             GROUP BY app, version, finding, day, month, site, scanner, protocol, positive, COALESCE(truth, -1), found_later, COALESCE(human, -1) \
+             ON CONFLICT (app, day, version, finding, site, scanner, protocol, positive, truth, found_later, human) \
+             DO UPDATE SET n = ai_call_days.n + excluded.n"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(accession)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn write_report_to_calls(&mut self, report: &Report) -> Result<()> {
         let accession = report.accession.as_str();
         if let Some(human) = initial_human_findings(report) {
             sqlx::query("UPDATE ai_calls SET human = 0 WHERE accession = $1")
@@ -142,37 +170,40 @@ impl Tx {
 
 impl Store {
     /// TP/FP/FN/TN and the paired counts per version, finding and stratum for `app`, over
-    /// studies acquired in `[from, to)` that have a final report. One `GROUP BY` query.
+    /// studies acquired from day `from` to day `to` (inclusive, UTC) that have a final
+    /// report. One `GROUP BY` over the day cells.
     pub async fn monitor_counts(
         &self,
         app: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
         by: Option<Stratum>,
     ) -> Result<Vec<CountRow>> {
         let stratum = by.map_or("''", Stratum::column);
         // PostgreSQL refuses a constant in GROUP BY, so the stratum joins it only when asked.
         let group = by.map_or_else(String::new, |s| format!(", {}", s.column()));
+        let sum = |cond: &str| format!("CAST(SUM(CASE WHEN {cond} THEN n ELSE 0 END) AS BIGINT)");
         // The stratum column comes from the closed list above, never from the caller.
         let sql = format!(
-            "SELECT version, finding, {stratum} AS stratum, \
-               SUM(CASE WHEN positive = 1 AND truth = 1 THEN 1 ELSE 0 END) AS tp, \
-               SUM(CASE WHEN positive = 1 AND truth = 0 THEN 1 ELSE 0 END) AS fp, \
-               SUM(CASE WHEN positive = 0 AND truth = 1 THEN 1 ELSE 0 END) AS fn, \
-               SUM(CASE WHEN positive = 0 AND truth = 0 THEN 1 ELSE 0 END) AS tn, \
-               SUM(CASE WHEN truth = 1 AND found_later = 1 THEN 1 ELSE 0 END) AS later, \
-               SUM(CASE WHEN human IS NOT NULL THEN 1 ELSE 0 END) AS paired, \
-               SUM(CASE WHEN human IS NOT NULL AND positive = truth AND human <> truth THEN 1 ELSE 0 END) AS ai_only, \
-               SUM(CASE WHEN human IS NOT NULL AND positive <> truth AND human = truth THEN 1 ELSE 0 END) AS human_only \
-             FROM ai_calls \
-             WHERE app = $1 AND acquired_at >= $2 AND acquired_at < $3 AND truth IS NOT NULL \
+            "SELECT version, finding, {stratum} AS stratum, {} AS tp, {} AS fp, {} AS fn, {} AS tn, \
+               {} AS later, {} AS paired, {} AS ai_only, {} AS human_only \
+             FROM ai_call_days \
+             WHERE app = $1 AND day >= $2 AND day <= $3 AND truth >= 0 \
              GROUP BY version, finding{group} \
-             ORDER BY version, finding{group}"
+             ORDER BY version, finding{group}",
+            sum("positive = 1 AND truth = 1"),
+            sum("positive = 1 AND truth = 0"),
+            sum("positive = 0 AND truth = 1"),
+            sum("positive = 0 AND truth = 0"),
+            sum("truth = 1 AND found_later = 1"),
+            sum("human >= 0"),
+            sum("human >= 0 AND positive = truth AND human <> truth"),
+            sum("human >= 0 AND positive <> truth AND human = truth"),
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(app)
-            .bind(millis(from))
-            .bind(millis(to))
+            .bind(from.to_string())
+            .bind(to.to_string())
             .fetch_all(self.pool())
             .await?;
         rows.iter()
@@ -195,5 +226,23 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// How many AI calls are stored (benchmarks check their data set with it).
+    pub async fn ai_call_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ai_calls")
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        Ok(n as u64)
+    }
+
+    /// Runs one trusted SQL statement: benchmark data generation only, never user input.
+    #[doc(hidden)]
+    pub async fn execute_raw(&self, sql: &str) -> Result<()> {
+        sqlx::query(AssertSqlSafe(sql.to_owned()))
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 }

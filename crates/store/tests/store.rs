@@ -703,7 +703,7 @@ async fn ai_monitoring_counts_calls_against_final_reports() {
         tx.record_ai_calls(&s7, &late, &dept).await.unwrap();
         tx.commit().await.unwrap();
 
-        let (from, to) = (t0() - Duration::days(1), t0() + Duration::days(1));
+        let (from, to) = (t0().date_naive(), t0().date_naive());
         let rows = store
             .monitor_counts("pe-detect", from, to, None)
             .await
@@ -740,7 +740,12 @@ async fn ai_monitoring_counts_calls_against_final_reports() {
         assert_eq!(sites, [(Some("annex"), 1), (Some("main"), 5)], "{backend}");
         assert!(
             store
-                .monitor_counts("pe-detect", to, to + Duration::days(1), None)
+                .monitor_counts(
+                    "pe-detect",
+                    to.succ_opt().unwrap(),
+                    to.succ_opt().unwrap(),
+                    None
+                )
                 .await
                 .unwrap()
                 .is_empty(),
