@@ -64,6 +64,7 @@ fn every_subcommand_has_help() {
         vec!["programme", "progress", "--help"],
         vec!["programme", "cohort", "--help"],
         vec!["programme", "sample", "--help"],
+        vec!["monitor", "--help"],
     ] {
         let o = radgate(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
