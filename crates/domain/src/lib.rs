@@ -13,6 +13,7 @@ pub mod authz;
 pub mod config;
 pub mod decision;
 pub mod department;
+pub mod drift;
 pub mod ids;
 pub mod monitoring;
 pub mod policy;

@@ -1,0 +1,317 @@
+//! When an AI application stops being as good as it was: the alarms of issue 5.
+//!
+//! - **CUSUM** on AI-versus-report discordance (Bernoulli CUSUM, Reynolds & Stoumbos 1999):
+//!   each exam adds its log-likelihood ratio of "discordance rate p1" against the in-control
+//!   "p0"; the sum (floored at 0) alarms at the limit h. The weights are made integers (a
+//!   discordant exam adds `up`, a concordant one takes 1 away), so the in-control average
+//!   run length (ARL: exams between false alarms) is computed exactly from the Markov chain
+//!   of the sum, and h is the smallest limit whose ARL reaches the stated one.
+//! - **Baseline rule** (the one a large US centre used for a commercial PE detector): a
+//!   day's discordance outside the 95% limits of the baseline window's daily rates (default
+//!   the first 60 days) on N consecutive days (default 7).
+//! - **Sensitivity floor**: the Wilson 95% lower bound of sensitivity below the floor the
+//!   register declares.
+//! - **Score shift**, label-free because reports lag: the population stability index and
+//!   the Kolmogorov-Smirnov test of recent scores against the baseline's.
+
+use chrono::NaiveDate;
+use radgate_stats::{Method, ks_two_sample, proportion, psi};
+use serde::Serialize;
+
+/// The design of a Bernoulli CUSUM: integer weights and the limit for a stated in-control
+/// average run length.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CusumDesign {
+    /// The in-control discordance rate (from the baseline).
+    pub p0: f64,
+    /// The out-of-control rate the chart is tuned to detect.
+    pub p1: f64,
+    /// Integer weight of a discordant exam; a concordant one counts -1.
+    pub up: u32,
+    /// The alarm limit on the integer sum.
+    pub limit: u32,
+    /// Exams between false alarms while the rate stays p0, for this design (at least the
+    /// one asked for).
+    pub arl0: f64,
+}
+
+/// The rates a design can be made for; below 0.5% the integer chain grows too long.
+pub const MIN_P0: f64 = 0.005;
+
+impl CusumDesign {
+    /// The CUSUM for a rise from `p0` to `p1` with an in-control ARL of at least `arl0`.
+    pub fn for_arl(p0: f64, p1: f64, arl0: f64) -> CusumDesign {
+        let p0 = p0.clamp(MIN_P0, 0.5);
+        let p1 = p1.clamp(p0 * 1.01, 0.99);
+        let a = (p1 / p0).ln();
+        let b = ((1.0 - p1) / (1.0 - p0)).ln();
+        // Scale so that a concordant exam weighs exactly -1.
+        let up = (a / -b).round().max(1.0) as u32;
+        let (mut lo, mut hi) = (1u32, up.max(2));
+        while arl(up, hi, p0) < arl0 {
+            lo = hi;
+            hi *= 2;
+            if hi > 1 << 14 {
+                break;
+            }
+        }
+        // The smallest limit whose in-control ARL reaches arl0 (ARL grows with the limit).
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if arl(up, mid, p0) >= arl0 {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        CusumDesign {
+            p0,
+            p1,
+            up,
+            limit: hi,
+            arl0: arl(up, hi, p0),
+        }
+    }
+
+    /// The average run length when the true discordance rate is `p`.
+    pub fn arl(&self, p: f64) -> f64 {
+        arl(self.up, self.limit, p)
+    }
+}
+
+/// Exact ARL of the integer chart started at 0: solve (I - Q) L = 1 over the sums
+/// 0..limit-1, where a discordant exam (probability p) adds `up` and a concordant one
+/// takes 1 away, floored at 0; reaching `limit` alarms.
+fn arl(up: u32, limit: u32, p: f64) -> f64 {
+    let n = limit as usize;
+    let up = up as usize;
+    // Banded system: row s has -p at s+up (if below the limit), -(1-p) at max(s-1, 0).
+    let mut m = vec![vec![0.0f64; n]; n];
+    for (s, row) in m.iter_mut().enumerate() {
+        row[s] += 1.0;
+        if s + up < n {
+            row[s + up] -= p;
+        }
+        row[s.saturating_sub(1)] -= 1.0 - p;
+    }
+    let mut rhs = vec![1.0; n];
+    // Gaussian elimination without pivoting: the matrix is an M-matrix (diagonally
+    // dominant in columns), for which this is stable.
+    for c in 0..n {
+        let pivot = m[c][c];
+        if pivot.abs() < 1e-300 {
+            return f64::INFINITY;
+        }
+        for r in c + 1..n {
+            let f = m[r][c] / pivot;
+            if f != 0.0 {
+                let (top, bottom) = m.split_at_mut(r);
+                for (x, y) in bottom[0][c..].iter_mut().zip(&top[c][c..]) {
+                    *x -= f * y;
+                }
+                rhs[r] -= f * rhs[c];
+            }
+        }
+    }
+    let mut l = vec![0.0; n];
+    for r in (0..n).rev() {
+        let s: f64 = (r + 1..n).map(|c| m[r][c] * l[c]).sum();
+        l[r] = (rhs[r] - s) / m[r][r];
+    }
+    l[0]
+}
+
+/// A running CUSUM.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cusum {
+    pub design: CusumDesign,
+    pub sum: u32,
+    pub exams: u64,
+}
+
+impl Cusum {
+    pub fn new(design: CusumDesign) -> Cusum {
+        Cusum {
+            design,
+            sum: 0,
+            exams: 0,
+        }
+    }
+
+    /// Adds one exam; true when the sum reaches the limit (the chart then restarts at 0).
+    pub fn push(&mut self, discordant: bool) -> bool {
+        self.exams += 1;
+        self.sum = if discordant {
+            self.sum + self.design.up
+        } else {
+            self.sum.saturating_sub(1)
+        };
+        if self.sum >= self.design.limit {
+            self.sum = 0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One day's discordance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub discordant: u64,
+    pub exams: u64,
+}
+
+/// The baseline rule: the 95% limits (mean ± 1.96 SD) of the daily discordance rates over
+/// the first `baseline_days` days with exams, then the first day that ends a run of `run`
+/// consecutive days outside them. `None` without enough baseline or without such a run.
+pub fn baseline_rule(days: &[Day], baseline_days: usize, run: usize) -> Option<BaselineAlarm> {
+    let rate = |d: &Day| d.discordant as f64 / d.exams as f64;
+    let with_exams: Vec<&Day> = days.iter().filter(|d| d.exams > 0).collect();
+    if with_exams.len() <= baseline_days || baseline_days < 2 || run == 0 {
+        return None;
+    }
+    let base: Vec<f64> = with_exams[..baseline_days]
+        .iter()
+        .map(|d| rate(d))
+        .collect();
+    let mean = base.iter().sum::<f64>() / base.len() as f64;
+    let sd =
+        (base.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (base.len() - 1) as f64).sqrt();
+    let (lower, upper) = (mean - 1.96 * sd, mean + 1.96 * sd);
+    let mut streak = 0;
+    for d in &with_exams[baseline_days..] {
+        let r = rate(d);
+        if r < lower || r > upper {
+            streak += 1;
+            if streak == run {
+                return Some(BaselineAlarm {
+                    day: d.day,
+                    rate: r,
+                    lower,
+                    upper,
+                });
+            }
+        } else {
+            streak = 0;
+        }
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BaselineAlarm {
+    pub day: NaiveDate,
+    pub rate: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// The Wilson 95% lower bound of sensitivity when it lies below `floor`.
+pub fn below_floor(tp: u64, fn_: u64, floor: f64) -> Option<f64> {
+    let i = proportion(tp, tp + fn_, Method::Wilson, 0.95).ok()?;
+    (i.lower < floor).then_some(i.lower)
+}
+
+/// Label-free shift of the score distribution against the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScoreShift {
+    pub psi: f64,
+    pub ks_statistic: f64,
+    pub ks_p_value: f64,
+    /// PSI above 0.25 (the usual "significant shift") or KS p below 0.001.
+    pub alarm: bool,
+}
+
+/// PSI over ten equal-width bins of `range` (empty bins floored at 1e-4) and the
+/// two-sample KS test; `None` with fewer than 30 scores on either side.
+pub fn score_shift(baseline: &[f64], recent: &[f64], range: (f64, f64)) -> Option<ScoreShift> {
+    if baseline.len() < 30 || recent.len() < 30 {
+        return None;
+    }
+    let edges: Vec<f64> = (0..=10)
+        .map(|i| range.0 + (range.1 - range.0) * f64::from(i) / 10.0)
+        .collect();
+    let psi = psi(baseline, recent, &edges, 1e-4)?;
+    let ks = ks_two_sample(baseline, recent)?;
+    Some(ScoreShift {
+        psi,
+        ks_statistic: ks.statistic,
+        ks_p_value: ks.p_value,
+        alarm: psi > 0.25 || ks.p_value < 0.001,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exact_arl_of_a_tiny_chart_matches_its_closed_form() {
+        // up = 1, limit = 1: the first discordant exam alarms, so ARL = 1/p.
+        assert!((arl(1, 1, 0.1) - 10.0).abs() < 1e-9);
+        // up = 1, limit = 2 from 0: a symmetric-ish walk; solve by hand:
+        // L0 = 1 + p L1 + q L0, L1 = 1 + q L0  =>  L0 = (1 + p) / p^2.
+        let p = 0.2;
+        assert!((arl(1, 2, p) - (1.0 + p) / (p * p)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_design_reaches_the_stated_false_alarm_rate_and_detects_the_shift_faster() {
+        let d = CusumDesign::for_arl(0.05, 0.10, 10_000.0);
+        assert!(d.arl0 >= 10_000.0, "{d:?}");
+        // One step lower would not reach it: the limit is the smallest that does.
+        assert!(arl(d.up, d.limit - 1, 0.05) < 10_000.0);
+        let out = d.arl(0.10);
+        assert!(
+            out < 500.0,
+            "doubling is caught within a few hundred exams: {out}"
+        );
+        // Weights: ln(2) / -ln(0.9/0.95) = 12.8 -> 13.
+        assert_eq!(d.up, 13);
+    }
+
+    #[test]
+    fn the_baseline_rule_needs_a_full_run_outside_the_limits() {
+        let day = |i: i64| NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Duration::days(i);
+        let mut days: Vec<Day> = (0..60)
+            .map(|i| Day {
+                day: day(i),
+                discordant: 5 + (i % 3) as u64,
+                exams: 100,
+            })
+            .collect();
+        // Six days high, one normal, then seven high: the alarm is on the seventh of those.
+        for i in 60..66 {
+            days.push(Day {
+                day: day(i),
+                discordant: 20,
+                exams: 100,
+            });
+        }
+        days.push(Day {
+            day: day(66),
+            discordant: 6,
+            exams: 100,
+        });
+        for i in 67..74 {
+            days.push(Day {
+                day: day(i),
+                discordant: 20,
+                exams: 100,
+            });
+        }
+        let alarm = baseline_rule(&days, 60, 7).unwrap();
+        assert_eq!(alarm.day, day(73));
+        assert!(baseline_rule(&days[..73], 60, 7).is_none());
+    }
+
+    #[test]
+    fn the_floor_is_judged_on_the_wilson_lower_bound() {
+        // 45/50 = 90%, Wilson lower bound about 78.6%.
+        assert!(below_floor(45, 5, 0.75).is_none());
+        let lb = below_floor(45, 5, 0.80).unwrap();
+        assert!((lb - 0.7864).abs() < 1e-3, "{lb}");
+    }
+}
