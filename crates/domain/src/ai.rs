@@ -79,6 +79,10 @@ pub struct FindingSpec {
     /// is "present". Defaults to `critical_at`, else `normal_below`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub positive_at: Option<f64>,
+    /// The lowest sensitivity the department accepts; monitoring alarms when the Wilson
+    /// 95% lower bound falls below it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity_floor: Option<f64>,
 }
 
 impl FindingSpec {
@@ -106,6 +110,10 @@ pub struct AiApplication {
     pub ai_act_risk: String,
     pub model_card: ModelCard,
     pub findings: Vec<FindingSpec>,
+    /// While a monitoring alarm on it is active, routing ignores its results (the study
+    /// goes the way it would without AI) until the RAIO clears the alarm.
+    #[serde(default)]
+    pub fallback_on_alarm: bool,
 }
 
 impl AiApplication {
@@ -158,6 +166,7 @@ mod tests {
             critical_at: Some(0.6),
             normal_below: Some(0.1),
             positive_at: None,
+            sensitivity_floor: None,
         };
         assert_eq!(spec.flags(0.6), (true, false));
         assert_eq!(spec.flags(0.59), (false, false));

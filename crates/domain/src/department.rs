@@ -18,6 +18,8 @@ use crate::rubric::{Rubric, parse_rubric};
 pub struct Department {
     pub name: String,
     pub sites: Vec<String>,
+    /// The radiology AI officer: receives monitoring alarms and alone clears them.
+    pub raio: Option<ProfessionalId>,
     pub tasks: Vec<TaskType>,
     pub professionals: Vec<Professional>,
     pub agreements: Vec<TaskAgreement>,
@@ -72,17 +74,18 @@ impl Department {
         };
         let mut top = Table::new(&doc, "the department file", 1);
         top.skip("simulation");
-        let (name, sites) = match top.table(&mut r, "department") {
+        let (name, sites, raio) = match top.table(&mut r, "department") {
             Some(mut t) => {
                 t.name = "[department]".into();
                 let name = t.req_string(&mut r, "name").map(|n| n.value);
                 let sites = t.strings(&mut r, "sites").map(|s| s.value);
+                let raio = t.string(&mut r, "raio");
                 t.finish(&mut r);
-                (name.unwrap_or_default(), sites.unwrap_or_default())
+                (name.unwrap_or_default(), sites.unwrap_or_default(), raio)
             }
             None => {
                 r.error(1, "the department file is missing the [department] table");
-                (String::new(), Vec::new())
+                (String::new(), Vec::new(), None)
             }
         };
 
@@ -176,10 +179,31 @@ impl Department {
             t.finish(&mut r);
         }
         top.finish(&mut r);
+        let raio =
+            raio.and_then(
+                |v| match professionals.iter().find(|p| p.id.as_str() == v.value) {
+                    Some(p) if p.role == Role::Radiologist => Some(p.id.clone()),
+                    Some(p) => {
+                        r.error(
+                            v.line,
+                            format!("raio `{}` must be a radiologist, is {}", v.value, p.role),
+                        );
+                        None
+                    }
+                    None => {
+                        r.error(
+                            v.line,
+                            format!("raio `{}` is not a known professional", v.value),
+                        );
+                        None
+                    }
+                },
+            );
 
         r.into_result(Department {
             name,
             sites,
+            raio,
             tasks,
             professionals,
             agreements,
@@ -484,6 +508,7 @@ fn ai_application(
             m.finish(r);
             card
         });
+    let fallback_on_alarm = t.boolean(r, "fallback_on_alarm").is_some_and(|v| v.value);
     let mut findings = Vec::new();
     for mut f in t.tables(r, "finding") {
         f.name = format!("{} finding", t.name);
@@ -514,6 +539,20 @@ fn ai_application(
         let critical_at = point("critical_at");
         let normal_below = point("normal_below");
         let positive_at = point("positive_at");
+        let sensitivity_floor = f.float(r, "sensitivity_floor").and_then(|v| {
+            if v.value > 0.0 && v.value < 1.0 {
+                Some(v.value)
+            } else {
+                r.error(
+                    v.line,
+                    format!(
+                        "sensitivity_floor must lie between 0 and 1, got {}",
+                        v.value
+                    ),
+                );
+                None
+            }
+        });
         f.finish(r);
         if let Some(code) = code {
             findings.push(FindingSpec {
@@ -522,6 +561,7 @@ fn ai_application(
                 critical_at,
                 normal_below,
                 positive_at,
+                sensitivity_floor,
             });
         }
     }
@@ -538,5 +578,6 @@ fn ai_application(
         ai_act_risk,
         model_card,
         findings,
+        fallback_on_alarm,
     })
 }

@@ -16,7 +16,7 @@
 
 use chrono::NaiveDate;
 use radgate_stats::{Method, ks_two_sample, proportion, psi};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The design of a Bernoulli CUSUM: integer weights and the limit for a stated in-control
 /// average run length.
@@ -243,6 +243,198 @@ pub fn score_shift(baseline: &[f64], recent: &[f64], range: (f64, f64)) -> Optio
     })
 }
 
+/// One AI call for drift evaluation: its day, score, call and (once reported) truth.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CallPoint {
+    pub day: NaiveDate,
+    pub score: Option<f64>,
+    pub positive: bool,
+    pub truth: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    Cusum,
+    BaselineRule,
+    SensitivityFloor,
+    ScoreShift,
+}
+
+impl AlarmKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            AlarmKind::Cusum => "cusum",
+            AlarmKind::BaselineRule => "baseline_rule",
+            AlarmKind::SensitivityFloor => "sensitivity_floor",
+            AlarmKind::ScoreShift => "score_shift",
+        }
+    }
+}
+
+/// Something the evaluation found, with the day it happened and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Signal {
+    pub kind: AlarmKind,
+    pub day: NaiveDate,
+    pub detail: String,
+}
+
+/// The knobs, with the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DriftSettings {
+    /// The baseline: the first this many days of calls.
+    pub baseline_days: i64,
+    /// Consecutive days outside the baseline limits that trip the baseline rule.
+    pub run_days: usize,
+    /// In-control exams between false CUSUM alarms.
+    pub arl0: f64,
+    /// The window of recent calls for the score shift.
+    pub recent_days: i64,
+    /// Labelled baseline exams needed before the CUSUM is designed.
+    pub min_baseline_exams: usize,
+    /// Reported positives needed before the sensitivity floor is judged.
+    pub min_positives: u64,
+}
+
+impl Default for DriftSettings {
+    fn default() -> Self {
+        DriftSettings {
+            baseline_days: 60,
+            run_days: 7,
+            arl0: 50_000.0,
+            recent_days: 30,
+            min_baseline_exams: 200,
+            min_positives: 20,
+        }
+    }
+}
+
+/// Evaluates one application finding's calls (in acquisition order) on `today`. `since`
+/// (the day its alarms were last cleared) restarts the CUSUM, the baseline rule and the
+/// sensitivity count from that day; the baseline itself stays the first period.
+pub fn evaluate(
+    points: &[CallPoint],
+    spec: &crate::ai::FindingSpec,
+    settings: &DriftSettings,
+    since: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let Some(first) = points.first().map(|p| p.day) else {
+        return out;
+    };
+    let baseline_end = first + chrono::Duration::days(settings.baseline_days);
+    let after = |p: &&CallPoint| p.day >= baseline_end && since.is_none_or(|s| p.day > s);
+    let labelled = |p: &&CallPoint| p.truth.is_some();
+    let discordant = |p: &CallPoint| Some(p.positive) != p.truth;
+    let base: Vec<&CallPoint> = points.iter().filter(|p| p.day < baseline_end).collect();
+    let base_labelled: Vec<&CallPoint> = base.iter().copied().filter(labelled).collect();
+
+    if base_labelled.len() >= settings.min_baseline_exams {
+        let p0 = base_labelled.iter().filter(|p| discordant(p)).count() as f64
+            / base_labelled.len() as f64;
+        let design = CusumDesign::for_arl(p0, 2.0 * p0.max(MIN_P0), settings.arl0);
+        let mut cusum = Cusum::new(design);
+        for p in points.iter().filter(after).filter(labelled) {
+            if cusum.push(discordant(p)) {
+                out.push(Signal {
+                    kind: AlarmKind::Cusum,
+                    day: p.day,
+                    detail: format!(
+                        "discordance CUSUM crossed its limit {} (baseline rate {:.2}%, tuned to {:.2}%, in-control ARL {:.0} exams)",
+                        design.limit, 100.0 * design.p0, 100.0 * design.p1, design.arl0
+                    ),
+                });
+                break;
+            }
+        }
+        let mut days: Vec<Day> = Vec::new();
+        for p in points.iter().filter(labelled) {
+            if p.day >= baseline_end && since.is_some_and(|s| p.day <= s) {
+                continue;
+            }
+            match days.last_mut() {
+                Some(d) if d.day == p.day => {
+                    d.exams += 1;
+                    d.discordant += u64::from(discordant(p));
+                }
+                _ => days.push(Day {
+                    day: p.day,
+                    exams: 1,
+                    discordant: u64::from(discordant(p)),
+                }),
+            }
+        }
+        let baseline_count = days.iter().filter(|d| d.day < baseline_end).count();
+        if let Some(a) = baseline_rule(&days, baseline_count, settings.run_days) {
+            out.push(Signal {
+                kind: AlarmKind::BaselineRule,
+                day: a.day,
+                detail: format!(
+                    "daily discordance {:.1}% outside the baseline's 95% limits {:.1}-{:.1}% for {} consecutive days",
+                    100.0 * a.rate,
+                    100.0 * a.lower,
+                    100.0 * a.upper,
+                    settings.run_days
+                ),
+            });
+        }
+    }
+
+    if let Some(floor) = spec.sensitivity_floor {
+        let judged = points
+            .iter()
+            .filter(|p| p.truth == Some(true) && since.is_none_or(|s| p.day > s));
+        let (mut tp, mut fn_) = (0u64, 0u64);
+        let mut last = None;
+        for p in judged {
+            if p.positive {
+                tp += 1;
+            } else {
+                fn_ += 1;
+            }
+            last = Some(p.day);
+        }
+        if tp + fn_ >= settings.min_positives
+            && let (Some(lower), Some(day)) = (below_floor(tp, fn_, floor), last)
+        {
+            out.push(Signal {
+                kind: AlarmKind::SensitivityFloor,
+                day,
+                detail: format!(
+                    "sensitivity {tp}/{} = {:.1}%, Wilson 95% lower bound {:.1}% below the floor {:.1}%",
+                    tp + fn_,
+                    100.0 * tp as f64 / (tp + fn_) as f64,
+                    100.0 * lower,
+                    100.0 * floor
+                ),
+            });
+        }
+    }
+
+    let recent_from = today - chrono::Duration::days(settings.recent_days);
+    let base_scores: Vec<f64> = base.iter().filter_map(|p| p.score).collect();
+    let recent: Vec<f64> = points
+        .iter()
+        .filter(|p| p.day > recent_from && p.day >= baseline_end && since.is_none_or(|s| p.day > s))
+        .filter_map(|p| p.score)
+        .collect();
+    if let Some(shift) = score_shift(&base_scores, &recent, spec.score_range)
+        && shift.alarm
+    {
+        out.push(Signal {
+            kind: AlarmKind::ScoreShift,
+            day: today,
+            detail: format!(
+                "score distribution shifted: PSI {:.3}, KS {:.3} (p {:.2e}) against the baseline",
+                shift.psi, shift.ks_statistic, shift.ks_p_value
+            ),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +505,99 @@ mod tests {
         assert!(below_floor(45, 5, 0.75).is_none());
         let lb = below_floor(45, 5, 0.80).unwrap();
         assert!((lb - 0.7864).abs() < 1e-3, "{lb}");
+    }
+
+    fn spec(floor: Option<f64>) -> crate::ai::FindingSpec {
+        crate::ai::FindingSpec {
+            code: crate::ids::FindingCode::parse("pe").unwrap(),
+            score_range: (0.0, 1.0),
+            critical_at: Some(0.5),
+            normal_below: None,
+            positive_at: None,
+            sensitivity_floor: floor,
+        }
+    }
+
+    /// Ten calls a day; day < 60 is the baseline. Every 20th call (baseline) or every
+    /// `bad`-th call (after) is discordant: a missed positive. Scores follow the call.
+    fn stream(days: i64, bad_after: usize) -> Vec<CallPoint> {
+        let day0 = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let mut out = Vec::new();
+        for d in 0..days {
+            for k in 0..10usize {
+                let i = d as usize * 10 + k;
+                let every = if d < 60 { 20 } else { bad_after };
+                let truth = i % 5 == 0;
+                let missed = i % every == 0;
+                let positive = truth && !missed;
+                out.push(CallPoint {
+                    day: day0 + chrono::Duration::days(d),
+                    score: Some(if positive {
+                        0.8
+                    } else if d < 60 || bad_after >= 20 {
+                        0.1
+                    } else {
+                        0.3
+                    }),
+                    positive,
+                    truth: Some(truth),
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_stable_stream_raises_nothing_and_a_degraded_one_raises_every_kind() {
+        let today = NaiveDate::from_ymd_opt(2026, 4, 1).unwrap();
+        let settings = DriftSettings::default();
+        let stable = evaluate(&stream(90, 20), &spec(Some(0.5)), &settings, None, today);
+        assert_eq!(stable, vec![]);
+        let bad = evaluate(&stream(90, 5), &spec(Some(0.5)), &settings, None, today);
+        let kinds: Vec<AlarmKind> = bad.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AlarmKind::Cusum,
+                AlarmKind::BaselineRule,
+                AlarmKind::SensitivityFloor,
+                AlarmKind::ScoreShift
+            ],
+            "{bad:?}"
+        );
+        // Discordance goes from 5% to 20% on 2026-03-02 (ten exams a day): the CUSUM
+        // (limit 125, +13 per discordant exam, -1 per concordant) needs about 7 days.
+        assert_eq!(
+            bad[0].day,
+            NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(),
+            "{bad:?}"
+        );
+        // Cleared on the last day: nothing after it to judge.
+        let last = NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+        let cleared = evaluate(
+            &stream(90, 5),
+            &spec(Some(0.5)),
+            &settings,
+            Some(last),
+            today,
+        );
+        assert_eq!(cleared, vec![]);
+    }
+
+    #[test]
+    fn too_little_evidence_is_not_judged() {
+        let today = NaiveDate::from_ymd_opt(2026, 4, 1).unwrap();
+        // Thirty days only: no full baseline, and the floor needs 20 reported positives.
+        let short: Vec<CallPoint> = stream(30, 5).into_iter().take(90).collect();
+        assert_eq!(
+            evaluate(
+                &short,
+                &spec(Some(0.99)),
+                &DriftSettings::default(),
+                None,
+                today
+            ),
+            vec![]
+        );
     }
 }

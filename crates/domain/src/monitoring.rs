@@ -36,6 +36,25 @@ pub fn ai_positive(spec: Option<&FindingSpec>, finding: &AiFinding) -> bool {
     }
 }
 
+/// The AI results routing may use: an application whose register entry asks for fallback
+/// is ignored while one of its monitoring alarms is active (`alarmed`), so the study goes
+/// the way it would without AI until the RAIO clears the alarm.
+pub fn usable_results(
+    results: Vec<crate::ai::AiResult>,
+    dept: &crate::department::Department,
+    alarmed: &[crate::ids::AiAppId],
+) -> Vec<crate::ai::AiResult> {
+    results
+        .into_iter()
+        .filter(|r| {
+            !(alarmed.contains(&r.app)
+                && dept
+                    .ai_application(r.app.as_str())
+                    .is_some_and(|a| a.fallback_on_alarm))
+        })
+        .collect()
+}
+
 /// The truth a final report establishes: every finding of the authorized content and its
 /// addenda, and which of them only an addendum added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -194,6 +213,7 @@ mod tests {
             critical_at: critical,
             normal_below: normal,
             positive_at: positive,
+            sensitivity_floor: None,
         }
     }
 
