@@ -527,8 +527,8 @@ mod tests {
             for k in 0..10usize {
                 let i = d as usize * 10 + k;
                 let every = if d < 60 { 20 } else { bad_after };
-                let truth = i % 5 == 0;
-                let missed = i % every == 0;
+                let truth = i.is_multiple_of(5);
+                let missed = i.is_multiple_of(every);
                 let positive = truth && !missed;
                 out.push(CallPoint {
                     day: day0 + chrono::Duration::days(d),
