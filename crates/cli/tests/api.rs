@@ -514,7 +514,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 38, "one entry per route");
+    assert_eq!(paths.len(), 41, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -2086,4 +2086,162 @@ fn ai_metrics_follow_the_final_reports_over_http() {
             .starts_with("3.2.0,pulmonary_embolism,,1,1,1,1,0,0.5,"),
         "{csv}"
     );
+}
+
+#[test]
+fn a_sensitivity_alarm_notifies_the_raio_and_routing_falls_back_until_the_raio_clears_it() {
+    let db = databases("ai_alarm").remove(0);
+    let key = provision(&db);
+    add_account(&db, "bakker", "rad-bakker");
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let rad = login(&s.url, "devries");
+    let raio = login(&s.url, "bakker");
+    let ingest = |acc: &str, score: f64| {
+        let r = call(
+            "POST",
+            &u("/api/v1/studies"),
+            Some(&key),
+            None,
+            Some(&study(acc, "CTPA", "CT", "CHEST")),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let result = json!({"id": format!("ai-{acc}"), "app": "pe-detect", "app_version": "3.2.0", "accession": acc,
+            "received_at": chrono::Utc::now().to_rfc3339(), "findings": [{"code": "pulmonary_embolism", "score": score, "critical": score >= 0.6}]});
+        assert_eq!(
+            call(
+                "POST",
+                &u("/api/v1/ai-results"),
+                Some(&key),
+                None,
+                Some(&result)
+            )
+            .status,
+            201
+        );
+        call(
+            "GET",
+            &u(&format!("/api/v1/studies/{acc}/decision")),
+            Some(&key),
+            None,
+            None,
+        )
+        .body["rule"]
+            .clone()
+    };
+    assert_eq!(ingest("CTRL1", 0.95), json!("ctpa-pe-positive"));
+    // Twenty emboli the detector scored low: reported by the radiologist, all missed by AI.
+    for i in 0..20 {
+        let acc = format!("MISS{i}");
+        ingest(&acc, 0.1);
+        let item = call("GET", &u("/api/v1/worklist"), None, Some(&rad), None)
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["accession"] == acc.as_str())
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap();
+        call(
+            "POST",
+            &u(&format!("/api/v1/work-items/{item}/claim")),
+            None,
+            Some(&rad),
+            None,
+        );
+        let d = call(
+            "POST",
+            &u(&format!("/api/v1/reports/{acc}/draft")),
+            None,
+            Some(&rad),
+            Some(&json!({"text": "Segmental PE.", "findings": ["pulmonary_embolism"]})),
+        );
+        assert_eq!(d.status, 201, "{}", d.body);
+        assert_eq!(
+            call(
+                "POST",
+                &u(&format!("/api/v1/reports/{acc}/authorize")),
+                None,
+                Some(&rad),
+                None
+            )
+            .status,
+            200
+        );
+    }
+    let raised = call(
+        "POST",
+        &u("/api/v1/ai/pe-detect/drift-check"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(raised.status, 200, "{}", raised.body);
+    let alarms = raised.body.as_array().unwrap();
+    assert_eq!(alarms.len(), 1, "{}", raised.body);
+    assert_eq!(alarms[0]["kind"], "sensitivity_floor");
+    assert!(
+        alarms[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("sensitivity 0/20"),
+        "{}",
+        raised.body
+    );
+    let id = alarms[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/ai/pe-detect/drift-check"),
+            None,
+            Some(&rad),
+            None
+        )
+        .body,
+        json!([]),
+        "an active alarm is not raised twice"
+    );
+    let notes = call("GET", &u("/api/v1/notifications"), None, Some(&raio), None);
+    assert!(
+        notes.body.to_string().contains("AI alarm on pe-detect"),
+        "{}",
+        notes.body
+    );
+    // Fallback: a PE-positive result no longer makes the study stat.
+    let during = ingest("DURING1", 0.95);
+    assert_ne!(
+        during,
+        json!("ctpa-pe-positive"),
+        "routing ignores the alarmed detector"
+    );
+    assert_ne!(during, json!("ai-critical"));
+    // Only the RAIO clears, with a reason.
+    let clear = |who: &str, reason: &str| {
+        call(
+            "POST",
+            &u(&format!("/api/v1/ai-alarms/{id}/clear")),
+            None,
+            Some(who),
+            Some(&json!({"reason": reason})),
+        )
+    };
+    assert_eq!(clear(&rad, "fine").status, 403);
+    assert_eq!(clear(&raio, " ").status, 422);
+    let cleared = clear(&raio, "vendor patch 3.2.1 validated on 200 local cases");
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert_eq!(cleared.body["cleared_by"], "rad-bakker");
+    assert_eq!(clear(&raio, "again").status, 404, "no longer active");
+    assert_eq!(ingest("AFTER1", 0.95), json!("ctpa-pe-positive"));
+    let all = call(
+        "GET",
+        &u("/api/v1/ai/pe-detect/alarms"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(all.body.as_array().unwrap().len(), 1);
+    let mut args = vec!["audit", "verify"];
+    args.extend(db.iter().map(String::as_str));
+    assert!(run(&args, None).starts_with("audit log intact"));
 }

@@ -25,10 +25,12 @@ pub enum AuditKind {
     Login,
     /// A rubric assessment created, scored, deliberated or finalised.
     RubricAssessment,
+    /// An AI monitoring alarm raised or cleared.
+    AiAlarm,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 17] = [
+    pub const ALL: [AuditKind; 18] = [
         AuditKind::OrderIngested,
         AuditKind::OrderChanged,
         AuditKind::StudyIngested,
@@ -46,6 +48,7 @@ impl AuditKind {
         AuditKind::DepartmentChange,
         AuditKind::Login,
         AuditKind::RubricAssessment,
+        AuditKind::AiAlarm,
     ];
 
     pub fn code(self) -> &'static str {
@@ -67,6 +70,7 @@ impl AuditKind {
             AuditKind::DepartmentChange => "department_change",
             AuditKind::Login => "login",
             AuditKind::RubricAssessment => "rubric_assessment",
+            AuditKind::AiAlarm => "ai_alarm",
         }
     }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use radgate_domain::Decision;
 use radgate_domain::ai::AiResult;
 use radgate_domain::audit::{AuditEvent, AuditKind};
+use radgate_domain::ids::AiAppId;
 use radgate_domain::study::{Order, Study};
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{Inserted, NewWorkItem, Tx};
@@ -108,6 +109,7 @@ pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Pro
         for r in &results {
             tx.record_ai_calls(study, r, &app.department).await?;
         }
+        let results = usable(app, &mut tx, results).await?;
         let decision = app.policy.decide(study, &results, now);
         let work_items = open_work(&mut tx, study, &decision, now).await?;
         tx.audit(&event(now, actor, AuditKind::StudyIngested, study.accession.as_str(), detail)).await?;
@@ -167,6 +169,22 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
     result
 }
 
+/// The results routing may use: those of applications in fallback for an active
+/// monitoring alarm are left out (`monitoring::usable_results`).
+async fn usable(app: &App, tx: &mut Tx, results: Vec<AiResult>) -> Result<Vec<AiResult>, Problem> {
+    let alarmed: Vec<AiAppId> = tx
+        .alarmed_apps()
+        .await?
+        .iter()
+        .filter_map(|a| AiAppId::parse(a).ok())
+        .collect();
+    Ok(radgate_domain::monitoring::usable_results(
+        results,
+        &app.department,
+        &alarmed,
+    ))
+}
+
 /// Decides for `study` again at `now`. When the decision changes the work, the open items
 /// of the previous decision give way to new ones; returns the study then, so the caller can
 /// audit the new decision last in its transaction.
@@ -178,6 +196,7 @@ async fn route_again(
     outcome: &mut Outcome,
 ) -> Result<Option<Study>, Problem> {
     let results = tx.ai_results_for(study.accession.as_str()).await?;
+    let results = usable(app, tx, results).await?;
     let decision = app.policy.decide(study, &results, now);
     let previous = tx.latest_decision(study.accession.as_str()).await?;
     let changes = previous

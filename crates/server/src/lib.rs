@@ -5,6 +5,7 @@
 mod api;
 mod assessments;
 mod auth;
+mod drift;
 mod ingest;
 mod metrics;
 mod monitoring;
@@ -21,6 +22,9 @@ use std::sync::Arc;
 
 use radgate_domain::{Department, Policy};
 use radgate_store::Store;
+
+/// How often the background drift check evaluates every AI application in use.
+pub const DRIFT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub use api::MAX_BODY_BYTES;
 pub use auth::{hash_password, new_secret, sha256_hex};
@@ -94,7 +98,8 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, routing studies again as their AI waits run out.
+    /// Serves until `shutdown` completes, routing studies again as their AI waits run out
+    /// and checking the AI applications for drift every [`DRIFT_EVERY`].
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -111,10 +116,22 @@ impl Server {
                 }
             }
         });
+        let monitor_app = self.app.clone();
+        let monitor = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(DRIFT_EVERY).await;
+                match drift::check_all(&monitor_app, chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!("AI monitoring raised {n} alarm(s)"),
+                    Err(p) => tracing::warn!("AI drift check failed: {}", p.detail),
+                }
+            }
+        });
         let served = axum::serve(self.listener, api::router(self.app))
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        monitor.abort();
         served
     }
 }

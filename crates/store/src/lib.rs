@@ -7,6 +7,7 @@
 //! Times are stored as milliseconds since the Unix epoch; domain objects whole as JSON.
 
 mod accounts;
+mod alarms;
 mod audit;
 mod configuration;
 mod dialect;
@@ -28,6 +29,7 @@ use sqlx::any::AnyConnectOptions;
 use crate::dialect::Dialect;
 
 pub use accounts::{ApiKey, User};
+pub use alarms::Alarm;
 pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
 pub use configuration::{Change, ConfigurationError};
 pub use monitoring::Stratum;

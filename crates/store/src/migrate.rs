@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0009_ai_calls.sql"),
         include_str!("../migrations/shared/0009_ai_calls.sql"),
     ),
+    (
+        10,
+        include_str!("../migrations/shared/0010_ai_alarms.sql"),
+        include_str!("../migrations/shared/0010_ai_alarms.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -753,3 +753,75 @@ async fn ai_monitoring_counts_calls_against_final_reports() {
         );
     }
 }
+
+/// Alarms are raised once while active, cleared once, and the calls read back for drift
+/// evaluation, on both backends.
+#[tokio::test]
+async fn ai_alarms_are_raised_once_and_cleared_once() {
+    use radgate_store::Alarm;
+    let dept = radgate_domain::Department::parse(include_str!("../../../examples/department.toml"))
+        .unwrap();
+    for (backend, url) in stores("ai_alarms").await {
+        let store = Store::connect(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let s = study("AL1");
+        tx.insert_study(&s, t0()).await.unwrap();
+        let r = ai_result("r-AL1", "AL1", 0.7, 5);
+        tx.insert_ai_result(&r, t0()).await.unwrap();
+        tx.record_ai_calls(&s, &r, &dept).await.unwrap();
+        let alarm = Alarm {
+            id: "pe-detect:pulmonary_embolism:cusum:2026-03-02".into(),
+            app: "pe-detect".into(),
+            finding: "pulmonary_embolism".into(),
+            kind: "cusum".into(),
+            day: t0().date_naive(),
+            detail: "crossed".into(),
+            raised_at: t0(),
+            cleared_at: None,
+            cleared_by: None,
+        };
+        assert!(tx.raise_alarm(&alarm).await.unwrap(), "{backend}");
+        let again = Alarm {
+            id: "pe-detect:pulmonary_embolism:cusum:2026-03-03".into(),
+            ..alarm.clone()
+        };
+        assert!(
+            !tx.raise_alarm(&again).await.unwrap(),
+            "{backend}: one active per kind"
+        );
+        assert_eq!(tx.alarmed_apps().await.unwrap(), ["pe-detect"]);
+        tx.commit().await.unwrap();
+        let points = store
+            .call_points("pe-detect", "pulmonary_embolism")
+            .await
+            .unwrap();
+        assert_eq!(points.len(), 1, "{backend}");
+        assert!(points[0].positive && points[0].truth.is_none(), "{backend}");
+        assert_eq!(points[0].score, Some(0.7));
+
+        let later = t0() + Duration::days(3);
+        let mut tx = store.begin().await.unwrap();
+        let cleared = tx
+            .clear_alarm(&alarm.id, "rad-bakker", later)
+            .await
+            .unwrap();
+        assert_eq!(cleared.unwrap().cleared_by.as_deref(), Some("rad-bakker"));
+        assert!(
+            tx.clear_alarm(&alarm.id, "rad-bakker", later)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        tx.commit().await.unwrap();
+        assert!(store.alarmed_apps().await.unwrap().is_empty(), "{backend}");
+        assert_eq!(
+            store
+                .last_cleared("pe-detect", "pulmonary_embolism", "cusum")
+                .await
+                .unwrap(),
+            Some(later.date_naive())
+        );
+        assert_eq!(store.alarms("pe-detect", false).await.unwrap().len(), 1);
+        assert!(store.alarms("pe-detect", true).await.unwrap().is_empty());
+    }
+}
