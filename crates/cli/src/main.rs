@@ -147,6 +147,9 @@ enum Command {
         /// site, scanner, protocol or month
         #[arg(long)]
         by: Option<String>,
+        /// Also the ROC AUC with its DeLong interval (reads every score in the window)
+        #[arg(long)]
+        auc: bool,
         #[arg(long, value_enum, default_value_t = monitor_cmd::MonitorFormat::Text)]
         format: monitor_cmd::MonitorFormat,
     },
@@ -539,6 +542,7 @@ fn main() -> ExitCode {
             from,
             to,
             by,
+            auc,
             format,
         } => monitor_cmd::run(
             serve_cmd::Target::from(&database),
@@ -546,6 +550,7 @@ fn main() -> ExitCode {
             from,
             to,
             by.as_deref(),
+            auc,
             format,
         ),
         Command::Programme {

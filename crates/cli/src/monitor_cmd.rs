@@ -32,6 +32,7 @@ pub fn run(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     by: Option<&str>,
+    auc: bool,
     format: MonitorFormat,
 ) -> Result<()> {
     let by = match by {
@@ -106,6 +107,12 @@ fn text_of(app: &str, r: &MetricsRow) -> String {
     ] {
         s += &format!("  {name:<12} {}\n", pct(rate));
     }
+    if let Some(a) = &r.auc {
+        s += &format!(
+            "  ROC AUC      {:.3} (DeLong 95% {:.3}-{:.3}; {} positive, {} negative scores)\n",
+            a.auc, a.lower, a.upper, a.positives, a.negatives
+        );
+    }
     if let Some(m) = &r.metrics.versus_human {
         s += &format!(
             "  vs initial human report on {} studies: AI alone right {}, human alone right {}, McNemar exact p {:.4}\n",
@@ -130,7 +137,7 @@ fn csv_of(rows: &[MetricsRow]) -> String {
             out += &format!(",{name}{part}");
         }
     }
-    out += ",paired,ai_only_right,human_only_right,mcnemar_p_exact\n";
+    out += ",paired,ai_only_right,human_only_right,mcnemar_p_exact,auc,auc_lower,auc_upper\n";
     let quote = |s: &str| {
         if s.contains([',', '"', '\n']) {
             format!("\"{}\"", s.replace('"', "\"\""))
@@ -176,7 +183,7 @@ fn csv_of(rows: &[MetricsRow]) -> String {
             }
         }
         out += &format!(
-            ",{},{},{},{}\n",
+            ",{},{},{},{}",
             c.paired,
             c.ai_only_right,
             c.human_only_right,
@@ -185,6 +192,10 @@ fn csv_of(rows: &[MetricsRow]) -> String {
                 .map(|m| m.p_exact.to_string())
                 .unwrap_or_default()
         );
+        out += &match r.auc {
+            Some(a) => format!(",{},{},{}\n", a.auc, a.lower, a.upper),
+            None => ",,,\n".into(),
+        };
     }
     out
 }

@@ -2014,6 +2014,16 @@ fn ai_metrics_follow_the_final_reports_over_http() {
         row["sensitivity"]["wilson"],
         json!([wilson["lower"], wilson["upper"]])
     );
+    // Positives scored 0.93 and 0.12, negatives 0.81 and 0.05: 3 of 4 pairs ordered.
+    let with_auc = call(
+        "GET",
+        &u("/api/v1/ai/pe-detect/metrics?auc=true"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(with_auc.body[0]["auc"]["auc"], 0.75, "{}", with_auc.body);
+    assert!(row.get("auc").is_none(), "AUC only when asked for");
     let by = call(
         "GET",
         &u("/api/v1/ai/pe-detect/metrics?by=scanner"),

@@ -120,7 +120,18 @@ pub struct CountRow {
     pub counts: Counts,
 }
 
-/// A [`CountRow`] with its rates, intervals and paired test.
+/// One reported call with a score, for ROC analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoredCall {
+    pub version: String,
+    pub finding: String,
+    pub stratum: Option<String>,
+    pub score: f64,
+    pub truth: bool,
+}
+
+/// A [`CountRow`] with its rates, intervals and paired test, and the ROC AUC with its
+/// DeLong 95% interval when scores were asked for and both classes have two or more.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricsRow {
     pub version: String,
@@ -129,6 +140,8 @@ pub struct MetricsRow {
     pub stratum: Option<String>,
     #[serde(flatten)]
     pub metrics: Metrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auc: Option<radgate_stats::Auc>,
 }
 
 impl MetricsRow {
@@ -138,7 +151,28 @@ impl MetricsRow {
             finding: row.finding,
             stratum: row.stratum,
             metrics: Metrics::of(row.counts),
+            auc: None,
         }
+    }
+
+    /// The rows with the AUC of each row's scores filled in.
+    pub fn with_auc(rows: Vec<MetricsRow>, scores: &[ScoredCall]) -> Vec<MetricsRow> {
+        rows.into_iter()
+            .map(|mut r| {
+                let (mut pos, mut neg) = (Vec::new(), Vec::new());
+                for s in scores.iter().filter(|s| {
+                    s.version == r.version && s.finding == r.finding && s.stratum == r.stratum
+                }) {
+                    if s.truth {
+                        pos.push(s.score);
+                    } else {
+                        neg.push(s.score);
+                    }
+                }
+                r.auc = radgate_stats::auc_delong(&pos, &neg, 0.95);
+                r
+            })
+            .collect()
     }
 }
 

@@ -18,6 +18,9 @@ pub struct Window {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     by: Option<String>,
+    /// Also the ROC AUC with its DeLong interval.
+    #[serde(default)]
+    auc: bool,
 }
 
 pub async fn metrics(
@@ -52,6 +55,16 @@ pub async fn metrics(
     if end < start {
         return Err(Problem::invalid("to", "`to` is before `from`"));
     }
-    let rows = app.store.monitor_counts(&id, start, end, by).await?;
-    Ok(axum::Json(rows.into_iter().map(MetricsRow::of).collect()))
+    let rows: Vec<MetricsRow> = app
+        .store
+        .monitor_counts(&id, start, end, by)
+        .await?
+        .into_iter()
+        .map(MetricsRow::of)
+        .collect();
+    if w.auc {
+        let scores = app.store.scored_calls(&id, start, end, by).await?;
+        return Ok(axum::Json(MetricsRow::with_auc(rows, &scores)));
+    }
+    Ok(axum::Json(rows))
 }

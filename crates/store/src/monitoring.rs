@@ -6,7 +6,9 @@
 use chrono::{Datelike, NaiveDate};
 use radgate_domain::Department;
 use radgate_domain::ai::AiResult;
-use radgate_domain::monitoring::{CountRow, Counts, Truth, ai_positive, initial_human_findings};
+use radgate_domain::monitoring::{
+    CountRow, Counts, ScoredCall, Truth, ai_positive, initial_human_findings,
+};
 use radgate_domain::report::Report;
 use radgate_domain::study::Study;
 use serde::Serialize;
@@ -223,6 +225,39 @@ impl Store {
                         ai_only_right: n("ai_only")?,
                         human_only_right: n("human_only")?,
                     },
+                })
+            })
+            .collect()
+    }
+
+    /// The scores of reported calls (score present, truth known) with their version,
+    /// finding and stratum, for ROC analysis: a ranking statistic needs the scores.
+    pub async fn scored_calls(
+        &self,
+        app: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<Stratum>,
+    ) -> Result<Vec<ScoredCall>> {
+        let stratum = by.map_or("''", Stratum::column);
+        let sql = format!(
+            "SELECT version, finding, {stratum} AS stratum, score, CAST(truth AS BIGINT) AS truth FROM ai_calls \
+             WHERE app = $1 AND day >= $2 AND day <= $3 AND truth IS NOT NULL AND score IS NOT NULL"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(app)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ScoredCall {
+                    version: r.try_get("version")?,
+                    finding: r.try_get("finding")?,
+                    stratum: by.map(|_| r.try_get("stratum")).transpose()?,
+                    score: r.try_get("score")?,
+                    truth: r.try_get::<i64, _>("truth")? == 1,
                 })
             })
             .collect()
