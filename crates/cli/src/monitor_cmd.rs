@@ -44,15 +44,19 @@ pub fn run(
     };
     let (start, end) = window(from, to)?;
     let rows = tokio::runtime::Runtime::new()?.block_on(async {
-        anyhow::Ok(
-            target
-                .open()
-                .await?
-                .monitor_counts(app, start, end, by)
-                .await?,
-        )
+        let store = target.open().await?;
+        let rows: Vec<MetricsRow> = store
+            .monitor_counts(app, start, end, by)
+            .await?
+            .into_iter()
+            .map(MetricsRow::of)
+            .collect();
+        if auc {
+            let scores = store.scored_calls(app, start, end, by).await?;
+            return anyhow::Ok(MetricsRow::with_auc(rows, &scores));
+        }
+        anyhow::Ok(rows)
     })?;
-    let rows: Vec<MetricsRow> = rows.into_iter().map(MetricsRow::of).collect();
     match format {
         MonitorFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         MonitorFormat::Csv => print!("{}", csv_of(&rows)),

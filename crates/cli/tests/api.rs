@@ -2080,7 +2080,7 @@ fn ai_metrics_follow_the_final_reports_over_http() {
     // The CLI reads the same database.
     let mut args = vec!["monitor"];
     args.extend(db.iter().map(String::as_str));
-    args.extend(["--app", "pe-detect", "--format", "csv"]);
+    args.extend(["--app", "pe-detect", "--auc", "--format", "csv"]);
     let csv = run(&args, None);
     let mut lines = csv.lines();
     assert!(
