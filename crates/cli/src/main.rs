@@ -150,6 +150,12 @@ enum Command {
         /// Also the ROC AUC with its DeLong interval (reads every score in the window)
         #[arg(long)]
         auc: bool,
+        /// Turnaround instead: acquisition to AI result (median, p90, share within
+        /// --ai-sla-minutes) and to the authorized report, per priority
+        #[arg(long)]
+        turnaround: bool,
+        #[arg(long, default_value_t = 10.0)]
+        ai_sla_minutes: f64,
         #[arg(long, value_enum, default_value_t = monitor_cmd::MonitorFormat::Text)]
         format: monitor_cmd::MonitorFormat,
     },
@@ -543,7 +549,35 @@ fn main() -> ExitCode {
             to,
             by,
             auc,
+            turnaround: true,
+            ai_sla_minutes,
             format,
+        } => {
+            if by.is_some() || auc {
+                Err(anyhow::anyhow!(
+                    "--turnaround reports per priority; it takes no --by or --auc"
+                ))
+            } else {
+                monitor_cmd::turnaround(
+                    serve_cmd::Target::from(&database),
+                    &app,
+                    from,
+                    to,
+                    ai_sla_minutes,
+                    format,
+                )
+            }
+        }
+        Command::Monitor {
+            database,
+            app,
+            from,
+            to,
+            by,
+            auc,
+            turnaround: false,
+            format,
+            ..
         } => monitor_cmd::run(
             serve_cmd::Target::from(&database),
             &app,

@@ -3,7 +3,7 @@
 
 use anyhow::{Result, bail};
 use chrono::{NaiveDate, Utc};
-use radgate_domain::monitoring::{MetricsRow, Rate};
+use radgate_domain::monitoring::{MetricsRow, Rate, Turnaround, turnaround_rows};
 use radgate_store::Stratum;
 
 use crate::serve_cmd::Target;
@@ -202,4 +202,77 @@ fn csv_of(rows: &[MetricsRow]) -> String {
         };
     }
     out
+}
+
+/// `radgate monitor --turnaround`: acquisition to AI result and to authorized report.
+pub fn turnaround(
+    target: Target,
+    app: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    ai_sla_minutes: f64,
+    format: MonitorFormat,
+) -> Result<()> {
+    if !(ai_sla_minutes > 0.0 && ai_sla_minutes.is_finite()) {
+        bail!("--ai-sla-minutes must be a positive number of minutes");
+    }
+    let (start, end) = window(from, to)?;
+    let times = tokio::runtime::Runtime::new()?.block_on(async {
+        anyhow::Ok(
+            target
+                .open()
+                .await?
+                .turnaround_times(app, start, end)
+                .await?,
+        )
+    })?;
+    let rows = turnaround_rows(&times, ai_sla_minutes);
+    match format {
+        MonitorFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        MonitorFormat::Csv => {
+            println!("priority,stage,exams,median_minutes,p90_minutes,within_sla");
+            for r in &rows {
+                for (stage, t) in [
+                    ("ai_result", &r.to_ai_result),
+                    ("authorized_report", &r.to_authorized_report),
+                ] {
+                    if let Some(t) = t {
+                        println!(
+                            "{},{stage},{},{},{},{}",
+                            r.priority,
+                            t.exams,
+                            t.median_minutes,
+                            t.p90_minutes,
+                            t.within_sla
+                                .map(|w| w.estimate.to_string())
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+        MonitorFormat::Text => {
+            for r in &rows {
+                let line = |t: &Option<Turnaround>| match t {
+                    Some(t) => format!(
+                        "median {:.1} min, p90 {:.1} min over {} exams{}",
+                        t.median_minutes,
+                        t.p90_minutes,
+                        t.exams,
+                        t.within_sla
+                            .map(|w| format!(
+                                ", {:.1}% within {ai_sla_minutes} min",
+                                100.0 * w.estimate
+                            ))
+                            .unwrap_or_default()
+                    ),
+                    None => "-".into(),
+                };
+                println!("{app} {}:", r.priority);
+                println!("  to AI result          {}", line(&r.to_ai_result));
+                println!("  to authorized report  {}", line(&r.to_authorized_report));
+            }
+        }
+    }
+    Ok(())
 }

@@ -514,7 +514,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 41, "one entry per route");
+    assert_eq!(paths.len(), 42, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
@@ -2077,7 +2077,44 @@ fn ai_metrics_follow_the_final_reports_over_http() {
         .status,
         422
     );
+    // Turnaround: all four routine, each with an AI result seconds after acquisition and
+    // an authorized report.
+    let t = call(
+        "GET",
+        &u("/api/v1/ai/pe-detect/turnaround?ai_sla_minutes=10"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(t.status, 200, "{}", t.body);
+    let names: Vec<&str> = t
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["priority"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["routine", "all"]);
+    assert_eq!(t.body[1]["to_ai_result"]["exams"], 4);
+    assert_eq!(t.body[1]["to_ai_result"]["within_sla"]["estimate"], 1.0);
+    assert_eq!(t.body[1]["to_authorized_report"]["exams"], 4);
+    assert_eq!(
+        call(
+            "GET",
+            &u("/api/v1/ai/pe-detect/turnaround?ai_sla_minutes=-1"),
+            None,
+            Some(&rad),
+            None
+        )
+        .status,
+        422
+    );
     // The CLI reads the same database.
+    let mut targs = vec!["monitor"];
+    targs.extend(db.iter().map(String::as_str));
+    targs.extend(["--app", "pe-detect", "--turnaround", "--format", "json"]);
+    let cli_t: Value = serde_json::from_str(&run(&targs, None)).unwrap();
+    assert_eq!(cli_t[1]["to_authorized_report"]["exams"], 4);
     let mut args = vec!["monitor"];
     args.extend(db.iter().map(String::as_str));
     args.extend(["--app", "pe-detect", "--auc", "--format", "csv"]);

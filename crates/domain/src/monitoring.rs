@@ -176,6 +176,88 @@ impl MetricsRow {
     }
 }
 
+/// Median, 90th percentile and share within an SLA of some durations in minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Turnaround {
+    pub exams: usize,
+    pub median_minutes: f64,
+    pub p90_minutes: f64,
+    /// Share done within the SLA, when an SLA applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_sla: Option<Rate>,
+}
+
+impl Turnaround {
+    /// `None` for no durations. Percentiles interpolate linearly between order statistics
+    /// (numpy's default).
+    pub fn of(minutes: &[f64], sla_minutes: Option<f64>) -> Option<Turnaround> {
+        if minutes.is_empty() {
+            return None;
+        }
+        let mut v = minutes.to_vec();
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            let x = p * (v.len() - 1) as f64;
+            let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+            v[lo] + (v[hi] - v[lo]) * (x - lo as f64)
+        };
+        Some(Turnaround {
+            exams: v.len(),
+            median_minutes: q(0.5),
+            p90_minutes: q(0.9),
+            within_sla: sla_minutes.and_then(|sla| {
+                Rate::of(
+                    v.iter().filter(|m| **m <= sla).count() as u64,
+                    v.len() as u64,
+                )
+            }),
+        })
+    }
+}
+
+/// Turnaround of one priority (or `all`): acquisition to AI result, and to the authorized
+/// report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TurnaroundRow {
+    pub priority: String,
+    pub to_ai_result: Option<Turnaround>,
+    pub to_authorized_report: Option<Turnaround>,
+}
+
+/// One study's times, in minutes from acquisition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StudyTimes {
+    /// The ordered priority's code.
+    pub priority: String,
+    pub to_ai_result: Option<f64>,
+    pub to_authorized: Option<f64>,
+}
+
+/// Rows per priority (stat, urgent, routine, those with studies) and `all`.
+pub fn turnaround_rows(studies: &[StudyTimes], ai_sla_minutes: f64) -> Vec<TurnaroundRow> {
+    let row = |name: &str, keep: &dyn Fn(&str) -> bool| {
+        let of = |f: fn(&StudyTimes) -> Option<f64>| -> Vec<f64> {
+            studies
+                .iter()
+                .filter(|s| keep(&s.priority))
+                .filter_map(f)
+                .collect()
+        };
+        TurnaroundRow {
+            priority: name.to_owned(),
+            to_ai_result: Turnaround::of(&of(|s| s.to_ai_result), Some(ai_sla_minutes)),
+            to_authorized_report: Turnaround::of(&of(|s| s.to_authorized), None),
+        }
+    };
+    let mut out: Vec<TurnaroundRow> = crate::study::Priority::ALL
+        .iter()
+        .map(|p| row(p.code(), &|s: &str| s == p.code()))
+        .filter(|r| r.to_ai_result.is_some() || r.to_authorized_report.is_some())
+        .collect();
+    out.push(row("all", &|_: &str| true));
+    out
+}
+
 /// A rate with its three 95% intervals; absent when its denominator is zero.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Rate {
@@ -291,6 +373,35 @@ mod tests {
         assert!(ai_positive(Some(&filter), &finding(None, false, false)));
         assert!(!ai_positive(Some(&filter), &finding(None, false, true)));
         assert!(!ai_positive(None, &finding(Some(0.9), false, false)));
+    }
+
+    #[test]
+    fn turnaround_percentiles_interpolate_like_numpy() {
+        // numpy.percentile([1, 2, 3, 4, 10], [50, 90]) = [3.0, 7.6]
+        let t = Turnaround::of(&[4.0, 1.0, 10.0, 3.0, 2.0], Some(3.0)).unwrap();
+        assert_eq!(t.median_minutes, 3.0);
+        assert!((t.p90_minutes - 7.6).abs() < 1e-12);
+        assert_eq!(t.within_sla.unwrap().successes, 3);
+        assert_eq!(Turnaround::of(&[], None), None);
+        let times = |p: &str, ai: Option<f64>, report: Option<f64>| StudyTimes {
+            priority: p.into(),
+            to_ai_result: ai,
+            to_authorized: report,
+        };
+        let rows = turnaround_rows(
+            &[
+                times("stat", Some(2.0), Some(30.0)),
+                times("routine", Some(20.0), None),
+            ],
+            10.0,
+        );
+        let names: Vec<&str> = rows.iter().map(|r| r.priority.as_str()).collect();
+        assert_eq!(names, ["stat", "routine", "all"]);
+        assert_eq!(
+            rows[2].to_ai_result.unwrap().within_sla.unwrap().estimate,
+            0.5
+        );
+        assert_eq!(rows[1].to_authorized_report, None);
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/stats/agreement", post(crate::stats::agreement))
         .route("/api/v1/ai/{id}/metrics", get(crate::monitoring::metrics))
         .route("/api/v1/ai/{id}/alarms", get(crate::drift::alarms))
+        .route(
+            "/api/v1/ai/{id}/turnaround",
+            get(crate::monitoring::turnaround),
+        )
         .route("/api/v1/ai/{id}/drift-check", post(crate::drift::run_check))
         .route("/api/v1/ai-alarms/{id}/clear", post(crate::drift::clear))
         .route("/api/v1/rubric-assessments", post(crate::rubrics::create))

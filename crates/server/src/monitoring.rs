@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use chrono::{NaiveDate, Utc};
-use radgate_domain::monitoring::MetricsRow;
+use radgate_domain::monitoring::{MetricsRow, TurnaroundRow, turnaround_rows};
 use radgate_domain::professional::Role;
 use radgate_store::Stratum;
 use serde::Deserialize;
@@ -67,4 +67,45 @@ pub async fn metrics(
         return Ok(axum::Json(MetricsRow::with_auc(rows, &scores)));
     }
     Ok(axum::Json(rows))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnaroundQuery {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    /// Minutes within which an AI result should be available (default 10).
+    ai_sla_minutes: Option<f64>,
+}
+
+/// Acquisition to AI result and to authorized report, per priority and overall.
+pub async fn turnaround(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<TurnaroundQuery>,
+) -> Result<axum::Json<Vec<TurnaroundRow>>, Problem> {
+    let person = caller.person()?;
+    if person.role != Role::Radiologist {
+        return Err(Problem::forbidden("AI performance is for radiologists"));
+    }
+    if app.department.ai_application(&id).is_none() {
+        return Err(Problem::not_found(format!(
+            "no AI application `{id}` in the register"
+        )));
+    }
+    let sla = q.ai_sla_minutes.unwrap_or(10.0);
+    if !(sla > 0.0 && sla.is_finite()) {
+        return Err(Problem::invalid(
+            "ai_sla_minutes",
+            "must be a positive number of minutes",
+        ));
+    }
+    let start = q
+        .from
+        .unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date"));
+    let end =
+        q.to.unwrap_or_else(|| Utc::now().date_naive() + chrono::Days::new(1));
+    let times = app.store.turnaround_times(&id, start, end).await?;
+    Ok(axum::Json(turnaround_rows(&times, sla)))
 }

@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0010_ai_alarms.sql"),
         include_str!("../migrations/shared/0010_ai_alarms.sql"),
     ),
+    (
+        11,
+        include_str!("../migrations/shared/0011_ai_call_priority.sql"),
+        include_str!("../migrations/shared/0011_ai_call_priority.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use radgate_domain::Department;
 use radgate_domain::ai::AiResult;
 use radgate_domain::monitoring::{
-    CountRow, Counts, ScoredCall, Truth, ai_positive, initial_human_findings,
+    CountRow, Counts, ScoredCall, StudyTimes, Truth, ai_positive, initial_human_findings,
 };
 use radgate_domain::report::Report;
 use radgate_domain::study::Study;
@@ -73,8 +73,8 @@ impl Tx {
         for f in &result.findings {
             let spec = app.and_then(|a| a.findings.iter().find(|s| s.code == f.code));
             sqlx::query(
-                "INSERT INTO ai_calls (accession, app, version, finding, score, positive, acquired_at, day, month, site, scanner, protocol) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                "INSERT INTO ai_calls (accession, app, version, finding, score, positive, acquired_at, day, month, site, scanner, protocol, priority) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (accession, app, version, finding) DO UPDATE SET score = excluded.score, positive = excluded.positive",
             )
             .bind(study.accession.as_str())
@@ -89,6 +89,7 @@ impl Tx {
             .bind(&study.site)
             .bind(&scanner)
             .bind(study.protocol.clone().unwrap_or_default())
+            .bind(study.priority.code())
             .execute(self.conn())
             .await?;
         }
@@ -258,6 +259,42 @@ impl Store {
                     stratum: by.map(|_| r.try_get("stratum")).transpose()?,
                     score: r.try_get("score")?,
                     truth: r.try_get::<i64, _>("truth")? == 1,
+                })
+            })
+            .collect()
+    }
+
+    /// Per study of `app` acquired in the window: its priority, and the minutes from
+    /// acquisition to the application's first result and to the first authorization of
+    /// its report (absent until authorized).
+    pub async fn turnaround_times(
+        &self,
+        app: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<StudyTimes>> {
+        let rows = sqlx::query(
+            "SELECT c.accession AS accession, c.priority AS priority, c.acquired_at AS acquired_at, \
+                    MIN(r.received_at) AS ai_at, \
+                    (SELECT MIN(v.at) FROM report_versions v WHERE v.accession = c.accession AND v.act = 'authorized') AS authorized_at \
+             FROM ai_calls c JOIN ai_results r ON r.accession = c.accession AND r.app = c.app \
+             WHERE c.app = $1 AND c.day >= $2 AND c.day <= $3 \
+             GROUP BY c.accession, c.priority, c.acquired_at \
+             ORDER BY c.acquired_at",
+        )
+        .bind(app)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let acquired: i64 = r.try_get("acquired_at")?;
+                let minutes = |ms: i64| (ms - acquired) as f64 / 60_000.0;
+                Ok(StudyTimes {
+                    priority: r.try_get("priority")?,
+                    to_ai_result: r.try_get::<Option<i64>, _>("ai_at")?.map(minutes),
+                    to_authorized: r.try_get::<Option<i64>, _>("authorized_at")?.map(minutes),
                 })
             })
             .collect()
