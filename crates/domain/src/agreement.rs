@@ -57,6 +57,10 @@ pub struct TaskAgreement {
     /// unless the agreement says otherwise).
     #[serde(default)]
     pub discrepancy_limits: crate::quality::Limits,
+    /// How narrow the 95% interval of the NPV of "cleared" must become before the
+    /// sampled review is judged conclusive (`npv_interval_width`; default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub npv_interval_width: Option<f64>,
 }
 
 impl TaskAgreement {
@@ -85,6 +89,7 @@ mod tests {
             valid_until: NaiveDate::from_ymd_opt(2026, 12, 31),
             requirements: None,
             discrepancy_limits: Default::default(),
+            npv_interval_width: None,
         }
     }
 

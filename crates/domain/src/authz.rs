@@ -193,6 +193,19 @@ pub fn may_monitor_programme(
     programme.staff.contains(viewer)
 }
 
+/// Whether someone in `role` may see how the AI applications and the cleared exams
+/// perform (metrics, alarms, turnaround, safety of "cleared", pilots): radiologists, who
+/// answer for the reads that AI and delegates take over.
+pub fn may_oversee_ai(role: Role) -> bool {
+    role == Role::Radiologist
+}
+
+/// Whether `who` keeps the AI register: changes an application's status, clears its
+/// monitoring alarms, declares pilots and decides on them. The department's RAIO only.
+pub fn keeps_ai_register(who: &ProfessionalId, dept: &Department) -> bool {
+    dept.raio.as_ref() == Some(who)
+}
+
 /// The tasks of the catalog that someone in `role` may perform on `day`.
 pub fn tasks_for(role: Role, dept: &Department, day: NaiveDate) -> Vec<crate::ids::TaskTypeId> {
     dept.tasks

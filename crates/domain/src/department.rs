@@ -423,6 +423,20 @@ fn agreement(
                     window,
                 }
             });
+    let npv_interval_width = t.float(r, "npv_interval_width").and_then(|v| {
+        if v.value > 0.0 && v.value < 1.0 {
+            Some(v.value)
+        } else {
+            r.error(
+                v.line,
+                format!(
+                    "npv_interval_width must lie between 0 and 1, got {}",
+                    v.value
+                ),
+            );
+            None
+        }
+    });
     Some(TaskAgreement {
         id: id?.value,
         task: task?,
@@ -434,6 +448,7 @@ fn agreement(
         valid_until,
         requirements,
         discrepancy_limits,
+        npv_interval_width,
     })
 }
 

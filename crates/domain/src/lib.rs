@@ -24,6 +24,8 @@ pub mod programme;
 pub mod quality;
 pub mod report;
 pub mod rubric;
+pub mod safety;
+pub mod sampling;
 pub mod study;
 pub mod workitem;
 

@@ -234,28 +234,13 @@ pub fn sample(assessments: &[Assessment], fraction: f64, seed: u64) -> Vec<&Asse
     let mut confirmed: Vec<(u64, &Assessment)> = assessments
         .iter()
         .filter(|a| a.status == AssessmentStatus::Confirmed)
-        .map(|a| (keyed_hash(seed, &a.id), a))
+        .map(|a| (crate::sampling::keyed_hash(&seed.to_le_bytes(), &a.id), a))
         .collect();
     confirmed.sort_by(|(h1, a1), (h2, a2)| h1.cmp(h2).then(a1.id.cmp(&a2.id)));
     let take = (fraction.clamp(0.0, 1.0) * confirmed.len() as f64).ceil() as usize;
     let mut chosen: Vec<&Assessment> = confirmed.into_iter().take(take).map(|(_, a)| a).collect();
     chosen.sort_by(|a, b| a.date.cmp(&b.date).then(a.id.cmp(&b.id)));
     chosen
-}
-
-/// FNV-1a over the seed and the id, finished with SplitMix64's mixer: stable across
-/// platforms and Rust versions, unlike `std`'s hasher.
-fn keyed_hash(seed: u64, id: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed.to_le_bytes().iter().chain(id.as_bytes()) {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
 }
 
 /// `[[programme]]` in the department file.

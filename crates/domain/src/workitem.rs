@@ -107,6 +107,13 @@ impl WorkItem {
         Ok(())
     }
 
+    /// The holder sends the item up (a gatekeeper to a radiologist).
+    pub fn escalate_by(&mut self, by: &ProfessionalId) -> Result<(), WorkItemError> {
+        self.require_holder(by)?;
+        self.state = WorkItemState::Escalated;
+        Ok(())
+    }
+
     /// Sends the item up (to a radiologist); open or claimed items only.
     pub fn escalate(&mut self) -> Result<(), WorkItemError> {
         match self.state {

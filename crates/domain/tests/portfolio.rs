@@ -321,3 +321,31 @@ fn an_agreement_may_set_its_own_discrepancy_limits_and_bad_ones_are_reported() {
         assert!(problems.contains(needle), "{needle}: {problems}");
     }
 }
+
+#[test]
+fn the_agreed_npv_interval_width_comes_from_the_agreement_or_the_default() {
+    use radgate_domain::ids::TaskTypeId;
+    use radgate_domain::safety::{DEFAULT_NPV_INTERVAL_WIDTH, agreed_width};
+    let dept = Department::parse(DEPARTMENT).unwrap();
+    let fracture = TaskTypeId::parse("fracture_gatekeeping").unwrap();
+    assert_eq!(agreed_width(&dept, &fracture), DEFAULT_NPV_INTERVAL_WIDTH);
+    let narrow = DEPARTMENT.replacen(
+        "id = \"ta-fracture-gatekeeping\"",
+        "id = \"ta-fracture-gatekeeping\"\nnpv_interval_width = 0.03",
+        1,
+    );
+    let dept = Department::parse(&narrow).unwrap();
+    assert_eq!(agreed_width(&dept, &fracture), 0.03);
+    let bad = DEPARTMENT.replacen(
+        "id = \"ta-fracture-gatekeeping\"",
+        "id = \"ta-fracture-gatekeeping\"\nnpv_interval_width = 1.5",
+        1,
+    );
+    let problems = Department::parse(&bad).unwrap_err().0;
+    assert!(
+        problems
+            .iter()
+            .any(|d| d.message == "npv_interval_width must lie between 0 and 1, got 1.5"),
+        "{problems:?}"
+    );
+}

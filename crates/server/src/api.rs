@@ -101,6 +101,19 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/work-items/{id}/claim", post(claim))
         .route("/api/v1/work-items/{id}/release", post(release))
         .route("/api/v1/work-items/{id}/complete", post(complete))
+        .route(
+            "/api/v1/work-items/{id}/clear",
+            post(crate::gatekeeping::clear),
+        )
+        .route(
+            "/api/v1/work-items/{id}/escalate",
+            post(crate::gatekeeping::escalate),
+        )
+        .route(
+            "/api/v1/work-items/{id}/review",
+            post(crate::gatekeeping::review),
+        )
+        .route("/api/v1/safety/{task}", get(crate::gatekeeping::safety))
         .route("/api/v1/reports/{accession}", get(crate::reports::get))
         .route(
             "/api/v1/reports/{accession}/draft",
@@ -163,7 +176,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 }
 
 /// A work item id from the path, refused as a problem when it is not a number.
-pub struct ItemId(u64);
+pub struct ItemId(pub u64);
 
 impl<S: Send + Sync> FromRequestParts<S> for ItemId {
     type Rejection = Problem;
@@ -465,6 +478,23 @@ async fn complete(
     ItemId(id): ItemId,
 ) -> Result<axum::Json<WorkItem>, Problem> {
     let person = caller.person()?;
+    // Gatekeeping ends in a clearance or an escalation, a review in its finding: each has
+    // its own action, which records what a bare "complete" would lose.
+    if let Some(item) = app.store.work_item(id).await? {
+        match radgate_domain::safety::step_of(&item) {
+            radgate_domain::safety::Step::Gatekeeping => {
+                return Err(Problem::conflict(format!(
+                    "work item {id} is gatekeeping: POST .../clear or .../escalate"
+                )));
+            }
+            radgate_domain::safety::Step::Review => {
+                return Err(Problem::conflict(format!(
+                    "work item {id} is a retrospective review: POST .../review with {{\"missed\": true|false}}"
+                )));
+            }
+            radgate_domain::safety::Step::Other => {}
+        }
+    }
     Ok(axum::Json(
         app.store
             .complete(id, &person.professional, Utc::now())

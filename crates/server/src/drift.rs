@@ -7,8 +7,8 @@
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
+use radgate_domain::authz;
 use radgate_domain::drift::{DriftSettings, evaluate};
-use radgate_domain::professional::Role;
 use radgate_store::Alarm;
 use serde::Deserialize;
 
@@ -102,7 +102,7 @@ pub async fn check_all(app: &App, now: DateTime<Utc>) -> Result<usize, Problem> 
 
 fn radiologist(caller: &Caller) -> Result<&radgate_store::User, Problem> {
     let person = caller.person()?;
-    if person.role != Role::Radiologist {
+    if !authz::may_oversee_ai(person.role) {
         return Err(Problem::forbidden("AI monitoring is for radiologists"));
     }
     Ok(person)
@@ -146,7 +146,7 @@ pub async fn clear(
     Body(c): Body<Clearance>,
 ) -> Result<axum::Json<Alarm>, Problem> {
     let person = caller.person()?;
-    if app.department.raio.as_ref() != Some(&person.professional) {
+    if !authz::keeps_ai_register(&person.professional, &app.department) {
         return Err(Problem::forbidden(
             "only the department's RAIO clears AI monitoring alarms",
         ));

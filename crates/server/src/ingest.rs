@@ -250,6 +250,12 @@ async fn open_work(
     for new in NewWorkItem::for_decision(&study.accession, id, d, now) {
         items.push(tx.insert_work_item(&new).await?);
     }
+    // Autonomous normal has no prospective read: its sampled review opens now.
+    if d.pathway == radgate_domain::decision::Pathway::AutonomousNormal {
+        items.extend(
+            crate::gatekeeping::open_review_if_drawn(tx, &study.accession, d.pathway, now).await?,
+        );
+    }
     Ok(items)
 }
 

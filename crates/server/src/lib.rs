@@ -6,6 +6,7 @@ mod api;
 mod assessments;
 mod auth;
 mod drift;
+mod gatekeeping;
 mod ingest;
 mod metrics;
 mod monitoring;

@@ -3,8 +3,8 @@
 
 use axum::extract::{Path, Query, State};
 use chrono::{NaiveDate, Utc};
+use radgate_domain::authz;
 use radgate_domain::monitoring::{MetricsRow, TurnaroundRow, turnaround_rows};
-use radgate_domain::professional::Role;
 use radgate_store::Stratum;
 use serde::Deserialize;
 
@@ -30,7 +30,7 @@ pub async fn metrics(
     Query(w): Query<Window>,
 ) -> Result<axum::Json<Vec<MetricsRow>>, Problem> {
     let person = caller.person()?;
-    if person.role != Role::Radiologist {
+    if !authz::may_oversee_ai(person.role) {
         return Err(Problem::forbidden("AI performance is for radiologists"));
     }
     if app.department.ai_application(&id).is_none() {
@@ -86,7 +86,7 @@ pub async fn turnaround(
     Query(q): Query<TurnaroundQuery>,
 ) -> Result<axum::Json<Vec<TurnaroundRow>>, Problem> {
     let person = caller.person()?;
-    if person.role != Role::Radiologist {
+    if !authz::may_oversee_ai(person.role) {
         return Err(Problem::forbidden("AI performance is for radiologists"));
     }
     if app.department.ai_application(&id).is_none() {

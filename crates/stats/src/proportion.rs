@@ -100,9 +100,58 @@ pub fn proportion(
     })
 }
 
+/// The number of trials at which the Wilson interval around the rate `p` (as if it held
+/// exactly) is no wider than `width`: the sample size a review needs for an agreed
+/// precision. Searches upward from `at_least`; `None` when `width` is not in (0, 1).
+pub fn trials_for_wilson_width(p: f64, width: f64, confidence: f64, at_least: u64) -> Option<u64> {
+    if !(width > 0.0 && width < 1.0 && (0.0..=1.0).contains(&p)) {
+        return None;
+    }
+    let wide = |n: u64| -> bool {
+        let successes = (p * n as f64).round() as u64;
+        proportion(successes, n, Method::Wilson, confidence)
+            .map(|i| i.upper - i.lower > width)
+            .unwrap_or(true)
+    };
+    let mut lo = at_least.max(1);
+    if !wide(lo) {
+        return Some(lo);
+    }
+    let mut hi = lo * 2;
+    while wide(hi) {
+        lo = hi;
+        hi *= 2;
+        if hi > 1 << 40 {
+            return None;
+        }
+    }
+    // The width shrinks with n (up to the rounding of successes): bisect the first fit.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if wide(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(hi)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trials_for_a_wilson_width_by_closed_form_at_one_hundred_percent() {
+        // At p = 1 the Wilson interval is [n / (n + z^2), 1]: width z^2 / (n + z^2) <= w
+        // from n = z^2 (1 - w) / w on. z = 1.959964, w = 0.05: n >= 72.99, so 73.
+        assert_eq!(trials_for_wilson_width(1.0, 0.05, 0.95, 1), Some(73));
+        assert_eq!(trials_for_wilson_width(1.0, 0.05, 0.95, 500), Some(500));
+        // Around 50% it takes about (2 z / w)^2 = 1537 (Wald's rule; Wilson is close).
+        let n = trials_for_wilson_width(0.5, 0.05, 0.95, 1).unwrap();
+        assert!((1530..=1540).contains(&n), "{n}");
+        assert_eq!(trials_for_wilson_width(0.5, 0.0, 0.95, 1), None);
+    }
 
     #[test]
     fn exact_interval_at_zero_successes_has_closed_form() {

@@ -16,6 +16,7 @@ mod monitoring;
 mod portfolio;
 mod quality;
 mod rubric;
+mod safety;
 mod tx;
 mod worklist;
 
@@ -35,6 +36,7 @@ pub use configuration::{Change, ConfigurationError};
 pub use monitoring::Stratum;
 pub use portfolio::{ImportError, Imported};
 pub use quality::Notification;
+pub use safety::SafetyReview;
 pub use tx::{Inserted, Tx};
 pub use worklist::{ClaimError, NewWorkItem};
 

@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0011_ai_call_priority.sql"),
         include_str!("../migrations/shared/0011_ai_call_priority.sql"),
     ),
+    (
+        12,
+        include_str!("../migrations/shared/0012_safety_reviews.sql"),
+        include_str!("../migrations/shared/0012_safety_reviews.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

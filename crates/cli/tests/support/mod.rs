@@ -2,6 +2,8 @@
 //! databases on both backends, and a running `radgate serve`.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod http;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

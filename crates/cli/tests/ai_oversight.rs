@@ -1,0 +1,265 @@
+//! AI oversight through the real `radgate serve`: the safety of gatekeeper clearances.
+
+mod support;
+
+use std::path::PathBuf;
+
+use radgate_domain::sampling::in_sample;
+use serde_json::{Value, json};
+use support::http::{add_account, call, login, provision_people};
+use support::{Server, databases, example, run};
+
+/// Five recent KKBs at "unsupervised" from two radiologists for MBB'er Jansen's chest X-ray
+/// gatekeeping, and the AI endorsement and AI literacy certificates the agreement asks.
+fn authorize_gatekeeper(db: &[String]) {
+    let day = |d: i64| (chrono::Utc::now().date_naive() - chrono::Duration::days(d)).to_string();
+    let mut csv = String::from(
+        "id,assessee,assessor,assessor_background,task,placement,date,expertise,communication,collaboration,organisation,knowledge_science,professionalism,entrustment,narrative,status\n",
+    );
+    for i in 0..5 {
+        let assessor = if i % 2 == 0 {
+            "rad-devries"
+        } else {
+            "rad-bakker"
+        };
+        csv.push_str(&format!(
+            "jansen-{i},mbb-jansen,{assessor},medical,cxr_gatekeeping,xr,{},4,4,4,4,4,4,4,,confirmed\n",
+            day(10 + i)
+        ));
+    }
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jansen-{}.csv", std::process::id()));
+    std::fs::write(&file, csv).unwrap();
+    let dept = example("department.toml");
+    let mut args = vec!["portfolio", "import"];
+    args.extend(db.iter().map(String::as_str));
+    args.extend(["--department", &dept, file.to_str().unwrap()]);
+    run(&args, None);
+    let until = (chrono::Utc::now().date_naive() + chrono::Duration::days(365)).to_string();
+    for kind in ["ai_endorsement", "ai_literacy"] {
+        let mut args = vec!["portfolio", "certificate"];
+        args.extend(db.iter().map(String::as_str));
+        args.extend([
+            "--department",
+            &dept,
+            "--person",
+            "mbb-jansen",
+            "--kind",
+            kind,
+            "--valid-until",
+            &until,
+        ]);
+        run(&args, None);
+    }
+}
+
+/// The open item of `acc` on the caller's worklist.
+fn worklist_item(url: &str, cookie: &str, acc: &str) -> Value {
+    let list = call(
+        "GET",
+        &format!("{url}/api/v1/worklist"),
+        None,
+        Some(cookie),
+        None,
+    );
+    list.body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["accession"] == acc)
+        .unwrap_or_else(|| panic!("{acc} not on the worklist: {}", list.body))
+        .clone()
+}
+
+fn post(url: &str, cookie: &str, body: Option<&Value>) -> (u16, Value) {
+    let r = call("POST", url, None, Some(cookie), body);
+    (r.status, r.body)
+}
+
+#[test]
+fn cleared_exams_are_sampled_for_review_and_the_misses_give_the_npv_on_both_backends() {
+    for (n, db) in databases("gatekeeper_safety").into_iter().enumerate() {
+        let key = provision_people(&db);
+        add_account(&db, "bakker", "rad-bakker");
+        authorize_gatekeeper(&db);
+        let s = Server::start(&db);
+        let u = |p: &str| format!("{}{p}", s.url);
+        let gk = login(&s.url, "jansen");
+        let rad = login(&s.url, "devries");
+        // An adult chest X-ray the AI calls normal goes to the gatekeeper.
+        let ingest = |acc: &str| {
+            let study = json!({"accession": acc, "patient": "PSEUDO-7", "patient_age_years": 44,
+                "modality": "DX", "procedure_code": "XTHORAX", "body_part": "CHEST", "priority": "routine",
+                "site": "main", "ordering_department": "GP", "acquired_at": chrono::Utc::now().to_rfc3339()});
+            let r = call(
+                "POST",
+                &u("/api/v1/studies"),
+                Some(&key),
+                None,
+                Some(&study),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            let result = json!({"id": format!("ai-{acc}"), "app": "cxr-normal", "app_version": "2.1.0",
+                "accession": acc, "received_at": chrono::Utc::now().to_rfc3339(),
+                "findings": [{"code": "abnormality", "score": 0.05, "normal": true}]});
+            let r = call(
+                "POST",
+                &u("/api/v1/ai-results"),
+                Some(&key),
+                None,
+                Some(&result),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            let d = call(
+                "GET",
+                &u(&format!("/api/v1/studies/{acc}/decision")),
+                Some(&key),
+                None,
+                None,
+            );
+            assert_eq!(d.body["rule"], "cxr-ai-normal-gatekeeper", "{}", d.body);
+            d.body["policy_version"].as_str().unwrap().to_string()
+        };
+        let version = ingest("PROBE");
+        // The sample is the domain's keyed draw (5% by the policy): pick two exams it draws
+        // and one it does not, so the test knows which clearances must open a review.
+        let candidates: Vec<String> = (0..).map(|i| format!("GK{n}-{i}")).take(400).collect();
+        let drawn: Vec<&String> = candidates
+            .iter()
+            .filter(|a| in_sample(&version, a, 0.05))
+            .take(2)
+            .collect();
+        let kept = candidates
+            .iter()
+            .find(|a| !in_sample(&version, a, 0.05))
+            .unwrap();
+        assert_eq!(drawn.len(), 2, "a 5% draw over 400 exams finds two");
+
+        let mut reviews = Vec::new();
+        for acc in drawn.iter().copied().chain([kept]) {
+            ingest(acc);
+            let item = worklist_item(&s.url, &gk, acc)["id"].as_u64().unwrap();
+            assert_eq!(
+                post(&u(&format!("/api/v1/work-items/{item}/claim")), &gk, None).0,
+                200
+            );
+            // A bare "complete" would lose whether the exam was cleared or escalated.
+            let (status, body) = post(
+                &u(&format!("/api/v1/work-items/{item}/complete")),
+                &gk,
+                None,
+            );
+            assert_eq!(status, 409, "{body}");
+            assert!(body["detail"].as_str().unwrap().contains("clear"), "{body}");
+            let (status, body) = post(&u(&format!("/api/v1/work-items/{item}/clear")), &gk, None);
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["item"]["state"], "done");
+            if acc == kept {
+                assert!(body.get("follow_up").is_none(), "{body}");
+            } else {
+                assert_eq!(body["follow_up"]["task"], "retrospective_review", "{body}");
+                reviews.push(body["follow_up"]["id"].as_u64().unwrap());
+            }
+        }
+        // Escalation hands the exam to a radiologist's final read.
+        ingest(&format!("ESC{n}"));
+        let item = worklist_item(&s.url, &gk, &format!("ESC{n}"))["id"]
+            .as_u64()
+            .unwrap();
+        post(&u(&format!("/api/v1/work-items/{item}/claim")), &gk, None);
+        let (status, body) = post(
+            &u(&format!("/api/v1/work-items/{item}/escalate")),
+            &gk,
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["item"]["state"], "escalated");
+        assert_eq!(body["follow_up"]["task"], "final_report");
+        assert_eq!(
+            worklist_item(&s.url, &rad, &format!("ESC{n}"))["task"],
+            "final_report"
+        );
+
+        // The gatekeeper may not review, nor see the safety figures.
+        assert_eq!(
+            post(
+                &u(&format!("/api/v1/work-items/{}/claim", reviews[0])),
+                &gk,
+                None
+            )
+            .0,
+            403
+        );
+        let safety = |who: &str, q: &str| {
+            call(
+                "GET",
+                &u(&format!("/api/v1/safety/cxr_gatekeeping{q}")),
+                None,
+                Some(who),
+                None,
+            )
+        };
+        assert_eq!(safety(&gk, "").status, 403);
+
+        for (i, review) in reviews.iter().enumerate() {
+            assert_eq!(
+                post(
+                    &u(&format!("/api/v1/work-items/{review}/claim")),
+                    &rad,
+                    None
+                )
+                .0,
+                200
+            );
+            let at = u(&format!("/api/v1/work-items/{review}/review"));
+            if i == 0 {
+                let (status, body) = post(&at, &rad, Some(&json!({"missed": true})));
+                assert_eq!(status, 422, "a miss needs a note: {body}");
+                assert_eq!(body["field"], "note");
+                let (status, body) = post(
+                    &at,
+                    &rad,
+                    Some(&json!({"missed": true, "note": "small apical pneumothorax"})),
+                );
+                assert_eq!(status, 200, "{body}");
+            } else {
+                let (status, body) = post(&at, &rad, Some(&json!({"missed": false})));
+                assert_eq!(status, 200, "{body}");
+            }
+        }
+        // 2 reviewed, 1 missed: NPV 1/2, Wilson 9.45%-90.55% (statsmodels'
+        // proportion_confint(1, 2, method="wilson")).
+        let r = safety(&rad, "");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["reviewed"], 2);
+        assert_eq!(r.body["misses"], 1);
+        assert_eq!(r.body["npv"]["estimate"], 0.5);
+        let wilson = r.body["npv"]["wilson"].as_array().unwrap();
+        assert!(
+            (wilson[0].as_f64().unwrap() - 0.094_531).abs() < 1e-5,
+            "{wilson:?}"
+        );
+        assert!(
+            (wilson[1].as_f64().unwrap() - 0.905_469).abs() < 1e-5,
+            "{wilson:?}"
+        );
+        assert_eq!(r.body["target_width"], 0.04, "the agreement's width");
+        assert!(r.body["more_reviews_needed"].as_u64().unwrap() > 1000);
+        assert_eq!(safety(&rad, "?width=0.2").body["target_width"], 0.2);
+        assert_eq!(safety(&rad, "?width=2").status, 422);
+        assert_eq!(
+            call(
+                "GET",
+                &u("/api/v1/safety/no_such_task"),
+                None,
+                Some(&rad),
+                None
+            )
+            .status,
+            404
+        );
+        let mut args = vec!["audit", "verify"];
+        args.extend(db.iter().map(String::as_str));
+        assert!(run(&args, None).starts_with("audit log intact"));
+    }
+}
