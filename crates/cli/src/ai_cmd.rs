@@ -1,18 +1,99 @@
-//! `radgate ai check`: the AI register's warnings.
+//! `radgate ai check|list|status`: the AI register's warnings, the register as it stands,
+//! and the RAIO's status changes.
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, Utc};
+use radgate_domain::ai::{AiApplication, AiStatus};
+use radgate_domain::{Department, authz};
 
 use crate::Format;
 use crate::load;
+use crate::serve_cmd::Target;
 
+/// The register's warnings as the department file declares it.
 pub fn check(department: &Path, on: Option<NaiveDate>, format: Format) -> Result<()> {
     let (dept, _) = load::department(department)?;
-    let today = on.unwrap_or_else(|| Utc::now().date_naive());
-    let report: Vec<_> = dept
+    print_register(&dept, &dept.ai_applications, on, format)
+}
+
+/// The register with each entry's status in force in the database.
+pub fn list(
+    target: Target,
+    department: &Path,
+    on: Option<NaiveDate>,
+    format: Format,
+) -> Result<()> {
+    let (dept, _) = load::department(department)?;
+    let changes = runtime()?
+        .block_on(async { anyhow::Ok(target.open().await?.latest_status_changes().await?) })?;
+    let entries: Vec<AiApplication> = dept
         .ai_applications
+        .iter()
+        .map(|a| a.in_force(&changes))
+        .collect();
+    print_register(&dept, &entries, on, format)
+}
+
+pub fn status(
+    target: Target,
+    department: &Path,
+    app: &str,
+    status: &str,
+    reason: &str,
+    by: &str,
+) -> Result<()> {
+    let (dept, _) = load::department(department)?;
+    let Some(entry) = dept.ai_application(app) else {
+        bail!(
+            "no AI application `{app}` in the register of {}",
+            department.display()
+        );
+    };
+    let Some(to) = AiStatus::parse(status) else {
+        bail!("--status must be pilot, production, suspended or retired, not `{status}`");
+    };
+    let by_id =
+        radgate_domain::ids::ProfessionalId::parse(by).map_err(|e| anyhow::anyhow!("--by: {e}"))?;
+    if !authz::keeps_ai_register(&by_id, &dept) {
+        bail!("{by} is not the department's RAIO: only the RAIO changes the AI register");
+    }
+    let change = runtime()?.block_on(async {
+        let store = target.open().await?;
+        anyhow::Ok(
+            store
+                .change_ai_status(entry, to, reason, by, Utc::now())
+                .await?,
+        )
+    })?;
+    match change {
+        Ok(c) => {
+            println!(
+                "{}: {} -> {} ({})",
+                c.app,
+                c.from.code(),
+                c.to.code(),
+                c.reason
+            );
+            Ok(())
+        }
+        Err(e) => bail!("{app}: {e}"),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")
+}
+
+fn print_register(
+    dept: &Department,
+    entries: &[AiApplication],
+    on: Option<NaiveDate>,
+    format: Format,
+) -> Result<()> {
+    let today = on.unwrap_or_else(|| Utc::now().date_naive());
+    let report: Vec<_> = entries
         .iter()
         .map(|a| (a, a.register_warnings(today)))
         .collect();

@@ -334,6 +334,36 @@ enum AiCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// The register as it stands in the database: each entry's status in force (the
+    /// latest change, else the department file's) and its warnings
+    List {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        /// The day to check warnings for (default today), YYYY-MM-DD
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Change an application's status (pilot, production, suspended, retired) as the
+    /// department's RAIO, with a reason; audited, and routing follows at once
+    Status {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        reason: String,
+        /// The RAIO's professional id
+        #[arg(long)]
+        by: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -527,6 +557,33 @@ fn main() -> ExitCode {
                     format,
                 },
         } => ai_cmd::check(&department, on, format),
+        Command::Ai {
+            command:
+                AiCommand::List {
+                    database,
+                    department,
+                    on,
+                    format,
+                },
+        } => ai_cmd::list(serve_cmd::Target::from(&database), &department, on, format),
+        Command::Ai {
+            command:
+                AiCommand::Status {
+                    database,
+                    department,
+                    app,
+                    status,
+                    reason,
+                    by,
+                },
+        } => ai_cmd::status(
+            serve_cmd::Target::from(&database),
+            &department,
+            &app,
+            &status,
+            &reason,
+            &by,
+        ),
         Command::Audit {
             command: AuditCommand::Verify { database },
         } => audit_cmd::verify(database.db.as_deref(), database.database_url.as_deref()),

@@ -263,3 +263,179 @@ fn cleared_exams_are_sampled_for_review_and_the_misses_give_the_npv_on_both_back
         assert!(run(&args, None).starts_with("audit log intact"));
     }
 }
+
+#[test]
+fn the_raio_suspends_an_application_and_routing_stops_relying_on_it_until_restored() {
+    let db = databases("register_status").remove(0);
+    let key = provision_people(&db);
+    add_account(&db, "bakker", "rad-bakker");
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let rad = login(&s.url, "devries");
+    let raio = login(&s.url, "bakker");
+    let gk = login(&s.url, "jansen");
+    // A CTPA the detector calls PE-positive: stat, unless the detector is out of use.
+    let rule_for = |acc: &str| {
+        let study = json!({"accession": acc, "patient": "PSEUDO-2", "patient_age_years": 61,
+            "modality": "CT", "procedure_code": "CTPA", "body_part": "CHEST", "priority": "routine",
+            "site": "main", "ordering_department": "ED", "acquired_at": chrono::Utc::now().to_rfc3339()});
+        assert_eq!(
+            call(
+                "POST",
+                &u("/api/v1/studies"),
+                Some(&key),
+                None,
+                Some(&study)
+            )
+            .status,
+            201
+        );
+        let result = json!({"id": format!("ai-{acc}"), "app": "pe-detect", "app_version": "3.2.0",
+            "accession": acc, "received_at": chrono::Utc::now().to_rfc3339(),
+            "findings": [{"code": "pulmonary_embolism", "score": 0.95, "critical": true}]});
+        assert_eq!(
+            call(
+                "POST",
+                &u("/api/v1/ai-results"),
+                Some(&key),
+                None,
+                Some(&result)
+            )
+            .status,
+            201
+        );
+        call(
+            "GET",
+            &u(&format!("/api/v1/studies/{acc}/decision")),
+            Some(&key),
+            None,
+            None,
+        )
+        .body["rule"]
+            .clone()
+    };
+    assert_eq!(rule_for("REG1"), json!("ctpa-pe-positive"));
+
+    let register = call("GET", &u("/api/v1/ai"), None, Some(&rad), None);
+    assert_eq!(register.status, 200, "{}", register.body);
+    let pe = register
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entry"]["id"] == "pe-detect")
+        .unwrap()
+        .clone();
+    assert_eq!(pe["status"], "production");
+    assert!(
+        pe["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["warning"] == "mdd_only"),
+        "{pe}"
+    );
+    assert_eq!(
+        call("GET", &u("/api/v1/ai"), None, Some(&gk), None).status,
+        403
+    );
+
+    let change = |who: &str, body: Value| {
+        call(
+            "POST",
+            &u("/api/v1/ai/pe-detect/status"),
+            None,
+            Some(who),
+            Some(&body),
+        )
+    };
+    let suspend = json!({"status": "suspended", "reason": "vendor field safety notice FSN-12"});
+    assert_eq!(change(&rad, suspend.clone()).status, 403, "only the RAIO");
+    assert_eq!(
+        change(&raio, json!({"status": "paused", "reason": "x"})).status,
+        422
+    );
+    let r = change(&raio, json!({"status": "suspended", "reason": " "}));
+    assert_eq!((r.status, r.body["field"].clone()), (422, json!("reason")));
+    let r = change(&raio, suspend.clone());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["from"].clone(), r.body["to"].clone()),
+        (json!("production"), json!("suspended"))
+    );
+    assert_eq!(change(&raio, suspend).status, 409, "already suspended");
+    assert_ne!(
+        rule_for("REG2"),
+        json!("ctpa-pe-positive"),
+        "routing ignores a suspended application"
+    );
+
+    // The CLI reads the same register and restores the application as the RAIO.
+    let dept = example("department.toml");
+    let mut args = vec!["ai", "list"];
+    args.extend(db.iter().map(String::as_str));
+    args.extend(["--department", &dept, "--format", "json"]);
+    let listed: Value = serde_json::from_str(&run(&args, None)).unwrap();
+    let pe = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["app"] == "pe-detect")
+        .unwrap();
+    assert_eq!(pe["status"], "suspended");
+    let mut args = vec!["ai", "status"];
+    args.extend(db.iter().map(String::as_str));
+    args.extend([
+        "--department",
+        &dept,
+        "--app",
+        "pe-detect",
+        "--status",
+        "production",
+        "--reason",
+        "vendor patch validated",
+        "--by",
+        "rad-devries",
+    ]);
+    let refused = std::process::Command::new(support::bin())
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not the department's RAIO"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let by = args.len() - 1;
+    args[by] = "rad-bakker";
+    assert_eq!(
+        run(&args, None),
+        "pe-detect: suspended -> production (vendor patch validated)"
+    );
+    assert_eq!(rule_for("REG3"), json!("ctpa-pe-positive"));
+
+    let shown = call("GET", &u("/api/v1/ai/pe-detect"), None, Some(&rad), None);
+    assert_eq!(shown.body["status"], "production");
+    let history: Vec<(String, String)> = shown.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["to"].as_str().unwrap().into(),
+                c["by"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("suspended".to_string(), "rad-bakker".to_string()),
+            ("production".to_string(), "rad-bakker".to_string())
+        ]
+    );
+    let mut args = vec!["audit", "verify"];
+    args.extend(db.iter().map(String::as_str));
+    assert!(run(&args, None).starts_with("audit log intact"));
+}

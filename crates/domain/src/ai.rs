@@ -274,3 +274,85 @@ impl AiApplication {
         w
     }
 }
+
+/// Why a status change of a register entry is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatusChangeError {
+    #[error("the application is already {}", .0.code())]
+    Unchanged(AiStatus),
+    #[error("a retired application stays retired; register a new entry instead")]
+    Retired,
+    #[error("say why the status changes")]
+    NoReason,
+}
+
+/// One change of an application's status in the register, by the RAIO or by an edit of
+/// the department file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub app: AiAppId,
+    pub from: AiStatus,
+    pub to: AiStatus,
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+impl AiStatus {
+    /// Whether the register may move from this status to `to`: any change but to the same
+    /// status, and none out of retired (a retired product's history must stay its own).
+    pub fn change_to(self, to: AiStatus, reason: &str) -> Result<(), StatusChangeError> {
+        if self == AiStatus::Retired {
+            return Err(StatusChangeError::Retired);
+        }
+        if self == to {
+            return Err(StatusChangeError::Unchanged(to));
+        }
+        if reason.trim().is_empty() {
+            return Err(StatusChangeError::NoReason);
+        }
+        Ok(())
+    }
+}
+
+impl AiApplication {
+    /// The status in force: the latest recorded change, else the register entry's own.
+    pub fn effective_status(&self, latest: Option<&StatusChange>) -> AiStatus {
+        latest.map_or(self.status, |c| c.to)
+    }
+
+    /// The entry as it stands: its status set to the one in force, given the latest
+    /// change of each application (`changes`).
+    pub fn in_force(&self, changes: &[StatusChange]) -> AiApplication {
+        AiApplication {
+            status: self.effective_status(changes.iter().find(|c| c.app == self.id)),
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn status_changes_need_a_reason_and_never_leave_retired() {
+        use AiStatus::*;
+        assert_eq!(Pilot.change_to(Production, "pilot met its targets"), Ok(()));
+        assert_eq!(Production.change_to(Suspended, "alarm"), Ok(()));
+        assert_eq!(Suspended.change_to(Production, "patched"), Ok(()));
+        assert_eq!(Production.change_to(Retired, "contract ended"), Ok(()));
+        assert_eq!(
+            Production.change_to(Production, "x"),
+            Err(StatusChangeError::Unchanged(Production))
+        );
+        assert_eq!(
+            Retired.change_to(Production, "again"),
+            Err(StatusChangeError::Retired)
+        );
+        assert_eq!(
+            Pilot.change_to(Suspended, "  "),
+            Err(StatusChangeError::NoReason)
+        );
+    }
+}

@@ -36,21 +36,25 @@ pub fn ai_positive(spec: Option<&FindingSpec>, finding: &AiFinding) -> bool {
     }
 }
 
-/// The AI results routing may use: an application whose register entry asks for fallback
-/// is ignored while one of its monitoring alarms is active (`alarmed`), so the study goes
-/// the way it would without AI until the RAIO clears the alarm.
+/// The AI results routing may use. An application whose status in force (`changes`: the
+/// latest status change of each application) is suspended or retired is ignored; so is one
+/// whose register entry asks for fallback while one of its monitoring alarms is active
+/// (`alarmed`). The study then goes the way it would without AI until the RAIO restores
+/// the application or clears the alarm.
 pub fn usable_results(
     results: Vec<crate::ai::AiResult>,
     dept: &crate::department::Department,
     alarmed: &[crate::ids::AiAppId],
+    changes: &[crate::ai::StatusChange],
 ) -> Vec<crate::ai::AiResult> {
     results
         .into_iter()
         .filter(|r| {
-            !(alarmed.contains(&r.app)
-                && dept
-                    .ai_application(r.app.as_str())
-                    .is_some_and(|a| a.fallback_on_alarm))
+            let Some(app) = dept.ai_application(r.app.as_str()) else {
+                return true; // unregistered results never match a rule; keep them visible
+            };
+            app.in_force(changes).status.in_use()
+                && !(alarmed.contains(&r.app) && app.fallback_on_alarm)
         })
         .collect()
 }

@@ -52,6 +52,9 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/notifications", get(crate::reports::notifications))
         .route("/api/v1/assessments", post(crate::assessments::create))
         .route("/api/v1/stats/agreement", post(crate::stats::agreement))
+        .route("/api/v1/ai", get(crate::register::list))
+        .route("/api/v1/ai/{id}", get(crate::register::show))
+        .route("/api/v1/ai/{id}/status", post(crate::register::change))
         .route("/api/v1/ai/{id}/metrics", get(crate::monitoring::metrics))
         .route("/api/v1/ai/{id}/alarms", get(crate::drift::alarms))
         .route(

@@ -89,11 +89,12 @@ pub async fn check(app: &App, app_id: &str, now: DateTime<Utc>) -> Result<Vec<Al
 /// The background check of every application in use.
 pub async fn check_all(app: &App, now: DateTime<Utc>) -> Result<usize, Problem> {
     let mut raised = 0;
+    let changes = app.store.latest_status_changes().await?;
     for a in app
         .department
         .ai_applications
         .iter()
-        .filter(|a| a.status.in_use())
+        .filter(|a| a.in_force(&changes).status.in_use())
     {
         raised += check(app, a.id.as_str(), now).await?.len();
     }

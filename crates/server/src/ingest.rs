@@ -169,8 +169,9 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
     result
 }
 
-/// The results routing may use: those of applications in fallback for an active
-/// monitoring alarm are left out (`monitoring::usable_results`).
+/// The results routing may use: those of suspended or retired applications, and of
+/// applications in fallback for an active monitoring alarm, are left out
+/// (`monitoring::usable_results`).
 async fn usable(app: &App, tx: &mut Tx, results: Vec<AiResult>) -> Result<Vec<AiResult>, Problem> {
     let alarmed: Vec<AiAppId> = tx
         .alarmed_apps()
@@ -178,10 +179,12 @@ async fn usable(app: &App, tx: &mut Tx, results: Vec<AiResult>) -> Result<Vec<Ai
         .iter()
         .filter_map(|a| AiAppId::parse(a).ok())
         .collect();
+    let changes = tx.latest_status_changes().await?;
     Ok(radgate_domain::monitoring::usable_results(
         results,
         &app.department,
         &alarmed,
+        &changes,
     ))
 }
 

@@ -13,6 +13,7 @@ mod monitoring;
 mod openapi;
 mod problem;
 mod programmes;
+mod register;
 mod reports;
 mod rubrics;
 mod state;

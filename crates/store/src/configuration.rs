@@ -2,6 +2,7 @@
 //! auditing every difference from what was recorded before.
 
 use chrono::{DateTime, Utc};
+use radgate_domain::ai::{AiApplication, StatusChange};
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::{Department, Policy};
 use serde::Serialize;
@@ -60,6 +61,9 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut changes = Vec::new();
         let mut events = Vec::new();
+        // An edit of an entry's status in the file is a status change like the RAIO's.
+        let latest = tx.latest_status_changes().await?;
+        let mut status_edits = Vec::new();
         let tables: [(&'static str, AuditKind, Rows); 3] = [
             (
                 "professionals",
@@ -98,7 +102,12 @@ impl Store {
             for (id, body) in &rows {
                 let what = match stored.iter().find(|(s, _)| s == id) {
                     None => "added",
-                    Some((_, old)) if old != body => "changed",
+                    Some((_, old)) if old != body => {
+                        if table == "ai_applications" {
+                            status_edits.push((old.clone(), body.clone()));
+                        }
+                        "changed"
+                    }
                     Some(_) => continue,
                 };
                 sqlx::query(AssertSqlSafe(format!(
@@ -171,6 +180,32 @@ impl Store {
                     },
                     body: None,
                 });
+            }
+        }
+        for (old, new) in status_edits {
+            let (Ok(old), Ok(new)) = (
+                serde_json::from_str::<AiApplication>(&old),
+                serde_json::from_str::<AiApplication>(&new),
+            ) else {
+                continue; // an entry recorded by an older release: nothing to compare
+            };
+            if old.status == new.status {
+                continue;
+            }
+            let current = old.effective_status(latest.iter().find(|c| c.app == old.id));
+            let reason = "status edited in the department file";
+            // A retired entry stays retired, and one already at the new status needs no
+            // change: the file's edit is then history, not news.
+            if current.change_to(new.status, reason).is_ok() {
+                tx.record_status_change(&StatusChange {
+                    app: new.id.clone(),
+                    from: current,
+                    to: new.status,
+                    reason: reason.into(),
+                    by: "department file".into(),
+                    at: now,
+                })
+                .await?;
             }
         }
         for Pending { kind, change, body } in events {

@@ -15,6 +15,7 @@ mod migrate;
 mod monitoring;
 mod portfolio;
 mod quality;
+mod register;
 mod rubric;
 mod safety;
 mod tx;

@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0012_safety_reviews.sql"),
         include_str!("../migrations/shared/0012_safety_reviews.sql"),
     ),
+    (
+        13,
+        include_str!("../migrations/shared/0013_ai_status_changes.sql"),
+        include_str!("../migrations/shared/0013_ai_status_changes.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -64,6 +64,12 @@ impl Tx {
         &mut self.inner
     }
 
+    /// Locks `table` until commit (PostgreSQL; SQLite's write transaction already holds
+    /// the database's lock), for writers that number their rows themselves.
+    pub(crate) async fn lock(&mut self, table: &'static str) -> Result<()> {
+        Ok(self.dialect.lock_table(&mut self.inner, table).await?)
+    }
+
     /// Stores an order; a repeat is `Unchanged`, a newer version of the same order
     /// replaces it as the domain's [`Order::update`] allows.
     ///

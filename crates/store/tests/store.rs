@@ -825,3 +825,95 @@ async fn ai_alarms_are_raised_once_and_cleared_once() {
         assert!(store.alarms("pe-detect", true).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn register_status_changes_follow_the_domain_and_a_file_edit_counts_as_one() {
+    use radgate_domain::Department;
+    use radgate_domain::ai::{AiStatus, StatusChangeError};
+    const DEPARTMENT: &str = include_str!("../../../examples/department.toml");
+    for (backend, url) in stores("register_status").await {
+        let store = Store::connect(&url).await.unwrap();
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let policy = Policy::parse(POLICY).unwrap();
+        store
+            .record_configuration(&dept, &policy, t0())
+            .await
+            .unwrap();
+        let pe = dept.ai_application("pe-detect").unwrap();
+        assert_eq!(pe.status, AiStatus::Production);
+        let suspended = store
+            .change_ai_status(pe, AiStatus::Suspended, " alarm ", "rad-bakker", t0())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (suspended.from, suspended.to, suspended.reason.as_str()),
+            (AiStatus::Production, AiStatus::Suspended, "alarm")
+        );
+        assert_eq!(
+            store
+                .change_ai_status(pe, AiStatus::Suspended, "again", "rad-bakker", t0())
+                .await
+                .unwrap(),
+            Err(StatusChangeError::Unchanged(AiStatus::Suspended)),
+            "{backend}"
+        );
+        // The status in force survives a restart with the same file.
+        store
+            .record_configuration(&dept, &policy, t0())
+            .await
+            .unwrap();
+        let latest = store.latest_status_changes().await.unwrap();
+        assert_eq!(
+            pe.in_force(&latest).status,
+            AiStatus::Suspended,
+            "{backend}"
+        );
+        // Editing the file's status is a change from the status in force.
+        let pe_block = DEPARTMENT.find("id = \"pe-detect\"").unwrap();
+        let status_at = pe_block
+            + DEPARTMENT[pe_block..]
+                .find("status = \"production\"")
+                .unwrap();
+        let retired = format!(
+            "{}status = \"retired\"{}",
+            &DEPARTMENT[..status_at],
+            &DEPARTMENT[status_at + "status = \"production\"".len()..]
+        );
+        let retired = Department::parse(&retired).unwrap();
+        store
+            .record_configuration(&retired, &policy, t0())
+            .await
+            .unwrap();
+        let history = store.status_history("pe-detect").await.unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .map(|c| (c.from, c.to, c.by.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (AiStatus::Production, AiStatus::Suspended, "rad-bakker"),
+                (AiStatus::Suspended, AiStatus::Retired, "department file"),
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .change_ai_status(pe, AiStatus::Production, "back", "rad-bakker", t0())
+                .await
+                .unwrap(),
+            Err(StatusChangeError::Retired),
+            "{backend}"
+        );
+        let trail = store
+            .audit_trail("ai_applications/pe-detect")
+            .await
+            .unwrap();
+        assert_eq!(
+            trail.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+            ["register_change", "register_change", "register_change"],
+            "{backend}: added, suspended, edited"
+        );
+        assert!(store.verify_audit().await.unwrap().is_ok());
+    }
+}

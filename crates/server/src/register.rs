@@ -1,0 +1,125 @@
+//! The AI register over HTTP: the entries as they stand (status in force, warnings), each
+//! entry's status history, and the RAIO's status changes, each an audit event.
+
+use axum::extract::{Path, State};
+use chrono::Utc;
+use radgate_domain::ai::{
+    AiApplication, AiStatus, RegisterWarning, StatusChange, StatusChangeError,
+};
+use radgate_domain::authz;
+use serde::{Deserialize, Serialize};
+
+use crate::api::Body;
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::state::App;
+
+/// A register entry as it stands today.
+#[derive(Serialize)]
+pub struct Entry {
+    /// The status in force: the latest change, else the department file's.
+    status: AiStatus,
+    warnings: Vec<RegisterWarning>,
+    entry: AiApplication,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<Vec<StatusChange>>,
+}
+
+fn entry(app: AiApplication, history: Option<Vec<StatusChange>>) -> Entry {
+    Entry {
+        status: app.status,
+        warnings: app.register_warnings(Utc::now().date_naive()),
+        entry: app,
+        history,
+    }
+}
+
+fn overseer(caller: &Caller) -> Result<(), Problem> {
+    if !authz::may_oversee_ai(caller.person()?.role) {
+        return Err(Problem::forbidden("the AI register is for radiologists"));
+    }
+    Ok(())
+}
+
+fn registered<'a>(app: &'a App, id: &str) -> Result<&'a AiApplication, Problem> {
+    app.department
+        .ai_application(id)
+        .ok_or_else(|| Problem::not_found(format!("no AI application `{id}` in the register")))
+}
+
+pub async fn list(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<Entry>>, Problem> {
+    overseer(&caller)?;
+    let changes = app.store.latest_status_changes().await?;
+    Ok(axum::Json(
+        app.department
+            .ai_applications
+            .iter()
+            .map(|a| entry(a.in_force(&changes), None))
+            .collect(),
+    ))
+}
+
+pub async fn show(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Entry>, Problem> {
+    overseer(&caller)?;
+    let declared = registered(&app, &id)?;
+    let history = app.store.status_history(&id).await?;
+    let current = declared.in_force(history.last().map_or(&[][..], std::slice::from_ref));
+    Ok(axum::Json(entry(current, Some(history))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStatus {
+    status: String,
+    reason: String,
+}
+
+/// The RAIO changes an application's status; routing follows at once (a suspended or
+/// retired application's results are not used).
+pub async fn change(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(b): Body<NewStatus>,
+) -> Result<axum::Json<StatusChange>, Problem> {
+    let person = caller.person()?;
+    if !authz::keeps_ai_register(&person.professional, &app.department) {
+        return Err(Problem::forbidden(
+            "only the department's RAIO changes the AI register",
+        ));
+    }
+    let declared = registered(&app, &id)?.clone();
+    let Some(to) = AiStatus::parse(&b.status) else {
+        return Err(Problem::invalid(
+            "status",
+            format!(
+                "status must be pilot, production, suspended or retired, not `{}`",
+                b.status
+            ),
+        ));
+    };
+    let c = app
+        .store
+        .change_ai_status(
+            &declared,
+            to,
+            &b.reason,
+            person.professional.as_str(),
+            Utc::now(),
+        )
+        .await?
+        .map_err(|e| match e {
+            StatusChangeError::NoReason => Problem::invalid("reason", e.to_string()),
+            StatusChangeError::Unchanged(_) | StatusChangeError::Retired => {
+                Problem::conflict(e.to_string())
+            }
+        })?;
+    Ok(axum::Json(c))
+}
