@@ -439,3 +439,77 @@ fn the_raio_suspends_an_application_and_routing_stops_relying_on_it_until_restor
     args.extend(db.iter().map(String::as_str));
     assert!(run(&args, None).starts_with("audit log intact"));
 }
+
+#[test]
+fn a_shift_in_the_scanner_mix_warns_the_raio_without_taking_the_application_out_of_routing() {
+    let db = databases("input_mix").remove(0);
+    let key = provision_people(&db);
+    add_account(&db, "bakker", "rad-bakker");
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let rad = login(&s.url, "devries");
+    let raio = login(&s.url, "bakker");
+    let send = |acc: &str, days_ago: i64, manufacturer: &str, model: &str, score: f64| {
+        let at = chrono::Utc::now() - chrono::Duration::days(days_ago);
+        let study = json!({"accession": acc, "patient": "PSEUDO-3", "patient_age_years": 50,
+            "modality": "CT", "procedure_code": "CTPA", "body_part": "CHEST", "priority": "routine",
+            "site": "main", "ordering_department": "ED", "acquired_at": at.to_rfc3339(),
+            "manufacturer": manufacturer, "model": model});
+        let r = call(
+            "POST",
+            &u("/api/v1/studies"),
+            Some(&key),
+            None,
+            Some(&study),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let result = json!({"id": format!("ai-{acc}"), "app": "pe-detect", "app_version": "3.2.0",
+            "accession": acc, "received_at": (at + chrono::Duration::minutes(5)).to_rfc3339(),
+            "findings": [{"code": "pulmonary_embolism", "score": score, "critical": score >= 0.6}]});
+        let r = call(
+            "POST",
+            &u("/api/v1/ai-results"),
+            Some(&key),
+            None,
+            Some(&result),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    };
+    // The baseline (the first 60 days) saw the GE scanner; the last ten days a new Siemens.
+    for i in 0..40 {
+        send(&format!("OLD{i}"), 100 - i / 4, "GE", "Revolution", 0.1);
+        send(&format!("NEW{i}"), i / 4, "Siemens", "Force", 0.1);
+    }
+    let r = call(
+        "POST",
+        &u("/api/v1/ai/pe-detect/drift-check"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let alarms = r.body.as_array().unwrap();
+    assert_eq!(alarms.len(), 1, "only the scanner mix moved: {}", r.body);
+    assert_eq!(alarms[0]["kind"], "input_mix");
+    assert_eq!(alarms[0]["finding"], "scanner");
+    let detail = alarms[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("scanner mix shifted"), "{detail}");
+    assert!(detail.contains("0% -> 100%"), "{detail}");
+    let notes = call("GET", &u("/api/v1/notifications"), None, Some(&raio), None);
+    let notes = notes.body.to_string();
+    assert!(notes.contains("scanner mix shifted"), "{notes}");
+    assert!(
+        !notes.contains("routing falls back"),
+        "a label-free signal does not take the detector out of routing: {notes}"
+    );
+    // pe-detect asks for fallback on alarms, yet a PE-positive CTPA is still stat.
+    send("POSITIVE", 0, "Siemens", "Force", 0.95);
+    let d = call(
+        "GET",
+        &u("/api/v1/studies/POSITIVE/decision"),
+        Some(&key),
+        None,
+        None,
+    );
+    assert_eq!(d.body["rule"], "ctpa-pe-positive", "{}", d.body);
+}

@@ -259,16 +259,43 @@ pub enum AlarmKind {
     BaselineRule,
     SensitivityFloor,
     ScoreShift,
+    /// The mix of sites, scanners or protocols sent to the application has shifted.
+    InputMix,
 }
 
 impl AlarmKind {
+    pub const ALL: [AlarmKind; 5] = [
+        AlarmKind::Cusum,
+        AlarmKind::BaselineRule,
+        AlarmKind::SensitivityFloor,
+        AlarmKind::ScoreShift,
+        AlarmKind::InputMix,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             AlarmKind::Cusum => "cusum",
             AlarmKind::BaselineRule => "baseline_rule",
             AlarmKind::SensitivityFloor => "sensitivity_floor",
             AlarmKind::ScoreShift => "score_shift",
+            AlarmKind::InputMix => "input_mix",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<AlarmKind> {
+        AlarmKind::ALL.into_iter().find(|k| k.code() == s)
+    }
+
+    /// Whether an active alarm of this kind makes routing fall back (for an application
+    /// whose register entry asks for it). Only evidence against the reports does: the
+    /// CUSUM, the baseline rule and the sensitivity floor. The label-free signals (scores,
+    /// input mix) warn the RAIO early, before reports confirm anything; a new scanner alone
+    /// does not make an application wrong.
+    pub fn falls_back(self) -> bool {
+        matches!(
+            self,
+            AlarmKind::Cusum | AlarmKind::BaselineRule | AlarmKind::SensitivityFloor
+        )
     }
 }
 
@@ -310,6 +337,83 @@ impl Default for DriftSettings {
     }
 }
 
+/// The two windows drift is judged on, each as `[from, to)`: the baseline (the first
+/// `baseline_days` from the first call) and the recent window of the label-free signals
+/// (the last `recent_days` up to today, after the baseline and after the last clearance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Windows {
+    pub baseline: (NaiveDate, NaiveDate),
+    pub recent: (NaiveDate, NaiveDate),
+}
+
+impl DriftSettings {
+    pub fn windows(&self, first: NaiveDate, since: Option<NaiveDate>, today: NaiveDate) -> Windows {
+        let baseline_end = first + chrono::Duration::days(self.baseline_days);
+        let mut from = (today - chrono::Duration::days(self.recent_days - 1)).max(baseline_end);
+        if let Some(s) = since {
+            from = from.max(s + chrono::Duration::days(1));
+        }
+        Windows {
+            baseline: (first, baseline_end),
+            recent: (from, today + chrono::Duration::days(1)),
+        }
+    }
+}
+
+/// Label-free shift of the input mix over one stratum (site, scanner or protocol): the
+/// exams per category in the baseline and the recent window. A signal when the PSI
+/// exceeds 0.25 (a significant shift) and the chi-square test of homogeneity gives
+/// p < 0.001 (so that it is not noise of a small window); needs 30 exams on either side.
+pub fn input_mix(
+    stratum: &str,
+    baseline: &[(String, u64)],
+    recent: &[(String, u64)],
+    today: NaiveDate,
+) -> Option<Signal> {
+    let mut categories: Vec<&str> = baseline
+        .iter()
+        .chain(recent)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let count = |side: &[(String, u64)], c: &str| {
+        side.iter()
+            .filter(|(k, _)| k == c)
+            .map(|(_, n)| n)
+            .sum::<u64>()
+    };
+    let a: Vec<u64> = categories.iter().map(|c| count(baseline, c)).collect();
+    let b: Vec<u64> = categories.iter().map(|c| count(recent, c)).collect();
+    let (na, nb) = (a.iter().sum::<u64>(), b.iter().sum::<u64>());
+    if na < 30 || nb < 30 {
+        return None;
+    }
+    let psi = radgate_stats::psi_counts(&a, &b, 1e-4)?;
+    let test = radgate_stats::chi2_homogeneity(&a, &b)?;
+    if !(psi > 0.25 && test.p_value < 0.001) {
+        return None;
+    }
+    // Name the category whose share moved most, so the RAIO knows where to look.
+    let (moved, from, to) = categories
+        .iter()
+        .zip(a.iter().zip(&b))
+        .map(|(c, (&x, &y))| (*c, x as f64 / na as f64, y as f64 / nb as f64))
+        .max_by(|l, r| (l.2 - l.1).abs().total_cmp(&(r.2 - r.1).abs()))?;
+    Some(Signal {
+        kind: AlarmKind::InputMix,
+        day: today,
+        detail: format!(
+            "{stratum} mix shifted: PSI {psi:.3}, chi-square {:.1} (df {}, p {:.2e}) against the baseline; `{moved}` {:.0}% -> {:.0}% of exams",
+            test.statistic,
+            test.df,
+            test.p_value,
+            100.0 * from,
+            100.0 * to
+        ),
+    })
+}
+
 /// Evaluates one application finding's calls (in acquisition order) on `today`. `since`
 /// (the day its alarms were last cleared) restarts the CUSUM, the baseline rule and the
 /// sensitivity count from that day; the baseline itself stays the first period.
@@ -324,7 +428,8 @@ pub fn evaluate(
     let Some(first) = points.first().map(|p| p.day) else {
         return out;
     };
-    let baseline_end = first + chrono::Duration::days(settings.baseline_days);
+    let windows = settings.windows(first, since, today);
+    let baseline_end = windows.baseline.1;
     let after = |p: &&CallPoint| p.day >= baseline_end && since.is_none_or(|s| p.day > s);
     let labelled = |p: &&CallPoint| p.truth.is_some();
     let discordant = |p: &CallPoint| Some(p.positive) != p.truth;
@@ -413,11 +518,11 @@ pub fn evaluate(
         }
     }
 
-    let recent_from = today - chrono::Duration::days(settings.recent_days);
+    let (recent_from, recent_to) = windows.recent;
     let base_scores: Vec<f64> = base.iter().filter_map(|p| p.score).collect();
     let recent: Vec<f64> = points
         .iter()
-        .filter(|p| p.day > recent_from && p.day >= baseline_end && since.is_none_or(|s| p.day > s))
+        .filter(|p| p.day >= recent_from && p.day < recent_to)
         .filter_map(|p| p.score)
         .collect();
     if let Some(shift) = score_shift(&base_scores, &recent, spec.score_range)
@@ -438,6 +543,65 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn mix(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+        pairs.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn the_windows_are_the_first_sixty_days_and_the_last_thirty_after_them() {
+        let s = DriftSettings::default();
+        let w = s.windows(d("2026-01-01"), None, d("2026-06-30"));
+        assert_eq!(w.baseline, (d("2026-01-01"), d("2026-03-02")));
+        assert_eq!(w.recent, (d("2026-06-01"), d("2026-07-01")));
+        // Early on the recent window starts where the baseline ends, and a clearance
+        // restarts it the day after.
+        let w = s.windows(d("2026-01-01"), None, d("2026-03-10"));
+        assert_eq!(w.recent.0, d("2026-03-02"));
+        let w = s.windows(d("2026-01-01"), Some(d("2026-06-20")), d("2026-06-30"));
+        assert_eq!(w.recent.0, d("2026-06-21"));
+    }
+
+    #[test]
+    fn a_new_scanner_taking_over_the_input_is_a_signal_and_a_steady_mix_is_not() {
+        let base = mix(&[("GE Revolution", 100), ("Siemens Force", 100)]);
+        // (0.5, 0.5) -> (0.1, 0.9): PSI = -0.4 ln 0.2 + 0.4 ln 1.8 = 0.879.
+        let shifted = mix(&[("GE Revolution", 20), ("Siemens Force", 180)]);
+        let s = input_mix("scanner", &base, &shifted, d("2026-06-30")).unwrap();
+        assert_eq!(s.kind, AlarmKind::InputMix);
+        assert!(s.detail.contains("PSI 0.879"), "{}", s.detail);
+        // Both shares move by 40 points; the tie goes to the later category.
+        assert!(
+            s.detail.contains("`Siemens Force` 50% -> 90%"),
+            "{}",
+            s.detail
+        );
+        let steady = mix(&[("GE Revolution", 95), ("Siemens Force", 105)]);
+        assert_eq!(input_mix("scanner", &base, &steady, d("2026-06-30")), None);
+        // Too few recent exams to judge.
+        let few = mix(&[("Siemens Force", 29)]);
+        assert_eq!(input_mix("scanner", &base, &few, d("2026-06-30")), None);
+        // A category only the recent window has counts too.
+        let new = mix(&[("GE Revolution", 100), ("Philips Spectral", 100)]);
+        assert!(input_mix("scanner", &base, &new, d("2026-06-30")).is_some());
+    }
+
+    #[test]
+    fn only_evidence_against_the_reports_makes_routing_fall_back() {
+        let falls: Vec<&str> = AlarmKind::ALL
+            .into_iter()
+            .filter(|k| k.falls_back())
+            .map(AlarmKind::code)
+            .collect();
+        assert_eq!(falls, ["cusum", "baseline_rule", "sensitivity_floor"]);
+        for k in AlarmKind::ALL {
+            assert_eq!(AlarmKind::parse(k.code()), Some(k));
+        }
+    }
 
     #[test]
     fn the_exact_arl_of_a_tiny_chart_matches_its_closed_form() {

@@ -38,13 +38,14 @@ pub fn ai_positive(spec: Option<&FindingSpec>, finding: &AiFinding) -> bool {
 
 /// The AI results routing may use. An application whose status in force (`changes`: the
 /// latest status change of each application) is suspended or retired is ignored; so is one
-/// whose register entry asks for fallback while one of its monitoring alarms is active
-/// (`alarmed`). The study then goes the way it would without AI until the RAIO restores
-/// the application or clears the alarm.
+/// whose register entry asks for fallback while one of its monitoring alarms of a kind that
+/// falls back (`AlarmKind::falls_back`) is active (`alarmed`: application and kind). The
+/// study then goes the way it would without AI until the RAIO restores the application or
+/// clears the alarm.
 pub fn usable_results(
     results: Vec<crate::ai::AiResult>,
     dept: &crate::department::Department,
-    alarmed: &[crate::ids::AiAppId],
+    alarmed: &[(crate::ids::AiAppId, crate::drift::AlarmKind)],
     changes: &[crate::ai::StatusChange],
 ) -> Vec<crate::ai::AiResult> {
     results
@@ -53,8 +54,10 @@ pub fn usable_results(
             let Some(app) = dept.ai_application(r.app.as_str()) else {
                 return true; // unregistered results never match a rule; keep them visible
             };
-            app.in_force(changes).status.in_use()
-                && !(alarmed.contains(&r.app) && app.fallback_on_alarm)
+            let falls_back = alarmed
+                .iter()
+                .any(|(a, kind)| a == &r.app && kind.falls_back());
+            app.in_force(changes).status.in_use() && !(falls_back && app.fallback_on_alarm)
         })
         .collect()
 }

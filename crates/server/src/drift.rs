@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::authz;
-use radgate_domain::drift::{DriftSettings, evaluate};
-use radgate_store::Alarm;
+use radgate_domain::drift::{AlarmKind, DriftSettings, evaluate, input_mix};
+use radgate_store::{Alarm, Stratum};
 use serde::Deserialize;
 
 use crate::api::Body;
@@ -27,11 +27,19 @@ pub async fn check(app: &App, app_id: &str, now: DateTime<Utc>) -> Result<Vec<Al
     let settings = DriftSettings::default();
     let today = now.date_naive();
     let mut raised = Vec::new();
+    let mut signals = Vec::new();
     for spec in &entry.findings {
         let points = app.store.call_points(app_id, spec.code.as_str()).await?;
         // Each kind restarts from its own last clearance; evaluate once per distinct one.
         let mut found = Vec::new();
-        for kind in ["cusum", "baseline_rule", "sensitivity_floor", "score_shift"] {
+        for kind in [
+            AlarmKind::Cusum,
+            AlarmKind::BaselineRule,
+            AlarmKind::SensitivityFloor,
+            AlarmKind::ScoreShift,
+        ]
+        .map(AlarmKind::code)
+        {
             let since = app
                 .store
                 .last_cleared(app_id, spec.code.as_str(), kind)
@@ -42,45 +50,68 @@ pub async fn check(app: &App, app_id: &str, now: DateTime<Utc>) -> Result<Vec<Al
                     .filter(|s| s.kind.code() == kind),
             );
         }
-        for s in found {
-            let alarm = Alarm {
-                id: format!("{app_id}:{}:{}:{}", spec.code, s.kind.code(), s.day),
-                app: app_id.to_owned(),
-                finding: spec.code.to_string(),
-                kind: s.kind.code().to_owned(),
-                day: s.day,
-                detail: s.detail,
-                raised_at: now,
-                cleared_at: None,
-                cleared_by: None,
-            };
-            let mut tx = app.store.begin().await?;
-            if tx.raise_alarm(&alarm).await? {
-                let text = format!(
-                    "AI alarm on {app_id} ({}): {}{}",
-                    alarm.finding,
-                    alarm.detail,
-                    if entry.fallback_on_alarm {
-                        "; routing falls back to reading without it until the alarm is cleared"
-                    } else {
-                        ""
-                    }
-                );
-                if let Some(raio) = &app.department.raio {
-                    tx.notify(raio, now, &text).await?;
-                }
-                tx.audit(&AuditEvent {
-                    at: now,
-                    actor: "system".into(),
-                    kind: AuditKind::AiAlarm,
-                    subject: format!("ai/{app_id}"),
-                    detail: serde_json::json!({ "raised": alarm.id, "detail": alarm.detail,
-                        "fallback": entry.fallback_on_alarm }),
-                })
+        signals.extend(found.into_iter().map(|s| (spec.code.to_string(), s)));
+    }
+    // The input mix is the application's, not a finding's: counted over its first
+    // finding's calls (one per exam), and raised under the stratum's name.
+    if let Some(spec) = entry.findings.first()
+        && let Some(first) = app.store.first_call_day(app_id, spec.code.as_str()).await?
+    {
+        for by in Stratum::INPUT_MIX {
+            let since = app
+                .store
+                .last_cleared(app_id, by.code(), AlarmKind::InputMix.code())
                 .await?;
-                tx.commit().await?;
-                raised.push(alarm);
+            let w = settings.windows(first, since, today);
+            let count = |(from, to)| {
+                app.store
+                    .mix_counts(app_id, spec.code.as_str(), by, from, to)
+            };
+            let (base, recent) = (count(w.baseline).await?, count(w.recent).await?);
+            if let Some(s) = input_mix(by.code(), &base, &recent, today) {
+                signals.push((by.code().to_owned(), s));
             }
+        }
+    }
+    for (finding, s) in signals {
+        let falls_back = entry.fallback_on_alarm && s.kind.falls_back();
+        let alarm = Alarm {
+            id: format!("{app_id}:{finding}:{}:{}", s.kind.code(), s.day),
+            app: app_id.to_owned(),
+            finding,
+            kind: s.kind.code().to_owned(),
+            day: s.day,
+            detail: s.detail,
+            raised_at: now,
+            cleared_at: None,
+            cleared_by: None,
+        };
+        let mut tx = app.store.begin().await?;
+        if tx.raise_alarm(&alarm).await? {
+            let text = format!(
+                "AI alarm on {app_id} ({}): {}{}",
+                alarm.finding,
+                alarm.detail,
+                if falls_back {
+                    "; routing falls back to reading without it until the alarm is cleared"
+                } else {
+                    ""
+                }
+            );
+            if let Some(raio) = &app.department.raio {
+                tx.notify(raio, now, &text).await?;
+            }
+            tx.audit(&AuditEvent {
+                at: now,
+                actor: "system".into(),
+                kind: AuditKind::AiAlarm,
+                subject: format!("ai/{app_id}"),
+                detail: serde_json::json!({ "raised": alarm.id, "detail": alarm.detail,
+                    "fallback": falls_back }),
+            })
+            .await?;
+            tx.commit().await?;
+            raised.push(alarm);
         }
     }
     Ok(raised)

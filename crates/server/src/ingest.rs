@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use radgate_domain::Decision;
 use radgate_domain::ai::AiResult;
 use radgate_domain::audit::{AuditEvent, AuditKind};
+use radgate_domain::drift::AlarmKind;
 use radgate_domain::ids::AiAppId;
 use radgate_domain::study::{Order, Study};
 use radgate_domain::workitem::WorkItem;
@@ -173,11 +174,11 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
 /// applications in fallback for an active monitoring alarm, are left out
 /// (`monitoring::usable_results`).
 async fn usable(app: &App, tx: &mut Tx, results: Vec<AiResult>) -> Result<Vec<AiResult>, Problem> {
-    let alarmed: Vec<AiAppId> = tx
-        .alarmed_apps()
+    let alarmed: Vec<(AiAppId, AlarmKind)> = tx
+        .active_alarm_kinds()
         .await?
         .iter()
-        .filter_map(|a| AiAppId::parse(a).ok())
+        .filter_map(|(app, kind)| Some((AiAppId::parse(app).ok()?, AlarmKind::parse(kind)?)))
         .collect();
     let changes = tx.latest_status_changes().await?;
     Ok(radgate_domain::monitoring::usable_results(

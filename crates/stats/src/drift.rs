@@ -1,6 +1,7 @@
 //! Label-free drift signals: has the distribution of an AI application's scores moved
 //! away from a baseline window? Two-sample Kolmogorov-Smirnov and the population
-//! stability index.
+//! stability index; for categories (the input mix: site, scanner, protocol), the PSI of
+//! counts and the chi-square test of homogeneity.
 
 use serde::Serialize;
 
@@ -84,9 +85,80 @@ pub fn psi(baseline: &[f64], current: &[f64], edges: &[f64], epsilon: f64) -> Op
     Some(p.iter().zip(&q).map(|(p, q)| (q - p) * (q / p).ln()).sum())
 }
 
+/// Population stability index of two category count vectors (the same categories in the
+/// same order); empty categories get `epsilon` of probability. `None` when either side
+/// counts nothing or the lengths differ.
+pub fn psi_counts(baseline: &[u64], current: &[u64], epsilon: f64) -> Option<f64> {
+    let (nb, nc) = (baseline.iter().sum::<u64>(), current.iter().sum::<u64>());
+    if nb == 0 || nc == 0 || baseline.len() != current.len() {
+        return None;
+    }
+    Some(
+        baseline
+            .iter()
+            .zip(current)
+            .map(|(&b, &c)| {
+                let p = (b as f64 / nb as f64).max(epsilon);
+                let q = (c as f64 / nc as f64).max(epsilon);
+                (q - p) * (q / p).ln()
+            })
+            .sum(),
+    )
+}
+
+/// Pearson's chi-square test of homogeneity of two count vectors over the same
+/// categories (a 2 x k table, no continuity correction).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Homogeneity {
+    pub statistic: f64,
+    /// Categories seen on either side, less one.
+    pub df: u64,
+    pub p_value: f64,
+}
+
+/// `None` when either side counts nothing, the lengths differ, or only one category is
+/// seen at all. Categories empty on both sides are left out.
+pub fn chi2_homogeneity(a: &[u64], b: &[u64]) -> Option<Homogeneity> {
+    let (na, nb) = (a.iter().sum::<u64>() as f64, b.iter().sum::<u64>() as f64);
+    if na == 0.0 || nb == 0.0 || a.len() != b.len() {
+        return None;
+    }
+    let n = na + nb;
+    let mut statistic = 0.0;
+    let mut seen = 0u64;
+    for (&x, &y) in a.iter().zip(b) {
+        let col = (x + y) as f64;
+        if col == 0.0 {
+            continue;
+        }
+        seen += 1;
+        let (ea, eb) = (na * col / n, nb * col / n);
+        statistic += (x as f64 - ea).powi(2) / ea + (y as f64 - eb).powi(2) / eb;
+    }
+    if seen < 2 {
+        return None;
+    }
+    let df = seen - 1;
+    Some(Homogeneity {
+        statistic,
+        df,
+        p_value: crate::special::chi2_sf(statistic, df as f64),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn category_psi_by_hand() {
+        // p = (0.5, 0.5), q = (0.8, 0.2): 0.3 ln(1.6) + (-0.3) ln(0.4) = 0.41589.
+        let v = psi_counts(&[50, 50], &[80, 20], 1e-4).unwrap();
+        let hand = 0.3 * 1.6f64.ln() - 0.3 * 0.4f64.ln();
+        assert!((v - hand).abs() < 1e-12, "{v} {hand}");
+        assert!(psi_counts(&[10, 0], &[10, 0], 1e-4).unwrap().abs() < 1e-15);
+        assert_eq!(psi_counts(&[0, 0], &[1, 2], 1e-4), None);
+    }
 
     #[test]
     fn identical_samples_do_not_drift() {

@@ -18,7 +18,7 @@ pub mod special;
 
 pub use agreement::{AgreementError, Kappa, Weights, cohen_kappa};
 pub use bland_altman::{BlandAltman, bland_altman};
-pub use drift::{KolmogorovSmirnov, ks_two_sample, psi};
+pub use drift::{Homogeneity, KolmogorovSmirnov, chi2_homogeneity, ks_two_sample, psi, psi_counts};
 pub use gwet::gwet_ac2_quadratic;
 pub use icc::{Icc, icc};
 pub use krippendorff::krippendorff_alpha_ordinal;

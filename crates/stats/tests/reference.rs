@@ -1,6 +1,7 @@
 //! Every statistic against an independent implementation, on generated cases:
 //! statsmodels (McNemar, Cohen's kappa), scipy (Kolmogorov-Smirnov), and numpy written
-//! in the direct O(n m) form (population stability index, AUC with DeLong's variance).
+//! in the direct O(n m) form (population stability index, AUC with DeLong's variance);
+//! scipy's chi2_contingency and numpy for the input mix.
 //! `scripts/test` installs them; RADGATE_PYTHON names the interpreter that has them.
 
 mod common;
@@ -186,5 +187,57 @@ fn statistics_match_independent_implementations() {
         let a = auc_delong(pos, neg, 0.95).unwrap();
         close(a.auc, want[0].as_f64().unwrap(), 1e-12, "AUC");
         close(a.se, want[1].as_f64().unwrap(), 1e-12, "DeLong SE");
+    }
+}
+
+const MIX_PYTHON: &str = r#"
+import json, sys
+import numpy as np
+from scipy.stats import chi2_contingency
+
+inp = json.load(sys.stdin)
+out = []
+for a, b in inp:
+    t = np.array([a, b], dtype=float)
+    t = t[:, t.sum(axis=0) > 0]
+    stat, p, dof, _ = chi2_contingency(t, correction=False)
+    pa = np.maximum(np.array(a) / sum(a), 1e-4)
+    pb = np.maximum(np.array(b) / sum(b), 1e-4)
+    out.append([float(stat), float(p), int(dof), float(np.sum((pb - pa) * np.log(pb / pa)))])
+print(json.dumps(out))
+"#;
+
+#[test]
+fn input_mix_homogeneity_and_category_psi_match_scipy_and_numpy() {
+    use radgate_stats::{chi2_homogeneity, psi_counts};
+    let mut g = Gen(0x005e_ed0f_ca7e);
+    let mut cases: Vec<(Vec<u64>, Vec<u64>)> = (0..40)
+        .map(|_| {
+            let k = 2 + g.below(5) as usize;
+            let a = (0..k).map(|_| g.below(200)).collect();
+            let b = (0..k).map(|_| g.below(200)).collect();
+            (a, b)
+        })
+        .filter(|(a, b): &(Vec<u64>, Vec<u64>)| {
+            a.iter().sum::<u64>() > 0
+                && b.iter().sum::<u64>() > 0
+                && a.iter().zip(b).filter(|(x, y)| *x + *y > 0).count() >= 2
+        })
+        .collect();
+    // A scanner only the recent window has, and one only the baseline had.
+    cases.push((vec![120, 80, 0], vec![60, 0, 90]));
+    let r = reference(MIX_PYTHON, &json!(cases));
+    for ((a, b), want) in cases.iter().zip(r.as_array().unwrap()) {
+        let h = chi2_homogeneity(a, b).unwrap();
+        let label = format!("{a:?} vs {b:?}");
+        close(h.statistic, want[0].as_f64().unwrap(), 1e-9, &label);
+        close(h.p_value, want[1].as_f64().unwrap(), 1e-9, &label);
+        assert_eq!(h.df, want[2].as_u64().unwrap(), "{label}");
+        close(
+            psi_counts(a, b, 1e-4).unwrap(),
+            want[3].as_f64().unwrap(),
+            1e-10,
+            &label,
+        );
     }
 }

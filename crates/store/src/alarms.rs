@@ -27,6 +27,13 @@ fn from_millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+const ACTIVE_KINDS: &str =
+    "SELECT DISTINCT app, kind FROM ai_alarms WHERE cleared_at IS NULL ORDER BY app, kind";
+
+fn app_kind(r: &sqlx::any::AnyRow) -> Result<(String, String)> {
+    Ok((r.try_get("app")?, r.try_get("kind")?))
+}
+
 fn alarm(r: &sqlx::any::AnyRow) -> Result<Alarm> {
     let day: String = r.try_get("day")?;
     Ok(Alarm {
@@ -85,13 +92,10 @@ impl Store {
         rows.iter().map(alarm).collect()
     }
 
-    /// The applications with an active alarm.
-    pub async fn alarmed_apps(&self) -> Result<Vec<String>> {
-        let rows =
-            sqlx::query("SELECT DISTINCT app FROM ai_alarms WHERE cleared_at IS NULL ORDER BY app")
-                .fetch_all(self.pool())
-                .await?;
-        rows.iter().map(|r| Ok(r.try_get("app")?)).collect()
+    /// `(application, kind)` of every kind of alarm active on an application.
+    pub async fn active_alarm_kinds(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(ACTIVE_KINDS).fetch_all(self.pool()).await?;
+        rows.iter().map(app_kind).collect()
     }
 
     /// The last day alarms of this application finding and kind were cleared.
@@ -116,13 +120,11 @@ impl Store {
 }
 
 impl Tx {
-    /// The applications with an active alarm, read inside the transaction that routes.
-    pub async fn alarmed_apps(&mut self) -> Result<Vec<String>> {
-        let rows =
-            sqlx::query("SELECT DISTINCT app FROM ai_alarms WHERE cleared_at IS NULL ORDER BY app")
-                .fetch_all(self.conn())
-                .await?;
-        rows.iter().map(|r| Ok(r.try_get("app")?)).collect()
+    /// `(application, kind)` of every kind of alarm active on an application, read inside
+    /// the transaction that routes.
+    pub async fn active_alarm_kinds(&mut self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(ACTIVE_KINDS).fetch_all(self.conn()).await?;
+        rows.iter().map(app_kind).collect()
     }
 
     /// Raises an alarm unless one of the same application, finding and kind is active;

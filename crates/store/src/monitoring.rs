@@ -27,6 +27,13 @@ pub enum Stratum {
 }
 
 impl Stratum {
+    /// The strata of the input mix that drift watches.
+    pub const INPUT_MIX: [Stratum; 3] = [Stratum::Site, Stratum::Scanner, Stratum::Protocol];
+
+    pub fn code(self) -> &'static str {
+        self.column()
+    }
+
     pub fn parse(s: &str) -> Option<Stratum> {
         match s {
             "site" => Some(Stratum::Site),
@@ -175,6 +182,47 @@ impl Store {
     /// TP/FP/FN/TN and the paired counts per version, finding and stratum for `app`, over
     /// studies acquired from day `from` to day `to` (inclusive, UTC) that have a final
     /// report. One `GROUP BY` over the day cells.
+    /// The first day `app` sent a call for `finding`, if any.
+    pub async fn first_call_day(&self, app: &str, finding: &str) -> Result<Option<NaiveDate>> {
+        let row =
+            sqlx::query("SELECT MIN(day) AS d FROM ai_call_days WHERE app = $1 AND finding = $2")
+                .bind(app)
+                .bind(finding)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(row
+            .try_get::<Option<String>, _>("d")?
+            .and_then(|d| d.parse().ok()))
+    }
+
+    /// Exams per category of `by` that `app` called `finding` on, acquired on days in
+    /// `[from, to)`, counted in the database: the input mix. Labelled or not.
+    pub async fn mix_counts(
+        &self,
+        app: &str,
+        finding: &str,
+        by: Stratum,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(String, u64)>> {
+        // The column comes from the closed list of strata, never from the caller.
+        let column = by.column();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {column} AS category, CAST(SUM(n) AS BIGINT) AS n FROM ai_call_days \
+             WHERE app = $1 AND finding = $2 AND day >= $3 AND day < $4 \
+             GROUP BY {column} ORDER BY {column}"
+        )))
+        .bind(app)
+        .bind(finding)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("category")?, r.try_get::<i64, _>("n")? as u64)))
+            .collect()
+    }
+
     pub async fn monitor_counts(
         &self,
         app: &str,

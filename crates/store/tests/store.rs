@@ -789,7 +789,10 @@ async fn ai_alarms_are_raised_once_and_cleared_once() {
             !tx.raise_alarm(&again).await.unwrap(),
             "{backend}: one active per kind"
         );
-        assert_eq!(tx.alarmed_apps().await.unwrap(), ["pe-detect"]);
+        assert_eq!(
+            tx.active_alarm_kinds().await.unwrap(),
+            [("pe-detect".to_string(), "cusum".to_string())]
+        );
         tx.commit().await.unwrap();
         let points = store
             .call_points("pe-detect", "pulmonary_embolism")
@@ -813,7 +816,10 @@ async fn ai_alarms_are_raised_once_and_cleared_once() {
                 .is_none()
         );
         tx.commit().await.unwrap();
-        assert!(store.alarmed_apps().await.unwrap().is_empty(), "{backend}");
+        assert!(
+            store.active_alarm_kinds().await.unwrap().is_empty(),
+            "{backend}"
+        );
         assert_eq!(
             store
                 .last_cleared("pe-detect", "pulmonary_embolism", "cusum")
