@@ -6,6 +6,7 @@ mod bundled;
 mod demo_cmd;
 mod load;
 mod monitor_cmd;
+mod pilot_cmd;
 mod policy_cmd;
 mod portfolio_cmd;
 mod programme_cmd;
@@ -158,6 +159,12 @@ enum Command {
         ai_sla_minutes: f64,
         #[arg(long, value_enum, default_value_t = monitor_cmd::MonitorFormat::Text)]
         format: monitor_cmd::MonitorFormat,
+    },
+    /// AI pilots: declare the expected effects before the start, report declared against
+    /// measured, record the decision to scale up or stop
+    Pilot {
+        #[command(subcommand)]
+        command: PilotCommand,
     },
     /// Training programmes: progress, cohort, the committee's review sample
     Programme {
@@ -358,6 +365,48 @@ enum AiCommand {
         app: String,
         #[arg(long)]
         status: String,
+        #[arg(long)]
+        reason: String,
+        /// The RAIO's professional id
+        #[arg(long)]
+        by: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PilotCommand {
+    /// Declare a pilot from a JSON file: {"id", "app", "start", "end", "baseline_start"?,
+    /// "baseline_end"?, "expected": [{"kind": "sensitivity_at_least", "finding", "value"},
+    /// {"kind": "radiologist_workload_down_pct", "value"}, ...]}; it must start today or later
+    Declare {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        /// The RAIO's professional id
+        #[arg(long)]
+        by: String,
+        file: PathBuf,
+    },
+    /// Declared against measured, with a verdict per expected effect, and the decision
+    Report {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Record the decision (scale_up or stop) with its reason; the register status follows
+    Decide {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        id: String,
+        #[arg(long)]
+        outcome: String,
         #[arg(long)]
         reason: String,
         /// The RAIO's professional id
@@ -599,6 +648,42 @@ fn main() -> ExitCode {
         Command::Stats {
             command: StatsCommand::Agreement { file, format },
         } => stats_cmd::agreement(&file, format),
+        Command::Pilot {
+            command:
+                PilotCommand::Declare {
+                    database,
+                    department,
+                    by,
+                    file,
+                },
+        } => pilot_cmd::declare(serve_cmd::Target::from(&database), &department, &file, &by),
+        Command::Pilot {
+            command:
+                PilotCommand::Report {
+                    database,
+                    department,
+                    id,
+                    format,
+                },
+        } => pilot_cmd::report(serve_cmd::Target::from(&database), &department, &id, format),
+        Command::Pilot {
+            command:
+                PilotCommand::Decide {
+                    database,
+                    department,
+                    id,
+                    outcome,
+                    reason,
+                    by,
+                },
+        } => pilot_cmd::decide(
+            serve_cmd::Target::from(&database),
+            &department,
+            &id,
+            &outcome,
+            &reason,
+            &by,
+        ),
         Command::Monitor {
             database,
             app,

@@ -513,3 +513,284 @@ fn a_shift_in_the_scanner_mix_warns_the_raio_without_taking_the_application_out_
     );
     assert_eq!(d.body["rule"], "ctpa-pe-positive", "{}", d.body);
 }
+
+#[test]
+fn a_pilot_declared_before_it_starts_is_reported_against_what_was_measured_and_decided_once_on_both_backends()
+ {
+    // The intended-use filter reads the study JSON with each backend's own function.
+    for db in databases("pilot") {
+        let key = provision_people(&db);
+        add_account(&db, "bakker", "rad-bakker");
+        let s = Server::start(&db);
+        let u = |p: &str| format!("{}{p}", s.url);
+        let rad = login(&s.url, "devries");
+        let raio = login(&s.url, "bakker");
+        let today = chrono::Utc::now().date_naive();
+        let declaration = |start: chrono::NaiveDate| {
+            json!({"id": "pe-pilot", "app": "pe-detect", "start": start.to_string(),
+            "end": (start + chrono::Duration::days(29)).to_string(),
+            "expected": [
+                {"kind": "sensitivity_at_least", "finding": "pulmonary_embolism", "value": 0.7},
+                {"kind": "radiologist_workload_down_pct", "value": 10.0},
+                {"kind": "turnaround_down_minutes", "value": 60.0}
+            ]})
+        };
+        let declare = |who: &str, body: Value| {
+            call("POST", &u("/api/v1/pilots"), None, Some(who), Some(&body))
+        };
+        assert_eq!(
+            declare(&rad, declaration(today)).status,
+            403,
+            "only the RAIO"
+        );
+        let late = declare(&raio, declaration(today - chrono::Duration::days(1)));
+        assert_eq!(
+            (late.status, late.body["field"].clone()),
+            (422, json!("start")),
+            "{}",
+            late.body
+        );
+        let declared = declare(&raio, declaration(today));
+        assert_eq!(declared.status, 201, "{}", declared.body);
+        assert_eq!(
+            declared.body["baseline_start"],
+            (today - chrono::Duration::days(30)).to_string()
+        );
+        assert_eq!(
+            declare(&raio, declaration(today)).status,
+            409,
+            "expectations are fixed"
+        );
+
+        // A CTPA read and authorized by the radiologist, acquired `days_ago`, with the
+        // detector's call (pilot exams only) and the reported truth.
+        let read = |acc: &str, days_ago: i64, ai_positive: Option<bool>, pe: bool| {
+            let at = chrono::Utc::now() - chrono::Duration::days(days_ago);
+            let study = json!({"accession": acc, "patient": "PSEUDO-4", "patient_age_years": 70,
+                "modality": "CT", "procedure_code": "CTPA", "body_part": "CHEST", "priority": "routine",
+                "site": "main", "ordering_department": "ED", "acquired_at": at.to_rfc3339()});
+            assert_eq!(
+                call(
+                    "POST",
+                    &u("/api/v1/studies"),
+                    Some(&key),
+                    None,
+                    Some(&study)
+                )
+                .status,
+                201
+            );
+            if let Some(positive) = ai_positive {
+                let score = if positive { 0.9 } else { 0.1 };
+                let result = json!({"id": format!("ai-{acc}"), "app": "pe-detect", "app_version": "3.2.0",
+                    "accession": acc, "received_at": chrono::Utc::now().to_rfc3339(),
+                    "findings": [{"code": "pulmonary_embolism", "score": score, "critical": positive}]});
+                assert_eq!(
+                    call(
+                        "POST",
+                        &u("/api/v1/ai-results"),
+                        Some(&key),
+                        None,
+                        Some(&result)
+                    )
+                    .status,
+                    201
+                );
+            }
+            let item = call("GET", &u("/api/v1/worklist"), None, Some(&rad), None)
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["accession"] == acc)
+                .unwrap()["id"]
+                .as_u64()
+                .unwrap();
+            call(
+                "POST",
+                &u(&format!("/api/v1/work-items/{item}/claim")),
+                None,
+                Some(&rad),
+                None,
+            );
+            let findings: Vec<&str> = if pe {
+                vec!["pulmonary_embolism"]
+            } else {
+                vec![]
+            };
+            let d = call(
+                "POST",
+                &u(&format!("/api/v1/reports/{acc}/draft")),
+                None,
+                Some(&rad),
+                Some(&json!({"text": "CTPA read.", "findings": findings})),
+            );
+            assert_eq!(d.status, 201, "{}", d.body);
+            let a = call(
+                "POST",
+                &u(&format!("/api/v1/reports/{acc}/authorize")),
+                None,
+                Some(&rad),
+                None,
+            );
+            assert_eq!(a.status, 200, "{}", a.body);
+        };
+        for i in 0..4 {
+            read(&format!("BASE{i}"), 10, None, i < 2);
+        }
+        // Pilot: three emboli found, one missed, read the same day.
+        read("PIL0", 0, Some(true), true);
+        read("PIL1", 0, Some(true), true);
+        read("PIL2", 0, Some(true), true);
+        read("PIL3", 0, Some(false), true);
+
+        let r = call(
+            "GET",
+            &u("/api/v1/pilots/pe-pilot/report"),
+            None,
+            Some(&rad),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let verdicts: Vec<&str> = r.body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["verdict"].as_str().unwrap())
+            .collect();
+        // 3/4 = 75% reaches 70%, but its Wilson interval (30.1-95.4%) does not exclude less;
+        // one final report per exam before and during: workload unchanged; reports within
+        // minutes instead of ten days.
+        assert_eq!(verdicts, ["not_shown", "not_met", "met"], "{}", r.body);
+        assert_eq!(r.body["measured"]["pilot"]["exams"], 4);
+        assert_eq!(r.body["measured"]["baseline"]["exams"], 4);
+        assert_eq!(r.body["measured"]["pilot"]["radiologist_items"], 4);
+        assert!(r.body["decision"].is_null());
+
+        let decide = |who: &str, body: Value| {
+            call(
+                "POST",
+                &u("/api/v1/pilots/pe-pilot/decision"),
+                None,
+                Some(who),
+                Some(&body),
+            )
+        };
+        assert_eq!(
+            decide(&rad, json!({"outcome": "stop", "reason": "x"})).status,
+            403
+        );
+        assert_eq!(
+            decide(&raio, json!({"outcome": "pause", "reason": "x"})).status,
+            422
+        );
+        let stop = decide(
+            &raio,
+            json!({"outcome": "stop", "reason": "sensitivity not shown; workload unchanged"}),
+        );
+        assert_eq!(stop.status, 200, "{}", stop.body);
+        assert_eq!(stop.body["status_change"]["to"], "suspended");
+        assert_eq!(
+            decide(&raio, json!({"outcome": "scale_up", "reason": "again"})).status,
+            409
+        );
+
+        let dept = example("department.toml");
+        let mut args = vec!["pilot", "report"];
+        args.extend(db.iter().map(String::as_str));
+        args.extend(["--department", &dept, "pe-pilot"]);
+        let text = run(&args, None);
+        assert!(text.contains("not shown"), "{text}");
+        assert!(text.contains("NOT MET"), "{text}");
+        assert!(text.contains("Decision: stop by rad-bakker"), "{text}");
+        let mut args = vec!["audit", "verify"];
+        args.extend(db.iter().map(String::as_str));
+        assert!(run(&args, None).starts_with("audit log intact"));
+    }
+}
+
+#[test]
+fn the_cli_declares_and_decides_a_pilot_as_the_raio() {
+    let db = databases("pilot_cli").remove(0);
+    let dept = example("department.toml");
+    let start = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("pilot-{}.json", std::process::id()));
+    let write = |text: &str| std::fs::write(&file, text).unwrap();
+    let cli = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(db.iter().map(String::as_str));
+        all.extend(["--department", &dept]);
+        std::process::Command::new(support::bin())
+            .args(&all)
+            .output()
+            .unwrap()
+    };
+    write("{\"id\": \"cxr-pilot\",\n \"app\": \"cxr-normal\", \"start\": 3}");
+    let bad = cli(&[
+        "pilot",
+        "declare",
+        "--by",
+        "rad-bakker",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains(":2:"), "the line of the problem: {err}");
+    write(
+        &json!({"id": "cxr-pilot", "app": "cxr-normal", "start": start.to_string(),
+            "end": (start + chrono::Duration::days(59)).to_string(),
+            "expected": [{"kind": "radiologist_workload_down_pct", "value": 30.0}]})
+        .to_string(),
+    );
+    let peer = cli(&[
+        "pilot",
+        "declare",
+        "--by",
+        "rad-devries",
+        file.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&peer.stderr).contains("not the department's RAIO"));
+    let ok = cli(&[
+        "pilot",
+        "declare",
+        "--by",
+        "rad-bakker",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("pilot cxr-pilot of cxr-normal declared"));
+    let again = cli(&[
+        "pilot",
+        "declare",
+        "--by",
+        "rad-bakker",
+        file.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already declared"));
+    // Not started yet: nothing to decide.
+    let early = cli(&[
+        "pilot",
+        "decide",
+        "cxr-pilot",
+        "--outcome",
+        "stop",
+        "--reason",
+        "r",
+        "--by",
+        "rad-bakker",
+    ]);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("has not started yet"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    let report = cli(&["pilot", "report", "cxr-pilot", "--format", "json"]);
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["rows"][0]["verdict"], "no_data");
+}

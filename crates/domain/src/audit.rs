@@ -27,10 +27,12 @@ pub enum AuditKind {
     RubricAssessment,
     /// An AI monitoring alarm raised or cleared.
     AiAlarm,
+    /// An AI pilot declared or decided.
+    Pilot,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 18] = [
+    pub const ALL: [AuditKind; 19] = [
         AuditKind::OrderIngested,
         AuditKind::OrderChanged,
         AuditKind::StudyIngested,
@@ -49,6 +51,7 @@ impl AuditKind {
         AuditKind::Login,
         AuditKind::RubricAssessment,
         AuditKind::AiAlarm,
+        AuditKind::Pilot,
     ];
 
     pub fn code(self) -> &'static str {
@@ -71,6 +74,7 @@ impl AuditKind {
             AuditKind::Login => "login",
             AuditKind::RubricAssessment => "rubric_assessment",
             AuditKind::AiAlarm => "ai_alarm",
+            AuditKind::Pilot => "pilot",
         }
     }
 

@@ -16,6 +16,7 @@ pub mod department;
 pub mod drift;
 pub mod ids;
 pub mod monitoring;
+pub mod pilot;
 pub mod policy;
 pub mod portfolio;
 pub mod portfolio_csv;

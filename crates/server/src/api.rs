@@ -52,6 +52,12 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/notifications", get(crate::reports::notifications))
         .route("/api/v1/assessments", post(crate::assessments::create))
         .route("/api/v1/stats/agreement", post(crate::stats::agreement))
+        .route(
+            "/api/v1/pilots",
+            get(crate::pilots::list).post(crate::pilots::declare),
+        )
+        .route("/api/v1/pilots/{id}/report", get(crate::pilots::report))
+        .route("/api/v1/pilots/{id}/decision", post(crate::pilots::decide))
         .route("/api/v1/ai", get(crate::register::list))
         .route("/api/v1/ai/{id}", get(crate::register::show))
         .route("/api/v1/ai/{id}/status", post(crate::register::change))

@@ -11,6 +11,7 @@ mod ingest;
 mod metrics;
 mod monitoring;
 mod openapi;
+mod pilots;
 mod problem;
 mod programmes;
 mod register;

@@ -25,6 +25,9 @@ pub(crate) trait Dialect: Send + Sync + std::fmt::Debug {
     /// Locks `table` against other writers until commit (a no-op where the write
     /// transaction already excludes them).
     fn lock_table<'a>(&'a self, conn: &'a mut AnyConnection, table: &'static str) -> Boxed<'a, ()>;
+    /// An SQL expression for the text of top-level key `key` of the JSON in `column`;
+    /// both names are the caller's constants, never input.
+    fn json_text(&self, column: &'static str, key: &'static str) -> String;
 }
 
 #[derive(Debug)]
@@ -86,6 +89,10 @@ impl Dialect for Sqlite {
         // BEGIN IMMEDIATE already holds the database's only write lock.
         Box::pin(async { Ok(()) })
     }
+
+    fn json_text(&self, column: &'static str, key: &'static str) -> String {
+        format!("json_extract({column}, '$.{key}')")
+    }
 }
 
 impl Dialect for Postgres {
@@ -118,5 +125,9 @@ impl Dialect for Postgres {
             .await
             .map(drop)
         })
+    }
+
+    fn json_text(&self, column: &'static str, key: &'static str) -> String {
+        format!("(CAST({column} AS json) ->> '{key}')")
     }
 }

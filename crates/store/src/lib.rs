@@ -13,6 +13,7 @@ mod configuration;
 mod dialect;
 mod migrate;
 mod monitoring;
+mod pilots;
 mod portfolio;
 mod quality;
 mod register;

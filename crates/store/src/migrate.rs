@@ -72,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0013_ai_status_changes.sql"),
         include_str!("../migrations/shared/0013_ai_status_changes.sql"),
     ),
+    (
+        14,
+        include_str!("../migrations/shared/0014_pilots.sql"),
+        include_str!("../migrations/shared/0014_pilots.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

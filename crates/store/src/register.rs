@@ -41,6 +41,41 @@ const LATEST: &str = "SELECT app, from_status, to_status, reason, changed_by, at
      WHERE id = (SELECT MAX(id) FROM ai_status_changes WHERE app = c.app) ORDER BY app";
 
 impl Tx {
+    /// [`Store::change_ai_status`] inside a larger transaction; audits last, so call it
+    /// after the transaction's other writes.
+    pub async fn change_ai_status(
+        &mut self,
+        app: &AiApplication,
+        to: AiStatus,
+        reason: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<std::result::Result<StatusChange, StatusChangeError>> {
+        let from = app.in_force(&self.latest_status_changes().await?).status;
+        if let Err(e) = from.change_to(to, reason) {
+            return Ok(Err(e));
+        }
+        let c = StatusChange {
+            app: app.id.clone(),
+            from,
+            to,
+            reason: reason.trim().to_owned(),
+            by: by.to_owned(),
+            at: now,
+        };
+        self.record_status_change(&c).await?;
+        self.audit(&AuditEvent {
+            at: now,
+            actor: c.by.clone(),
+            kind: AuditKind::RegisterChange,
+            subject: format!("ai_applications/{}", c.app),
+            detail: serde_json::json!({ "change": "status", "from": from.code(), "to": to.code(),
+                "reason": c.reason }),
+        })
+        .await?;
+        Ok(Ok(c))
+    }
+
     /// Appends a status change; the caller has asked the domain whether it may happen.
     pub async fn record_status_change(&mut self, c: &StatusChange) -> Result<()> {
         self.lock("ai_status_changes").await?;
@@ -79,30 +114,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<StatusChange, StatusChangeError>> {
         let mut tx = self.begin().await?;
-        let from = app.in_force(&tx.latest_status_changes().await?).status;
-        if let Err(e) = from.change_to(to, reason) {
-            return Ok(Err(e));
+        let change = tx.change_ai_status(app, to, reason, by, now).await?;
+        if change.is_ok() {
+            tx.commit().await?;
         }
-        let c = StatusChange {
-            app: app.id.clone(),
-            from,
-            to,
-            reason: reason.trim().to_owned(),
-            by: by.to_owned(),
-            at: now,
-        };
-        tx.record_status_change(&c).await?;
-        tx.audit(&AuditEvent {
-            at: now,
-            actor: c.by.clone(),
-            kind: AuditKind::RegisterChange,
-            subject: format!("ai_applications/{}", c.app),
-            detail: serde_json::json!({ "change": "status", "from": from.code(), "to": to.code(),
-                "reason": c.reason }),
-        })
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(c))
+        Ok(change)
     }
 
     /// The latest change of each application.
