@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use radgate_domain::sampling::in_sample;
 use serde_json::{Value, json};
 use support::http::{add_account, call, login, provision_people};
-use support::{Server, databases, example, run};
+use support::{Server, agent, databases, example, run};
 
 /// Five recent KKBs at "unsupervised" from two radiologists for MBB'er Jansen's chest X-ray
 /// gatekeeping, and the AI endorsement and AI literacy certificates the agreement asks.
@@ -643,6 +643,43 @@ fn a_pilot_declared_before_it_starts_is_reported_against_what_was_measured_and_d
         read("PIL1", 0, Some(true), true);
         read("PIL2", 0, Some(true), true);
         read("PIL3", 0, Some(false), true);
+        // And two exams without embolism, which the detector called negative.
+        read("PIL4", 0, Some(false), false);
+        read("PIL5", 0, Some(false), false);
+
+        // The charts of the same calls, as SVG for the UI.
+        let chart = |path: &str| {
+            let r = agent()
+                .get(u(&format!("/api/v1/ai/pe-detect/charts/{path}")))
+                .header("Cookie", &rad)
+                .call()
+                .unwrap();
+            let status = r.status().as_u16();
+            let kind = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, kind, r.into_body().read_to_string().unwrap())
+        };
+        let (status, kind, body) = chart("performance.svg?finding=pulmonary_embolism");
+        assert_eq!(
+            (status, kind.as_deref()),
+            (200, Some("image/svg+xml")),
+            "{body}"
+        );
+        assert!(
+            body.starts_with("<svg") && body.contains("version 3.2.0"),
+            "{body}"
+        );
+        let (_, _, body) = chart("roc.svg");
+        assert!(body.contains("AUC"), "{body}");
+        let (_, _, body) = chart("cusum.svg");
+        assert!(
+            body.contains("Not enough labelled baseline exams"),
+            "{body}"
+        );
+        assert_eq!(chart("roc.svg?finding=fracture").0, 404);
+        assert_eq!(chart("performance.svg?metric=auc").0, 422);
 
         let r = call(
             "GET",
@@ -662,9 +699,9 @@ fn a_pilot_declared_before_it_starts_is_reported_against_what_was_measured_and_d
         // one final report per exam before and during: workload unchanged; reports within
         // minutes instead of ten days.
         assert_eq!(verdicts, ["not_shown", "not_met", "met"], "{}", r.body);
-        assert_eq!(r.body["measured"]["pilot"]["exams"], 4);
+        assert_eq!(r.body["measured"]["pilot"]["exams"], 6);
         assert_eq!(r.body["measured"]["baseline"]["exams"], 4);
-        assert_eq!(r.body["measured"]["pilot"]["radiologist_items"], 4);
+        assert_eq!(r.body["measured"]["pilot"]["radiologist_items"], 6);
         assert!(r.body["decision"].is_null());
 
         let decide = |who: &str, body: Value| {

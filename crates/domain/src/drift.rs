@@ -414,6 +414,46 @@ pub fn input_mix(
     })
 }
 
+/// The discordance CUSUM of one application finding: its design (from the baseline's
+/// labelled exams) and the sum after each labelled exam since the baseline and the last
+/// clearance. A sum at the limit is an alarm; the chart restarts from 0 after it. `None`
+/// until the baseline has `min_baseline_exams` labelled exams.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CusumPath {
+    pub design: CusumDesign,
+    pub sums: Vec<(NaiveDate, u32)>,
+}
+
+pub fn cusum_path(
+    points: &[CallPoint],
+    settings: &DriftSettings,
+    since: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Option<CusumPath> {
+    let first = points.first()?.day;
+    let baseline_end = settings.windows(first, since, today).baseline.1;
+    let discordant = |p: &CallPoint| Some(p.positive) != p.truth;
+    let base: Vec<&CallPoint> = points
+        .iter()
+        .filter(|p| p.day < baseline_end && p.truth.is_some())
+        .collect();
+    if base.len() < settings.min_baseline_exams {
+        return None;
+    }
+    let p0 = base.iter().filter(|p| discordant(p)).count() as f64 / base.len() as f64;
+    let design = CusumDesign::for_arl(p0, 2.0 * p0.max(MIN_P0), settings.arl0);
+    let mut cusum = Cusum::new(design);
+    let sums = points
+        .iter()
+        .filter(|p| p.day >= baseline_end && since.is_none_or(|s| p.day > s) && p.truth.is_some())
+        .map(|p| {
+            let alarm = cusum.push(discordant(p));
+            (p.day, if alarm { design.limit } else { cusum.sum })
+        })
+        .collect();
+    Some(CusumPath { design, sums })
+}
+
 /// Evaluates one application finding's calls (in acquisition order) on `today`. `since`
 /// (the day its alarms were last cleared) restarts the CUSUM, the baseline rule and the
 /// sensitivity count from that day; the baseline itself stays the first period.
@@ -430,30 +470,25 @@ pub fn evaluate(
     };
     let windows = settings.windows(first, since, today);
     let baseline_end = windows.baseline.1;
-    let after = |p: &&CallPoint| p.day >= baseline_end && since.is_none_or(|s| p.day > s);
     let labelled = |p: &&CallPoint| p.truth.is_some();
     let discordant = |p: &CallPoint| Some(p.positive) != p.truth;
     let base: Vec<&CallPoint> = points.iter().filter(|p| p.day < baseline_end).collect();
     let base_labelled: Vec<&CallPoint> = base.iter().copied().filter(labelled).collect();
 
-    if base_labelled.len() >= settings.min_baseline_exams {
-        let p0 = base_labelled.iter().filter(|p| discordant(p)).count() as f64
-            / base_labelled.len() as f64;
-        let design = CusumDesign::for_arl(p0, 2.0 * p0.max(MIN_P0), settings.arl0);
-        let mut cusum = Cusum::new(design);
-        for p in points.iter().filter(after).filter(labelled) {
-            if cusum.push(discordant(p)) {
-                out.push(Signal {
-                    kind: AlarmKind::Cusum,
-                    day: p.day,
-                    detail: format!(
-                        "discordance CUSUM crossed its limit {} (baseline rate {:.2}%, tuned to {:.2}%, in-control ARL {:.0} exams)",
-                        design.limit, 100.0 * design.p0, 100.0 * design.p1, design.arl0
-                    ),
-                });
-                break;
-            }
+    if let Some(path) = cusum_path(points, settings, since, today) {
+        let design = path.design;
+        if let Some((day, _)) = path.sums.iter().find(|(_, sum)| *sum >= design.limit) {
+            out.push(Signal {
+                kind: AlarmKind::Cusum,
+                day: *day,
+                detail: format!(
+                    "discordance CUSUM crossed its limit {} (baseline rate {:.2}%, tuned to {:.2}%, in-control ARL {:.0} exams)",
+                    design.limit, 100.0 * design.p0, 100.0 * design.p1, design.arl0
+                ),
+            });
         }
+    }
+    if base_labelled.len() >= settings.min_baseline_exams {
         let mut days: Vec<Day> = Vec::new();
         for p in points.iter().filter(labelled) {
             if p.day >= baseline_end && since.is_some_and(|s| p.day <= s) {

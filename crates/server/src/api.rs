@@ -62,6 +62,15 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/ai/{id}", get(crate::register::show))
         .route("/api/v1/ai/{id}/status", post(crate::register::change))
         .route("/api/v1/ai/{id}/metrics", get(crate::monitoring::metrics))
+        .route(
+            "/api/v1/ai/{id}/charts/performance.svg",
+            get(crate::charts::performance),
+        )
+        .route(
+            "/api/v1/ai/{id}/charts/cusum.svg",
+            get(crate::charts::cusum),
+        )
+        .route("/api/v1/ai/{id}/charts/roc.svg", get(crate::charts::roc))
         .route("/api/v1/ai/{id}/alarms", get(crate::drift::alarms))
         .route(
             "/api/v1/ai/{id}/turnaround",

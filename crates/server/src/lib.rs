@@ -5,6 +5,7 @@
 mod api;
 mod assessments;
 mod auth;
+mod charts;
 mod drift;
 mod gatekeeping;
 mod ingest;

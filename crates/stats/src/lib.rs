@@ -26,5 +26,5 @@ pub use marginal::{StuartMaxwell, stuart_maxwell};
 pub use paired::{McNemar, mcnemar};
 pub use proportion::{Interval, Method, ProportionError, proportion, trials_for_wilson_width};
 pub use raters::{Bias, RaterComparison, compare_raters};
-pub use roc::{Auc, auc_delong};
+pub use roc::{Auc, auc_delong, roc_curve};
 pub use signed_rank::{SignedRank, SignedRankMethod, wilcoxon_signed_rank};

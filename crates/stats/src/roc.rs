@@ -15,6 +15,43 @@ pub struct Auc {
     pub negatives: usize,
 }
 
+/// The empirical ROC curve: `(false positive rate, true positive rate)` from (0, 0) at a
+/// threshold above every score, one point per distinct score from the highest down
+/// (calling "positive" at or above it), to (1, 1). Tied scores move both rates at once, as
+/// scikit-learn's `roc_curve(..., drop_intermediate=False)` does. `None` unless both
+/// classes have a finite score.
+pub fn roc_curve(positives: &[f64], negatives: &[f64]) -> Option<Vec<(f64, f64)>> {
+    if positives.is_empty()
+        || negatives.is_empty()
+        || positives.iter().chain(negatives).any(|x| !x.is_finite())
+    {
+        return None;
+    }
+    let mut all: Vec<(f64, bool)> = positives
+        .iter()
+        .map(|&x| (x, true))
+        .chain(negatives.iter().map(|&x| (x, false)))
+        .collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (m, n) = (positives.len() as f64, negatives.len() as f64);
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut curve = vec![(0.0, 0.0)];
+    let mut i = 0;
+    while i < all.len() {
+        let threshold = all[i].0;
+        while i < all.len() && all[i].0 == threshold {
+            if all[i].1 {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            i += 1;
+        }
+        curve.push((fp / n, tp / m));
+    }
+    Some(curve)
+}
+
 /// `None` unless both classes have at least two finite scores.
 pub fn auc_delong(positives: &[f64], negatives: &[f64], confidence: f64) -> Option<Auc> {
     let (m, n) = (positives.len(), negatives.len());

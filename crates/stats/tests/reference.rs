@@ -241,3 +241,47 @@ fn input_mix_homogeneity_and_category_psi_match_scipy_and_numpy() {
         );
     }
 }
+
+const ROC_PYTHON: &str = r#"
+import json, sys
+from sklearn.metrics import roc_curve
+
+out = []
+for pos, neg in json.load(sys.stdin):
+    fpr, tpr, _ = roc_curve([1] * len(pos) + [0] * len(neg), pos + neg, drop_intermediate=False)
+    out.append([[float(f), float(t)] for f, t in zip(fpr, tpr)])
+print(json.dumps(out))
+"#;
+
+#[test]
+fn the_roc_curve_matches_scikit_learn_ties_included() {
+    use radgate_stats::roc_curve;
+    let mut g = Gen(0x0000_00c0_ffee);
+    let mut cases: Vec<(Vec<f64>, Vec<f64>)> = (0..20)
+        .map(|_| {
+            let m = 1 + g.below(30) as usize;
+            let n = 1 + g.below(30) as usize;
+            // Scores on a coarse grid, so that ties across the classes happen.
+            let pos = (0..m).map(|_| (g.below(10) as f64 + 3.0) / 13.0).collect();
+            let neg = (0..n).map(|_| g.below(10) as f64 / 13.0).collect();
+            (pos, neg)
+        })
+        .collect();
+    cases.push((vec![0.9, 0.8], vec![0.1, 0.2])); // perfect separation
+    cases.push((vec![0.5, 0.5], vec![0.5])); // every score tied
+    let r = reference(ROC_PYTHON, &json!(cases));
+    for ((pos, neg), want) in cases.iter().zip(r.as_array().unwrap()) {
+        let got = roc_curve(pos, neg).unwrap();
+        let want: Vec<(f64, f64)> = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+            .collect();
+        assert_eq!(got.len(), want.len(), "{pos:?} {neg:?}");
+        for (g, w) in got.iter().zip(&want) {
+            close(g.0, w.0, 1e-12, "FPR");
+            close(g.1, w.1, 1e-12, "TPR");
+        }
+    }
+}
