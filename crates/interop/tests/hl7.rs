@@ -1,0 +1,225 @@
+//! HL7 v2 orders in, acknowledgements and results out: fields where IHE puts them, errors
+//! that name the segment and field, and no panic on any input.
+
+use chrono::TimeZone;
+use proptest::prelude::*;
+use radgate_domain::study::{OrderStatus, Priority};
+use radgate_interop::hl7::{
+    AckCode, Control, Delimiters, Message, ack, parse_timestamp, read_order,
+};
+use radgate_interop::mllp::{Decoder, Frame, frame};
+
+const ORM: &str = "MSH|^~\\&|RIS|RIJNVALLEI|RADGATE|RIJNVALLEI|20261201101500+0100||ORM^O01|MSG0001|P|2.5.1\r\
+PID|1||PSEUDO-42^^^RIJNVALLEI^MR||DOE^JANE||19680301|F\r\
+PV1|1|E|SEH^^^RIJNVALLEI\r\
+ORC|NW|PLC123|FIL123||SC||^^^^^S||20261201101000+0100\r\
+OBR|1|PLC123|FIL123|CTPA^CT pulmonary angiography^L|||20261201100500+0100||||||Dyspnoea \\T\\ raised D-dimer|||||ACC0001||||||CT|||^^^^^S||||^Suspected pulmonary embolism\r";
+
+const OMI: &str = "MSH|^~\\&|RIS|RIJNVALLEI|RADGATE|RIJNVALLEI|20261201101500+0100||OMI^O23^OMI_O23|MSG0002|P|2.5.1\r\
+PID|1||PSEUDO-43^^^RIJNVALLEI^MR\r\
+PV1|1|O|LONG^^^RIJNVALLEI\r\
+ORC|XO|PLC124|FIL124\r\
+TQ1|1||||||||A\r\
+OBR|1|PLC124|FIL124|XTHORAX^Chest X-ray^L\r\
+IPC|ACC0002|SPS1|1.2.3.4|SPS1|DX\r";
+
+#[test]
+fn an_orm_new_order_maps_to_the_domain_order() {
+    let m = Message::parse(ORM).unwrap();
+    let o = read_order(&m).unwrap();
+    assert_eq!(o.control, Control::New);
+    let order = o.order;
+    assert_eq!(order.accession.as_str(), "ACC0001");
+    assert_eq!(order.patient.as_str(), "PSEUDO-42");
+    assert_eq!(order.procedure_code, "CTPA");
+    assert_eq!(order.modality, "CT");
+    assert_eq!(order.priority, Priority::Stat);
+    assert_eq!(order.ordering_department, "SEH");
+    assert_eq!(
+        order.clinical_question.as_deref(),
+        Some("Suspected pulmonary embolism")
+    );
+    assert_eq!(order.status, OrderStatus::Placed);
+    // ORC-9 at +01:00 is 09:10 UTC.
+    assert_eq!(
+        order.ordered_at,
+        chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 10, 0).unwrap()
+    );
+    // The escape sequence \T\ stands for the subcomponent separator.
+    let obr = m.segment("OBR").unwrap().1;
+    assert_eq!(m.value(obr, 13), "Dyspnoea & raised D-dimer");
+}
+
+#[test]
+fn an_omi_change_takes_the_accession_modality_and_priority_from_ipc_and_tq1() {
+    let m = Message::parse(OMI).unwrap();
+    let o = read_order(&m).unwrap();
+    assert_eq!(o.control, Control::Change);
+    assert_eq!(o.order.accession.as_str(), "ACC0002");
+    assert_eq!(o.order.modality, "DX");
+    assert_eq!(o.order.priority, Priority::Urgent);
+    assert_eq!(o.order.ordering_department, "LONG");
+    assert_eq!(o.order.status, OrderStatus::Changed);
+    let cancel = OMI.replace("ORC|XO|", "ORC|CA|");
+    let o = read_order(&Message::parse(&cancel).unwrap()).unwrap();
+    assert_eq!(
+        (o.control, o.order.status),
+        (Control::Cancel, OrderStatus::Cancelled)
+    );
+}
+
+#[test]
+fn problems_name_the_segment_field_and_hl7_error_code() {
+    let check = |text: &str, segment: &str, field: usize, code: u16| {
+        let e = Message::parse(text)
+            .and_then(|m| read_order(&m))
+            .unwrap_err();
+        assert_eq!(
+            (e.segment.as_str(), e.field, e.code),
+            (segment, field, code),
+            "{e}"
+        );
+    };
+    check(&ORM.replace("|ACC0001|", "||"), "OBR", 18, 101);
+    check(&ORM.replace("PSEUDO-42^^^", "^^^"), "PID", 3, 101);
+    check(&ORM.replace("ORC|NW|", "ORC|ZZ|"), "ORC", 1, 103);
+    check(
+        &ORM.replace("^^^^^S||2026", "^^^^^Q||2026")
+            .replace("|||^^^^^S|", "|||^^^^^Q|"),
+        "OBR",
+        27,
+        103,
+    );
+    check(&ORM.replace("ORM^O01", "ADT^A01"), "MSH", 9, 200);
+    check(
+        &ORM.replace("20261201101000+0100", "yesterday"),
+        "ORC",
+        9,
+        102,
+    );
+    check(
+        &ORM.replace("|ACC0001|", "|ACCESSION-NUMBER-TOO-LONG|"),
+        "OBR",
+        18,
+        102,
+    );
+    let no_orc: String = ORM
+        .split('\r')
+        .filter(|s| !s.starts_with("ORC"))
+        .collect::<Vec<_>>()
+        .join("\r");
+    check(&no_orc, "ORC", 0, 100);
+    check("PID|1||X", "MSH", 0, 100);
+    check("MSH|^~|RIS", "MSH", 2, 102);
+    check("MSH|^^\\&|RIS", "MSH", 2, 102);
+}
+
+#[test]
+fn unusual_encoding_characters_are_honoured() {
+    // The sender declares # as field separator and $*@% as encoding characters.
+    let odd = ORM
+        .replace('|', "#")
+        .replace("#^~\\&#", "#$*@%#")
+        .replace('^', "$")
+        .replace("\\T\\", "@T@");
+    let m = Message::parse(&odd).unwrap();
+    assert_eq!(
+        m.delimiters,
+        Delimiters {
+            field: '#',
+            component: '$',
+            repetition: '*',
+            escape: '@',
+            subcomponent: '%'
+        }
+    );
+    let o = read_order(&m).unwrap();
+    assert_eq!(o.order.accession.as_str(), "ACC0001");
+    assert_eq!(o.order.procedure_code, "CTPA");
+    assert_eq!(
+        m.value(m.segment("OBR").unwrap().1, 13),
+        "Dyspnoea % raised D-dimer"
+    );
+}
+
+#[test]
+fn the_ack_answers_the_sender_and_names_the_error() {
+    let m = Message::parse(ORM).unwrap();
+    let now = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 16, 0).unwrap();
+    let ok = ack(Some(&m), AckCode::Accept, None, "RG1", now);
+    let parsed = Message::parse(&ok).unwrap();
+    let msh = parsed.msh();
+    assert_eq!(
+        parsed.component(msh, 5, 1),
+        "RIS",
+        "addressed back to the sender"
+    );
+    assert_eq!(parsed.component(msh, 9, 1), "ACK");
+    assert_eq!(parsed.component(msh, 9, 2), "O01");
+    let msa = parsed.segment("MSA").unwrap().1;
+    assert_eq!(
+        (parsed.component(msa, 1, 1), parsed.component(msa, 2, 1)),
+        ("AA".into(), "MSG0001".into())
+    );
+    assert!(parsed.segment("ERR").is_none());
+
+    let e = read_order(&Message::parse(&ORM.replace("|ACC0001|", "||")).unwrap()).unwrap_err();
+    let bad = Message::parse(&ack(Some(&m), AckCode::Error, Some(&e), "RG2", now)).unwrap();
+    let err = bad.segment("ERR").unwrap().1;
+    assert_eq!(bad.component(err, 2, 1), "OBR");
+    assert_eq!(bad.component(err, 2, 3), "18");
+    assert_eq!(bad.component(err, 3, 1), "101");
+    assert_eq!(bad.component(err, 4, 1), "E");
+    assert!(bad.value(err, 8).contains("accession number is required"));
+}
+
+#[test]
+fn timestamps_take_their_offset_and_refuse_nonsense() {
+    assert_eq!(
+        parse_timestamp("20261201101500-0500"),
+        Some(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 12, 1, 15, 15, 0)
+                .unwrap()
+        )
+    );
+    assert_eq!(
+        parse_timestamp("20261201"),
+        Some(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap())
+    );
+    assert_eq!(parse_timestamp("20261301"), None);
+    assert_eq!(parse_timestamp("2026120110+01"), None);
+}
+
+proptest! {
+    #[test]
+    fn escaping_round_trips(text in "\\PC{0,40}") {
+        let d = Delimiters::default();
+        let clean: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+        prop_assert_eq!(d.unescape(&d.escape(&clean)), clean);
+    }
+
+    #[test]
+    fn no_input_makes_the_reader_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(m) = Message::parse(&text) {
+            let _ = read_order(&m);
+        }
+        let mut d = Decoder::new(256);
+        for f in d.push(&bytes) {
+            prop_assert!(matches!(f, Frame::Message(_) | Frame::Error(_)));
+        }
+    }
+
+    #[test]
+    fn mutated_orders_never_panic(cut in 0usize..600, junk in "[|^~\\\\&\r A-Z0-9]{0,8}") {
+        let cut = cut.min(ORM.len());
+        let text = format!("{}{}{}", &ORM[..cut], junk, &ORM[cut..]);
+        if let Ok(m) = Message::parse(&text) {
+            let _ = read_order(&m);
+        }
+        let framed = frame(&text);
+        let mut d = Decoder::new(4096);
+        prop_assert_eq!(d.push(&framed).len(), 1);
+    }
+}
