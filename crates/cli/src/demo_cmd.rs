@@ -72,6 +72,8 @@ pub fn run(o: Options) -> Result<()> {
             listen: o.listen,
             secure_cookies: false,
             reroute_every: Duration::from_secs(5),
+            mllp_listen: None,
+            mllp_idle: radgate_server::MLLP_IDLE,
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

@@ -95,6 +95,13 @@ enum Command {
         /// Seconds between checks for studies whose AI wait has run out
         #[arg(long, default_value_t = 15)]
         reroute_every: u64,
+        /// Take HL7 v2 orders (ORM^O01, OMI^O23) over MLLP on this address, e.g.
+        /// 0.0.0.0:2575
+        #[arg(long)]
+        mllp_listen: Option<std::net::SocketAddr>,
+        /// Seconds an MLLP connection may stay silent before it is closed
+        #[arg(long, default_value_t = 30)]
+        mllp_idle_seconds: u64,
     },
     /// Manage login accounts
     Account {
@@ -526,9 +533,15 @@ fn main() -> ExitCode {
             department,
             secure_cookies,
             reroute_every,
+            mllp_listen,
+            mllp_idle_seconds,
         } => serve_cmd::serve(
             serve_cmd::Target::from(&database),
-            listen,
+            serve_cmd::Listen {
+                http: listen,
+                mllp: mllp_listen,
+                mllp_idle: std::time::Duration::from_secs(mllp_idle_seconds.max(1)),
+            },
             &policy,
             &department,
             secure_cookies,

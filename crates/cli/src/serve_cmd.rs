@@ -42,14 +42,26 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("cannot start the async runtime")
 }
 
+/// Where `serve` listens: HTTP, and HL7 v2 over MLLP when asked.
+pub struct Listen {
+    pub http: SocketAddr,
+    pub mllp: Option<SocketAddr>,
+    pub mllp_idle: std::time::Duration,
+}
+
 pub fn serve(
     target: Target,
-    listen: SocketAddr,
+    listen: Listen,
     policy: &Path,
     department: &Path,
     secure_cookies: bool,
     reroute_every: std::time::Duration,
 ) -> Result<()> {
+    let Listen {
+        http: listen,
+        mllp: mllp_listen,
+        mllp_idle,
+    } = listen;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -66,12 +78,17 @@ pub fn serve(
             listen,
             secure_cookies,
             reroute_every,
+            mllp_listen,
+            mllp_idle,
         })
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+        .with_context(|| format!("cannot listen on {listen} (or the MLLP address)"))?;
         let addr = server.local_addr()?;
-        // Scripts and tests read this line to find the port.
+        // Scripts and tests read these lines to find the ports.
         println!("radgate listening on http://{addr}");
+        if let Some(mllp) = server.mllp_addr() {
+            println!("radgate MLLP listening on {}", mllp?);
+        }
         server
             .run(shutdown())
             .await

@@ -10,6 +10,7 @@ mod drift;
 mod gatekeeping;
 mod ingest;
 mod metrics;
+mod mllp;
 mod monitoring;
 mod openapi;
 mod pilots;
@@ -32,6 +33,7 @@ pub const DRIFT_EVERY: std::time::Duration = std::time::Duration::from_secs(600)
 
 pub use api::MAX_BODY_BYTES;
 pub use auth::{hash_password, new_secret, sha256_hex};
+pub use mllp::{IDLE as MLLP_IDLE, MAX_FRAME as MLLP_MAX_FRAME};
 pub use openapi::DOCUMENT as OPENAPI;
 pub use problem::Problem;
 
@@ -44,11 +46,17 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How often studies whose AI wait may have run out are routed again.
     pub reroute_every: std::time::Duration,
+    /// Where the HL7 v2 (MLLP) listener takes orders; none when not given.
+    pub mllp_listen: Option<SocketAddr>,
+    /// An MLLP connection that sends nothing for this long is closed.
+    pub mllp_idle: std::time::Duration,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
 pub struct Server {
     listener: tokio::net::TcpListener,
+    mllp: Option<tokio::net::TcpListener>,
+    mllp_idle: std::time::Duration,
     app: state::App,
     reroute_every: std::time::Duration,
 }
@@ -84,8 +92,14 @@ impl Server {
             secure_cookies: config.secure_cookies,
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let mllp = match config.mllp_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
         Ok(Server {
             listener,
+            mllp,
+            mllp_idle: config.mllp_idle,
             app,
             reroute_every: config.reroute_every,
         })
@@ -100,6 +114,11 @@ impl Server {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The HL7 v2 listener's address, when there is one.
+    pub fn mllp_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.mllp.as_ref().map(|l| l.local_addr())
     }
 
     /// Serves until `shutdown` completes, routing studies again as their AI waits run out
@@ -131,11 +150,17 @@ impl Server {
                 }
             }
         });
+        let hl7 = self
+            .mllp
+            .map(|l| tokio::spawn(mllp::serve(self.app.clone(), l, self.mllp_idle)));
         let served = axum::serve(self.listener, api::router(self.app))
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
         monitor.abort();
+        if let Some(h) = hl7 {
+            h.abort();
+        }
         served
     }
 }

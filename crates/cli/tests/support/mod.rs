@@ -98,6 +98,8 @@ pub fn databases(name: &str) -> Vec<Vec<String>> {
 pub struct Server {
     pub child: Child,
     pub url: String,
+    /// `host:port` of the HL7 v2 listener, when started with `--mllp-listen`.
+    pub mllp: Option<String>,
 }
 
 impl Server {
@@ -126,16 +128,25 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        out.read_line(&mut line).unwrap();
         let url = line
             .trim()
             .strip_prefix("radgate listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
-        Server { child, url }
+        let mllp = extra.contains(&"--mllp-listen").then(|| {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line.trim()
+                .strip_prefix("radgate MLLP listening on ")
+                .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
+                .to_string()
+        });
+        // Keep draining what the server prints so that it never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        Server { child, url, mllp }
     }
 
     /// SIGKILL: no shutdown code runs.

@@ -1,0 +1,232 @@
+//! HL7 v2 over MLLP against the real `radgate serve`, with python-hl7 (PyPI `hl7`) as the
+//! RIS: its MLLP client sends the orders and its parser reads radgate's acknowledgements.
+//! Raw sockets play the badly behaved senders. `scripts/test` installs python-hl7.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{Server, databases};
+
+/// Sends each message with python-hl7's MLLP client and parses each ACK with its parser:
+/// `[{"msa": [code, control id], "err": [segment, sequence, field, code, text] | null}]`.
+const RIS: &str = r#"
+import json, sys
+import hl7
+from hl7.client import MLLPClient
+
+inp = json.load(sys.stdin)
+host, port = inp["mllp"].rsplit(":", 1)
+out = []
+with MLLPClient(host, int(port)) as client:
+    for text in inp["messages"]:
+        raw = client.send_message(text)
+        raw = raw.decode() if isinstance(raw, bytes) else raw
+        ack = hl7.parse(raw.strip("\x0b\x1c\r\n"))
+        msa = ack.segment("MSA")
+        err = None
+        try:
+            e = ack.segment("ERR")
+            err = [str(e[2][0][0]), str(e[2][0][1]), str(e[2][0][2]), str(e[3][0][0]), str(e[8])]
+        except KeyError:
+            pass
+        out.append({"msa": [str(msa[1]), str(msa[2])], "err": err,
+                    "to": str(ack.segment("MSH")[5]), "type": str(ack.segment("MSH")[9])})
+print(json.dumps(out))
+"#;
+
+fn ris(mllp: &str, messages: &[String]) -> Vec<Value> {
+    let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = Command::new(&python)
+        .args(["-c", RIS])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; run scripts/test"));
+    let input = serde_json::json!({ "mllp": mllp, "messages": messages });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python-hl7 failed (run scripts/test, which installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+}
+
+fn orm(control: &str, id: &str, acc: &str) -> String {
+    format!(
+        "MSH|^~\\&|RIS|RIJNVALLEI|RADGATE|RIJNVALLEI|20261201101500+0100||ORM^O01|{id}|P|2.5.1\r\
+         PID|1||PSEUDO-42^^^RIJNVALLEI^MR\r\
+         PV1|1|E|SEH^^^RIJNVALLEI\r\
+         ORC|{control}|PLC-{acc}|||SC||^^^^^S||20261201101000+0100\r\
+         OBR|1|PLC-{acc}||CTPA^CT pulmonary angiography^L||||||||||||||{acc}||||||CT\r"
+    )
+}
+
+/// The order's status as stored, read from the SQLite file.
+fn order_status(db: &str, acc: &str) -> Option<String> {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        sqlx::any::install_default_drivers();
+        let url = if db.starts_with("postgres") {
+            db.to_owned()
+        } else {
+            format!("sqlite://{db}")
+        };
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT status FROM orders WHERE accession = $1")
+                .bind(acc)
+                .fetch_optional(&mut c)
+                .await
+                .unwrap();
+        row.map(|r| r.0)
+    })
+}
+
+/// Sends raw bytes and reads until the server closes or `wait` passes.
+fn raw(mllp: &str, bytes: &[u8], wait: Duration) -> (Vec<u8>, bool) {
+    let mut s = TcpStream::connect(mllp).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.write_all(bytes).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => break false,
+        }
+    };
+    (got, closed)
+}
+
+#[test]
+fn orders_over_mllp_are_stored_and_acknowledged_and_bad_senders_never_stop_the_listener() {
+    for db in databases("hl7_orders") {
+        let s = Server::start_with(
+            &db,
+            &["--mllp-listen", "127.0.0.1:0", "--mllp-idle-seconds", "2"],
+        );
+        let mllp = s.mllp.clone().unwrap();
+        let file = db[1].clone();
+        let acks = ris(
+            &mllp,
+            &[
+                orm("NW", "M1", "HL7A1"),
+                orm("NW", "M2", "HL7A1"), // a repeat: harmless
+                orm("CA", "M3", "HL7A1"),
+                orm("XO", "M4", "HL7A1"), // a change after the cancellation
+                orm("NW", "M5", ""),
+                orm("NW", "M6", "HL7A2").replace("ORM^O01", "ADT^A01"),
+            ],
+        );
+        let msa: Vec<(&str, &str)> = acks
+            .iter()
+            .map(|a| (a["msa"][0].as_str().unwrap(), a["msa"][1].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            msa,
+            [
+                ("AA", "M1"),
+                ("AA", "M2"),
+                ("AA", "M3"),
+                ("AE", "M4"),
+                ("AE", "M5"),
+                ("AR", "M6")
+            ],
+            "{acks:?}"
+        );
+        assert_eq!(acks[0]["to"], "RIS", "addressed back to the sender");
+        assert!(acks[0]["type"].as_str().unwrap().starts_with("ACK^O01"));
+        assert!(acks[0]["err"].is_null());
+        assert_eq!(order_status(&file, "HL7A1").as_deref(), Some("cancelled"));
+        // The change to a cancelled order says why; the missing accession names OBR-18.
+        assert!(
+            acks[3]["err"][4].as_str().unwrap().contains("cancelled"),
+            "{acks:?}"
+        );
+        assert_eq!(acks[4]["err"][0], "OBR");
+        assert_eq!(acks[4]["err"][2], "18");
+        assert_eq!(acks[4]["err"][3], "101");
+        assert_eq!(acks[5]["err"][3], "200");
+        assert_eq!(
+            order_status(&file, "HL7A2"),
+            None,
+            "a rejected message stores nothing"
+        );
+
+        // An oversized frame: AR, then the connection is closed.
+        let mut big = vec![0x0b];
+        big.extend(std::iter::repeat_n(
+            b'X',
+            radgate_server::MLLP_MAX_FRAME + 10,
+        ));
+        let (reply, closed) = raw(&mllp, &big, Duration::from_secs(5));
+        assert!(closed);
+        assert!(
+            String::from_utf8_lossy(&reply).contains("MSA|AR"),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
+        // Bytes outside a frame (an HTTP client on the wrong port): AR and closed.
+        let (reply, closed) = raw(&mllp, b"GET / HTTP/1.1\r\n\r\n", Duration::from_secs(5));
+        assert!(closed && String::from_utf8_lossy(&reply).contains("MSA|AR"));
+        // A bad MSH inside a good frame: AR, and the connection stays open for more.
+        let (reply, closed) = raw(
+            &mllp,
+            &radgate_interop_frame("MSH|^~|broken"),
+            Duration::from_millis(500),
+        );
+        assert!(!closed && String::from_utf8_lossy(&reply).contains("MSA|AR"));
+        // A truncated frame and silence: closed after the idle time, nothing stored.
+        let start = Instant::now();
+        let truncated = orm("NW", "T1", "HL7T1");
+        let (reply, closed) = raw(
+            &mllp,
+            &[&[0x0b], &truncated.as_bytes()[..40]].concat(),
+            Duration::from_secs(10),
+        );
+        assert!(closed && reply.is_empty());
+        assert!(
+            start.elapsed() >= Duration::from_millis(1900),
+            "closed by the idle timeout"
+        );
+        assert_eq!(order_status(&file, "HL7T1"), None);
+        // A slow sender, a byte at a time, is served in full.
+        let mut slow = TcpStream::connect(&mllp).unwrap();
+        slow.set_nodelay(true).unwrap();
+        for chunk in radgate_interop_frame(&orm("NW", "S1", "HL7S1")).chunks(25) {
+            slow.write_all(chunk).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 2048];
+        let n = slow.read(&mut buf).unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("MSA|AA|S1"));
+        // And the listener still takes orders from the RIS.
+        let after = ris(&mllp, &[orm("NW", "M7", "HL7A3")]);
+        assert_eq!(after[0]["msa"][0], "AA");
+        assert_eq!(order_status(&file, "HL7A3").as_deref(), Some("placed"));
+    }
+}
+
+fn radgate_interop_frame(text: &str) -> Vec<u8> {
+    let mut out = vec![0x0b];
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&[0x1c, 0x0d]);
+    out
+}
