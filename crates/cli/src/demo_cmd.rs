@@ -74,6 +74,7 @@ pub fn run(o: Options) -> Result<()> {
             reroute_every: Duration::from_secs(5),
             mllp_listen: None,
             mllp_idle: radgate_server::MLLP_IDLE,
+            ris: None,
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

@@ -102,6 +102,19 @@ enum Command {
         /// Seconds an MLLP connection may stay silent before it is closed
         #[arg(long, default_value_t = 30)]
         mllp_idle_seconds: u64,
+        /// Send authorized reports as ORU^R01 to the RIS's MLLP listener at HOST:PORT,
+        /// through a durable outbox with retries
+        #[arg(long)]
+        ris_mllp: Option<String>,
+        /// MSH-5 (receiving application) of the results
+        #[arg(long, default_value = "RIS")]
+        ris_application: String,
+        /// MSH-6 (receiving facility) of the results
+        #[arg(long, default_value = "")]
+        ris_facility: String,
+        /// Also send preliminary reports (OBR-25 P)
+        #[arg(long)]
+        ris_preliminary: bool,
     },
     /// Manage login accounts
     Account {
@@ -535,12 +548,22 @@ fn main() -> ExitCode {
             reroute_every,
             mllp_listen,
             mllp_idle_seconds,
+            ris_mllp,
+            ris_application,
+            ris_facility,
+            ris_preliminary,
         } => serve_cmd::serve(
             serve_cmd::Target::from(&database),
             serve_cmd::Listen {
                 http: listen,
                 mllp: mllp_listen,
                 mllp_idle: std::time::Duration::from_secs(mllp_idle_seconds.max(1)),
+                ris: ris_mllp.map(|addr| radgate_server::RisTarget {
+                    addr,
+                    application: ris_application,
+                    facility: ris_facility,
+                    send_preliminary: ris_preliminary,
+                }),
             },
             &policy,
             &department,

@@ -47,6 +47,8 @@ pub struct Listen {
     pub http: SocketAddr,
     pub mllp: Option<SocketAddr>,
     pub mllp_idle: std::time::Duration,
+    /// Where authorized reports go (ORU^R01 over MLLP).
+    pub ris: Option<radgate_server::RisTarget>,
 }
 
 pub fn serve(
@@ -61,6 +63,7 @@ pub fn serve(
         http: listen,
         mllp: mllp_listen,
         mllp_idle,
+        ris,
     } = listen;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -80,6 +83,7 @@ pub fn serve(
             reroute_every,
             mllp_listen,
             mllp_idle,
+            ris,
         })
         .await
         .with_context(|| format!("cannot listen on {listen} (or the MLLP address)"))?;

@@ -230,3 +230,188 @@ fn radgate_interop_frame(text: &str) -> Vec<u8> {
     out.extend_from_slice(&[0x1c, 0x0d]);
     out
 }
+
+/// A RIS that takes results: python-hl7's asyncio MLLP server parses each message with
+/// python-hl7 and prints it as a JSON line; the first `refuse` messages get `AE`.
+const RIS_SERVER: &str = r#"
+import asyncio, json, sys
+import hl7
+from hl7.mllp import start_hl7_server
+
+port, refuse = int(sys.argv[1]), int(sys.argv[2])
+seen = 0
+
+async def results(reader, writer):
+    global seen
+    while not writer.is_closing():
+        try:
+            m = await reader.readmessage()
+        except asyncio.IncompleteReadError:
+            return
+        seen += 1
+        obr = m.segment("OBR")
+        obx = [[str(s[2]), str(s[3][0][0]), str(s[5]), str(s[11])] for s in m.segments("OBX")]
+        print(json.dumps({"type": str(m.segment("MSH")[9]), "control": str(m.segment("MSH")[10]),
+            "to": str(m.segment("MSH")[5]), "patient": str(m.segment("PID")[3]),
+            "accession": str(obr[3]), "status": str(obr[25]), "interpreter": str(obr[32]),
+            "obx": obx}), flush=True)
+        writer.writemessage(m.create_ack("AE" if seen <= refuse else "AA"))
+        await writer.drain()
+
+async def main():
+    server = await start_hl7_server(results, host="127.0.0.1", port=port)
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+"#;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn an_authorized_report_reaches_the_ris_as_oru_even_when_the_ris_was_down_and_radgate_was_killed() {
+    use std::io::BufRead;
+    use support::http::{call, login, provision_people, study};
+    for db in databases("hl7_results") {
+        let port = free_port();
+        let ris_at = format!("127.0.0.1:{port}");
+        let flags = [
+            "--ris-mllp",
+            ris_at.as_str(),
+            "--ris-facility",
+            "RIJNVALLEI",
+        ];
+        let mut s = Server::start_with(&db, &flags);
+        let key = provision_people(&db);
+        let rad = login(&s.url, "devries");
+        let u = |s: &Server, p: &str| format!("{}{p}", s.url);
+        let r = call(
+            "POST",
+            &u(&s, "/api/v1/studies"),
+            Some(&key),
+            None,
+            Some(&study("ORU1", "CTPA", "CT", "CHEST")),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let item = r.body["work_items"][0]["id"].as_u64().unwrap();
+        call(
+            "POST",
+            &u(&s, &format!("/api/v1/work-items/{item}/claim")),
+            None,
+            Some(&rad),
+            None,
+        );
+        let text = "Segmental emboli in the right lower lobe.\nNo right heart strain.";
+        let d = call(
+            "POST",
+            &u(&s, "/api/v1/reports/ORU1/draft"),
+            None,
+            Some(&rad),
+            Some(&serde_json::json!({"text": text, "findings": ["pulmonary_embolism"]})),
+        );
+        assert_eq!(d.status, 201, "{}", d.body);
+        assert_eq!(
+            call(
+                "POST",
+                &u(&s, "/api/v1/reports/ORU1/authorize"),
+                None,
+                Some(&rad),
+                None
+            )
+            .status,
+            200
+        );
+        // The RIS is down: the result waits in the outbox, through a kill -9.
+        std::thread::sleep(Duration::from_millis(1500));
+        let metrics = call("GET", &u(&s, "/metrics"), None, None, None).body;
+        assert!(
+            metrics
+                .as_str()
+                .unwrap()
+                .contains("radgate_outbox_pending 1"),
+            "{metrics}"
+        );
+        s.kill9();
+        let s = Server::start_with(&db, &flags);
+        let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut ris = Command::new(&python)
+            .args(["-c", RIS_SERVER, &port.to_string(), "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(ris.stdout.take().unwrap()).lines();
+        assert_eq!(
+            lines.next().unwrap().unwrap(),
+            "ready",
+            "run scripts/test, which installs python-hl7"
+        );
+        // First delivery is refused (AE) and retried; the second is accepted.
+        let got: Vec<Value> = (0..2)
+            .map(|_| serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            got[0], got[1],
+            "the same message, control ID and all, is sent again"
+        );
+        let m = &got[0];
+        assert_eq!(m["type"], "ORU^R01^ORU_R01");
+        assert_eq!(m["to"], "RIS");
+        assert_eq!(m["patient"], "PSEUDO-1");
+        assert_eq!(m["accession"], "ORU1");
+        assert_eq!(m["status"], "F");
+        assert_eq!(m["interpreter"], "rad-devries");
+        assert_eq!(
+            m["obx"],
+            serde_json::json!([
+                [
+                    "TX",
+                    "REPORT",
+                    "Segmental emboli in the right lower lobe.",
+                    "F"
+                ],
+                ["TX", "REPORT", "No right heart strain.", "F"],
+                [
+                    "CWE",
+                    "FINDING",
+                    "pulmonary_embolism^pulmonary_embolism^RADGATE",
+                    "F"
+                ]
+            ])
+        );
+        // An addendum follows as a corrected result, after the first.
+        let a = call(
+            "POST",
+            &u(&s, "/api/v1/reports/ORU1/addendum"),
+            None,
+            Some(&rad),
+            Some(&serde_json::json!({"text": "Also a small pleural effusion.", "findings": []})),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        let third: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(third["status"], "C");
+        assert_ne!(third["control"], m["control"]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let metrics = call("GET", &u(&s, "/metrics"), None, None, None).body;
+            if metrics
+                .as_str()
+                .unwrap()
+                .contains("radgate_outbox_pending 0")
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{metrics}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = ris.kill();
+        let _ = ris.wait();
+    }
+}

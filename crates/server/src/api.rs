@@ -227,9 +227,10 @@ async fn readyz(State(app): State<App>) -> Result<&'static str, Problem> {
 
 async fn metrics(State(app): State<App>) -> Result<Response, Problem> {
     let open = app.store.open_item_count().await?;
+    let outbox = app.store.backlog().await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(open),
+        app.metrics.render(open, outbox),
     )
         .into_response())
 }

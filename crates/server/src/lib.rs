@@ -13,6 +13,7 @@ mod metrics;
 mod mllp;
 mod monitoring;
 mod openapi;
+mod outbox;
 mod pilots;
 mod problem;
 mod programmes;
@@ -35,6 +36,7 @@ pub use api::MAX_BODY_BYTES;
 pub use auth::{hash_password, new_secret, sha256_hex};
 pub use mllp::{IDLE as MLLP_IDLE, MAX_FRAME as MLLP_MAX_FRAME};
 pub use openapi::DOCUMENT as OPENAPI;
+pub use outbox::RisTarget;
 pub use problem::Problem;
 
 /// Everything the service needs to start.
@@ -50,6 +52,8 @@ pub struct Config {
     pub mllp_listen: Option<SocketAddr>,
     /// An MLLP connection that sends nothing for this long is closed.
     pub mllp_idle: std::time::Duration,
+    /// Where authorized reports go as ORU^R01, through the durable outbox.
+    pub ris: Option<RisTarget>,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
@@ -90,6 +94,7 @@ impl Server {
             metrics: Arc::default(),
             throttle: Arc::default(),
             secure_cookies: config.secure_cookies,
+            ris: config.ris.map(Arc::new),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let mllp = match config.mllp_listen {
@@ -150,6 +155,11 @@ impl Server {
                 }
             }
         });
+        let sender = self
+            .app
+            .ris
+            .clone()
+            .map(|ris| tokio::spawn(outbox::run(self.app.clone(), ris)));
         let hl7 = self
             .mllp
             .map(|l| tokio::spawn(mllp::serve(self.app.clone(), l, self.mllp_idle)));
@@ -158,8 +168,8 @@ impl Server {
             .await;
         sweeper.abort();
         monitor.abort();
-        if let Some(h) = hl7 {
-            h.abort();
+        for task in [hl7, sender].into_iter().flatten() {
+            task.abort();
         }
         served
     }

@@ -28,7 +28,7 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn render(&self, open_items: i64) -> String {
+    pub fn render(&self, open_items: i64, outbox: radgate_store::Backlog) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -70,6 +70,14 @@ impl Metrics {
         let _ = writeln!(
             s,
             "# HELP radgate_open_work_items Work items waiting to be claimed.\n# TYPE radgate_open_work_items gauge\nradgate_open_work_items {open_items}"
+        );
+        let oldest = outbox
+            .oldest
+            .map_or(0, |t| (chrono::Utc::now() - t).num_seconds().max(0));
+        let _ = writeln!(
+            s,
+            "# HELP radgate_outbox_pending Messages owed to other systems (ORU to the RIS), not yet acknowledged.\n# TYPE radgate_outbox_pending gauge\nradgate_outbox_pending {}\n# HELP radgate_outbox_oldest_seconds Age of the oldest message not yet acknowledged.\n# TYPE radgate_outbox_oldest_seconds gauge\nradgate_outbox_oldest_seconds {oldest}",
+            outbox.pending
         );
         s
     }

@@ -146,12 +146,15 @@ async fn open_item(
 
 /// Saves the report's new version and audits it, then the work items it moved along.
 async fn record(
+    app: &App,
     tx: &mut Tx,
     report: &Report,
     now: DateTime<Utc>,
     moved: &[(AuditKind, &WorkItem)],
 ) -> Result<(), Problem> {
     tx.save_report(report).await?;
+    // In the same transaction: a report the RIS is owed is never lost.
+    crate::outbox::owe_report(app, tx, report, now).await?;
     let v = report.history.last().expect("a report has a version");
     let actor = v.by.id.to_string();
     tx.audit(&AuditEvent {
@@ -224,7 +227,7 @@ pub async fn draft(
             (StatusCode::OK, r)
         }
     };
-    record(&mut tx, &report, now, &[]).await?;
+    record(&app, &mut tx, &report, now, &[]).await?;
     tx.commit().await?;
     Ok((status, axum::Json(report)))
 }
@@ -250,6 +253,7 @@ pub async fn submit(
     let next = open_item(&mut tx, &item, authorization_task(), now).await?;
     let done = finish_item(&mut tx, item, person).await?;
     record(
+        &app,
         &mut tx,
         &report,
         now,
@@ -315,7 +319,7 @@ pub async fn authorize(
         Some(g) => quality_feedback(&app, &mut tx, &report, g, person, now).await?,
         None => None,
     };
-    record(&mut tx, &report, now, &[(AuditKind::Complete, &done)]).await?;
+    record(&app, &mut tx, &report, now, &[(AuditKind::Complete, &done)]).await?;
     if let Some(s) = suspended {
         tx.audit(&AuditEvent {
             at: now,
@@ -473,6 +477,7 @@ pub async fn return_for_correction(
     tx.save_work_item(&back).await?;
     let done = finish_item(&mut tx, item, person).await?;
     record(
+        &app,
         &mut tx,
         &report,
         now,
@@ -517,7 +522,7 @@ pub async fn addendum(
     report
         .addendum(&signer, &t.text, t.findings, now)
         .map_err(report_problem)?;
-    record(&mut tx, &report, now, &[]).await?;
+    record(&app, &mut tx, &report, now, &[]).await?;
     tx.commit().await?;
     Ok(axum::Json(report))
 }

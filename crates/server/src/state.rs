@@ -17,4 +17,6 @@ pub struct App {
     pub throttle: Arc<Throttle>,
     /// Marks the session cookie `Secure`; on when radgate is served over TLS.
     pub secure_cookies: bool,
+    /// Where results go, when configured.
+    pub ris: Option<Arc<crate::outbox::RisTarget>>,
 }

@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0014_pilots.sql"),
         include_str!("../migrations/shared/0014_pilots.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/shared/0015_outbox.sql"),
+        include_str!("../migrations/shared/0015_outbox.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

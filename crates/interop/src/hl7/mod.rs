@@ -7,4 +7,4 @@ pub mod reply;
 
 pub use message::{Delimiters, Hl7Error, Message, parse_timestamp};
 pub use order::{Control, OrderMessage, read_order};
-pub use reply::{AckCode, ResultContext, ack, oru};
+pub use reply::{AckCode, ResultContext, ack, oru, sends};

@@ -119,6 +119,16 @@ fn table_0357(code: u16) -> &'static str {
     }
 }
 
+/// Whether this version of the report goes to the RIS: every authorized version (the
+/// authorization, each addendum), and the preliminary one when the RIS takes those.
+pub fn sends(report: &Report, preliminary: bool) -> bool {
+    match report.state {
+        ReportState::Authorized => true,
+        ReportState::Preliminary => preliminary,
+        ReportState::Draft => false,
+    }
+}
+
 /// The study facts an ORU needs beside the report.
 pub struct ResultContext<'a> {
     pub patient: &'a str,
