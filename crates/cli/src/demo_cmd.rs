@@ -75,6 +75,7 @@ pub fn run(o: Options) -> Result<()> {
             mllp_listen: None,
             mllp_idle: radgate_server::MLLP_IDLE,
             ris: None,
+            dicom: None,
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

@@ -115,6 +115,18 @@ enum Command {
         /// Also send preliminary reports (OBR-25 P)
         #[arg(long)]
         ris_preliminary: bool,
+        /// Receive DICOM (C-ECHO, C-STORE) on this address, e.g. 0.0.0.0:11112
+        #[arg(long)]
+        dicom_listen: Option<std::net::SocketAddr>,
+        /// The receiver's AE title
+        #[arg(long, default_value = "RADGATE")]
+        dicom_ae: String,
+        /// Where received instances are stored (Study/Series/SOP.dcm)
+        #[arg(long, default_value = "radgate-dicom")]
+        dicom_storage: PathBuf,
+        /// A study is complete once no instance arrived for this many seconds
+        #[arg(long, default_value_t = 60)]
+        dicom_quiet_seconds: u64,
     },
     /// Manage login accounts
     Account {
@@ -552,6 +564,10 @@ fn main() -> ExitCode {
             ris_application,
             ris_facility,
             ris_preliminary,
+            dicom_listen,
+            dicom_ae,
+            dicom_storage,
+            dicom_quiet_seconds,
         } => serve_cmd::serve(
             serve_cmd::Target::from(&database),
             serve_cmd::Listen {
@@ -563,6 +579,12 @@ fn main() -> ExitCode {
                     application: ris_application,
                     facility: ris_facility,
                     send_preliminary: ris_preliminary,
+                }),
+                dicom: dicom_listen.map(|addr| serve_cmd::DicomListen {
+                    addr,
+                    ae_title: dicom_ae,
+                    storage: dicom_storage,
+                    quiet: chrono::Duration::seconds(dicom_quiet_seconds.max(1) as i64),
                 }),
             },
             &policy,

@@ -49,6 +49,15 @@ pub struct Listen {
     pub mllp_idle: std::time::Duration,
     /// Where authorized reports go (ORU^R01 over MLLP).
     pub ris: Option<radgate_server::RisTarget>,
+    pub dicom: Option<DicomListen>,
+}
+
+/// The DICOM receiver's settings from the command line.
+pub struct DicomListen {
+    pub addr: SocketAddr,
+    pub ae_title: String,
+    pub storage: PathBuf,
+    pub quiet: chrono::Duration,
 }
 
 pub fn serve(
@@ -64,6 +73,7 @@ pub fn serve(
         mllp: mllp_listen,
         mllp_idle,
         ris,
+        dicom,
     } = listen;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -71,6 +81,22 @@ pub fn serve(
         .init();
     let (policy, _) = load::checked_policy(policy, Some(department))?;
     let (department, _) = load::department(department)?;
+    let dicom = dicom.map(|d| {
+        let site = department
+            .sites
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "main".into());
+        (
+            d.addr,
+            radgate_server::DicomConfig {
+                ae_title: d.ae_title,
+                storage: d.storage,
+                completion: radgate_domain::acquisition::Completion { quiet: d.quiet },
+                site,
+            },
+        )
+    });
     runtime()?.block_on(async {
         let store = target.open().await?;
         record_configuration(&store, &department, &policy).await?;
@@ -84,6 +110,7 @@ pub fn serve(
             mllp_listen,
             mllp_idle,
             ris,
+            dicom,
         })
         .await
         .with_context(|| format!("cannot listen on {listen} (or the MLLP address)"))?;
@@ -92,6 +119,9 @@ pub fn serve(
         println!("radgate listening on http://{addr}");
         if let Some(mllp) = server.mllp_addr() {
             println!("radgate MLLP listening on {}", mllp?);
+        }
+        if let Some(dicom) = server.dicom_addr() {
+            println!("radgate DICOM listening on {}", dicom?);
         }
         server
             .run(shutdown())

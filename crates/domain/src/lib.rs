@@ -5,6 +5,7 @@
 //! - [`department`]: the task catalog, people, task agreements and AI register.
 //! - [`report`]: the report lifecycle; [`workitem`]: worklist items.
 
+pub mod acquisition;
 pub mod agreement;
 pub mod ai;
 pub mod assessor_agreement;

@@ -243,6 +243,27 @@ pub async fn sweep(app: &App, slack: chrono::Duration) -> Result<usize, Problem>
     Ok(changed)
 }
 
+/// Routes a stored study again now (late images arrived after it was routed); true when
+/// the decision changed its work.
+pub async fn reroute(app: &App, accession: &str) -> Result<bool, Problem> {
+    let now = Utc::now();
+    let mut tx = app.store.begin().await?;
+    let Some(study) = tx.study(accession).await? else {
+        return Ok(false);
+    };
+    let mut outcome = Outcome::status("rerouted");
+    let changed = match route_again(app, &mut tx, &study, now, &mut outcome).await? {
+        Some(study) => {
+            let decision = outcome.decision.as_ref().expect("route_again decided");
+            audit_decision(&mut tx, now, &study, decision, &outcome.work_items).await?;
+            true
+        }
+        None => false,
+    };
+    tx.commit().await?;
+    Ok(changed)
+}
+
 async fn open_work(
     tx: &mut Tx,
     study: &Study,

@@ -6,6 +6,7 @@ mod api;
 mod assessments;
 mod auth;
 mod charts;
+mod dicom;
 mod drift;
 mod gatekeeping;
 mod ingest;
@@ -34,6 +35,7 @@ pub const DRIFT_EVERY: std::time::Duration = std::time::Duration::from_secs(600)
 
 pub use api::MAX_BODY_BYTES;
 pub use auth::{hash_password, new_secret, sha256_hex};
+pub use dicom::DicomConfig;
 pub use mllp::{IDLE as MLLP_IDLE, MAX_FRAME as MLLP_MAX_FRAME};
 pub use openapi::DOCUMENT as OPENAPI;
 pub use outbox::RisTarget;
@@ -54,6 +56,8 @@ pub struct Config {
     pub mllp_idle: std::time::Duration,
     /// Where authorized reports go as ORU^R01, through the durable outbox.
     pub ris: Option<RisTarget>,
+    /// The DICOM receiver (C-ECHO, C-STORE SCP): where it listens and how it stores.
+    pub dicom: Option<(SocketAddr, DicomConfig)>,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
@@ -61,6 +65,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     mllp: Option<tokio::net::TcpListener>,
     mllp_idle: std::time::Duration,
+    dicom: Option<(std::net::TcpListener, Arc<DicomConfig>)>,
     app: state::App,
     reroute_every: std::time::Duration,
 }
@@ -101,9 +106,17 @@ impl Server {
             Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
             None => None,
         };
+        let dicom = match config.dicom {
+            Some((addr, cfg)) => {
+                std::fs::create_dir_all(&cfg.storage)?;
+                Some((std::net::TcpListener::bind(addr)?, Arc::new(cfg)))
+            }
+            None => None,
+        };
         Ok(Server {
             listener,
             mllp,
+            dicom,
             mllp_idle: config.mllp_idle,
             app,
             reroute_every: config.reroute_every,
@@ -119,6 +132,11 @@ impl Server {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The DICOM receiver's address, when there is one.
+    pub fn dicom_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.dicom.as_ref().map(|(l, _)| l.local_addr())
     }
 
     /// The HL7 v2 listener's address, when there is one.
@@ -160,6 +178,32 @@ impl Server {
             .ris
             .clone()
             .map(|ris| tokio::spawn(outbox::run(self.app.clone(), ris)));
+        let completer = self.dicom.map(|(listener, cfg)| {
+            dicom::spawn(
+                self.app.clone(),
+                listener,
+                cfg.clone(),
+                tokio::runtime::Handle::current(),
+            );
+            let app = self.app.clone();
+            tokio::spawn(async move {
+                let every = (cfg.completion.quiet / 4)
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(
+                        std::time::Duration::from_millis(200),
+                        std::time::Duration::from_secs(5),
+                    );
+                loop {
+                    tokio::time::sleep(every).await;
+                    match dicom::complete(&app, &cfg).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!("completed {n} DICOM studies"),
+                        Err(p) => tracing::warn!("DICOM study completion failed: {}", p.detail),
+                    }
+                }
+            })
+        });
         let hl7 = self
             .mllp
             .map(|l| tokio::spawn(mllp::serve(self.app.clone(), l, self.mllp_idle)));
@@ -168,7 +212,7 @@ impl Server {
             .await;
         sweeper.abort();
         monitor.abort();
-        for task in [hl7, sender].into_iter().flatten() {
+        for task in [hl7, sender, completer].into_iter().flatten() {
             task.abort();
         }
         served

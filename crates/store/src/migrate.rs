@@ -82,6 +82,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0015_outbox.sql"),
         include_str!("../migrations/shared/0015_outbox.sql"),
     ),
+    (
+        16,
+        include_str!("../migrations/shared/0016_dicom.sql"),
+        include_str!("../migrations/shared/0016_dicom.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

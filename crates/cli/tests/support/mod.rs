@@ -100,6 +100,8 @@ pub struct Server {
     pub url: String,
     /// `host:port` of the HL7 v2 listener, when started with `--mllp-listen`.
     pub mllp: Option<String>,
+    /// `host:port` of the DICOM receiver, when started with `--dicom-listen`.
+    pub dicom: Option<String>,
 }
 
 impl Server {
@@ -136,17 +138,26 @@ impl Server {
             .strip_prefix("radgate listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
-        let mllp = extra.contains(&"--mllp-listen").then(|| {
-            let mut line = String::new();
-            out.read_line(&mut line).unwrap();
-            line.trim()
-                .strip_prefix("radgate MLLP listening on ")
-                .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
-                .to_string()
-        });
+        let mut next = |flag: &str, prefix: &str| {
+            extra.contains(&flag).then(|| {
+                let mut line = String::new();
+                out.read_line(&mut line).unwrap();
+                line.trim()
+                    .strip_prefix(prefix)
+                    .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
+                    .to_string()
+            })
+        };
+        let mllp = next("--mllp-listen", "radgate MLLP listening on ");
+        let dicom = next("--dicom-listen", "radgate DICOM listening on ");
         // Keep draining what the server prints so that it never blocks on a full pipe.
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        Server { child, url, mllp }
+        Server {
+            child,
+            url,
+            mllp,
+            dicom,
+        }
     }
 
     /// SIGKILL: no shutdown code runs.

@@ -1,0 +1,326 @@
+//! The DICOM receiver of the real `radgate serve`, with real peers: dcmtk's `echoscu`,
+//! `storescu` and `dcmdump`, and pynetdicom/pydicom (synthetic images they generate).
+//! `.ci/run` installs dcmtk; `scripts/test` installs pynetdicom and pydicom.
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::http::{call, provision_people};
+use support::{Server, databases};
+
+fn python() -> String {
+    std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Runs a Python program with a JSON argument and returns its JSON output.
+fn py(program: &str, arg: &Value) -> Value {
+    let mut child = Command::new(python())
+        .args(["-c", program])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(arg.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python failed (run scripts/test, which installs pydicom and pynetdicom): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Writes synthetic CT instances (Part 10, Explicit VR Little Endian) with pydicom:
+/// `{"dir", "study", "accession", "series": [[series uid, instances]], "missing": [tag names to leave out]}`.
+const GENERATE: &str = r#"
+import json, os, sys
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, CTImageStorage
+
+a = json.load(sys.stdin)
+os.makedirs(a["dir"], exist_ok=True)
+out = []
+for series, count in a["series"]:
+    for n in range(1, count + 1):
+        ds = Dataset()
+        ds.SOPClassUID = CTImageStorage
+        ds.SOPInstanceUID = f"{series}.{n}"
+        ds.StudyInstanceUID = a["study"]
+        ds.SeriesInstanceUID = series
+        ds.AccessionNumber = a["accession"]
+        ds.PatientID = "PSEUDO-77"
+        ds.PatientName = "Synthetic^Patient"
+        ds.Modality = "CT"
+        ds.BodyPartExamined = "CHEST"
+        ds.StudyDescription = "CT pulmonary angiography"
+        ds.Manufacturer = "SimulatedVendor"
+        ds.ManufacturerModelName = "CT-1"
+        ds.ProtocolName = "CTPA"
+        ds.StudyDate, ds.StudyTime = "20261201", "101500"
+        ds.Rows = ds.Columns = 64
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+        ds.PixelRepresentation, ds.SamplesPerPixel = 0, 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.PixelData = (np.arange(64 * 64, dtype=np.uint16) * n % 4096).tobytes()
+        for name in a.get("missing", []):
+            delattr(ds, name)
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        path = os.path.join(a["dir"], f"{series}.{n}.dcm")
+        ds.save_as(path, enforce_file_format=True)
+        out.append(path)
+print(json.dumps(out))
+"#;
+
+/// Sends files with pynetdicom over one association, in Implicit VR Little Endian:
+/// `{"addr", "files"}` -> the C-STORE statuses, in order.
+const PYNETDICOM_STORE: &str = r#"
+import json, sys
+from pydicom import dcmread
+from pynetdicom import AE
+from pydicom.uid import ImplicitVRLittleEndian, CTImageStorage
+
+a = json.load(sys.stdin)
+host, port = a["addr"].rsplit(":", 1)
+ae = AE(ae_title="PYNETDICOM")
+ae.add_requested_context(CTImageStorage, ImplicitVRLittleEndian)
+assoc = ae.associate(host, int(port), ae_title="RADGATE")
+assert assoc.is_established, "association refused"
+statuses = []
+for f in a["files"]:
+    ds = dcmread(f)
+    st = assoc.send_c_store(ds)
+    statuses.append(int(st.Status) if st else None)
+assoc.release()
+print(json.dumps({"statuses": statuses, "alive": True}))
+"#;
+
+const COMPARE: &str = r#"
+import json, sys
+from pydicom import dcmread
+a = json.load(sys.stdin)
+x, y = dcmread(a["sent"]), dcmread(a["stored"])
+print(json.dumps({"same_pixels": x.PixelData == y.PixelData, "sop": str(y.SOPInstanceUID),
+    "ts": str(y.file_meta.TransferSyntaxUID), "name_kept": str(y.PatientName)}))
+"#;
+
+fn dcmtk(bin: &str, args: &[&str]) -> std::process::Output {
+    Command::new(format!("/usr/bin/{bin}"))
+        .args(args)
+        .env("TCP_NODELAY", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run /usr/bin/{bin}: {e}; .ci/run installs dcmtk"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn wait_for_decision(url: &str, key: &str, acc: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = call(
+            "GET",
+            &format!("{url}/api/v1/studies/{acc}/decision"),
+            Some(key),
+            None,
+            None,
+        );
+        if r.status == 200 {
+            return r.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{acc} was never routed: {}",
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn stored(root: &Path, study: &str, series: &str, sop: &str) -> PathBuf {
+    root.join(study).join(series).join(format!("{sop}.dcm"))
+}
+
+#[test]
+fn images_sent_by_dcmtk_and_pynetdicom_are_stored_durably_grouped_and_routed_with_their_order() {
+    for (n, db) in databases("dicom_receive").into_iter().enumerate() {
+        let storage = tmp(&format!("dicom-storage-{n}"));
+        let s = Server::start_with(
+            &db,
+            &[
+                "--dicom-listen",
+                "127.0.0.1:0",
+                "--dicom-storage",
+                storage.to_str().unwrap(),
+                "--dicom-quiet-seconds",
+                "1",
+            ],
+        );
+        let addr = s.dicom.clone().unwrap();
+        let (host, port) = addr.rsplit_once(':').unwrap();
+        let key = provision_people(&db);
+        // The RIS ordered a stat CTPA under this accession.
+        let order = json!({"accession": "DCM1", "patient": "PSEUDO-77", "procedure_code": "CTPA",
+            "modality": "CT", "priority": "stat", "ordering_department": "SEH",
+            "ordered_at": chrono::Utc::now().to_rfc3339(), "status": "placed"});
+        let r = call(
+            "POST",
+            &format!("{}/api/v1/orders", s.url),
+            Some(&key),
+            None,
+            Some(&order),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+
+        let echo = dcmtk(
+            "echoscu",
+            &["-aet", "TESTSCU", "-aec", "RADGATE", host, port],
+        );
+        assert!(
+            echo.status.success(),
+            "C-ECHO: {}",
+            String::from_utf8_lossy(&echo.stderr)
+        );
+
+        let study = format!("1.2.826.0.1.3680043.10.543.{n}");
+        let (s1, s2) = (format!("{study}.1"), format!("{study}.2"));
+        let dir = tmp(&format!("dicom-send-{n}"));
+        let files = py(
+            GENERATE,
+            &json!({"dir": dir, "study": study, "accession": "DCM1", "series": [[s1, 3], [s2, 2]]}),
+        );
+        let sent = dcmtk(
+            "storescu",
+            &[
+                "-aet",
+                "TESTSCU",
+                "-aec",
+                "RADGATE",
+                "+sd",
+                host,
+                port,
+                dir.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            sent.status.success(),
+            "storescu: {}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+        // One file per instance under Study/Series/SOP, readable by dcmtk and pydicom,
+        // with the received bytes kept (pixel data and all).
+        for (series, count) in [(&s1, 3), (&s2, 2)] {
+            for i in 1..=count {
+                let path = stored(&storage, &study, series, &format!("{series}.{i}"));
+                assert!(path.exists(), "{} not stored", path.display());
+                let dump = dcmtk("dcmdump", &[path.to_str().unwrap()]);
+                assert!(
+                    dump.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&dump.stderr)
+                );
+                assert!(String::from_utf8_lossy(&dump.stdout).contains("(0008,0050) SH [DCM1]"));
+            }
+        }
+        let first = files[0].as_str().unwrap();
+        let cmp = py(
+            COMPARE,
+            &json!({"sent": first, "stored": stored(&storage, &study, &s1, &format!("{s1}.1"))}),
+        );
+        assert_eq!(cmp["same_pixels"], true);
+        assert_eq!(cmp["ts"], "1.2.840.10008.1.2.1");
+
+        // Quiet for a second: the study is complete and routed with its order's priority.
+        let decision = wait_for_decision(&s.url, &key, "DCM1");
+        assert_eq!(decision["priority"], "stat", "{decision}");
+
+        // pynetdicom in Implicit VR: a data set without a Study Instance UID is refused
+        // with a failure status, and the same association stores the next instance.
+        let bad_dir = tmp(&format!("dicom-bad-{n}"));
+        let bad = py(
+            GENERATE,
+            &json!({"dir": bad_dir, "study": study, "accession": "DCM1",
+                "series": [[format!("{study}.9"), 1]], "missing": ["StudyInstanceUID"]}),
+        );
+        let late_dir = tmp(&format!("dicom-late-{n}"));
+        let late = py(
+            GENERATE,
+            &json!({"dir": late_dir, "study": study, "accession": "DCM1", "series": [[format!("{study}.3"), 1]]}),
+        );
+        let r = py(
+            PYNETDICOM_STORE,
+            &json!({"addr": addr, "files": [bad[0], late[0]]}),
+        );
+        assert_eq!(r["statuses"], json!([0xC000, 0]), "{r}");
+        let late_path = stored(
+            &storage,
+            &study,
+            &format!("{study}.3"),
+            &format!("{study}.3.1"),
+        );
+        assert!(late_path.exists());
+        let cmp = py(COMPARE, &json!({"sent": late[0], "stored": late_path}));
+        assert_eq!(
+            cmp["ts"], "1.2.840.10008.1.2",
+            "stored in the negotiated syntax, as received"
+        );
+        assert_eq!(cmp["same_pixels"], true);
+        // The late series routes the study again: the completion counter moves on.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while completions(&db[1], &study) < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the late instance did not complete the study again"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // A second echo after all that: the receiver is still there.
+        assert!(
+            dcmtk(
+                "echoscu",
+                &["-aet", "TESTSCU", "-aec", "RADGATE", host, port]
+            )
+            .status
+            .success()
+        );
+    }
+}
+
+fn completions(db: &str, study: &str) -> i64 {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        sqlx::any::install_default_drivers();
+        let url = if db.starts_with("postgres") {
+            db.to_owned()
+        } else {
+            format!("sqlite://{db}")
+        };
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT completions FROM dicom_studies WHERE study_uid = $1")
+                .bind(study)
+                .fetch_optional(&mut c)
+                .await
+                .unwrap();
+        row.map_or(0, |r| r.0)
+    })
+}

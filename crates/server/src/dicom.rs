@@ -1,0 +1,353 @@
+//! The DICOM receiver: C-ECHO and C-STORE SCP. An instance is answered success only once
+//! it is durably stored: one file per instance under `Study/Series/SOP.dcm`, written to a
+//! temporary name, fsync'd, renamed, and its directory fsync'd, then indexed in the
+//! database. The received bytes are written through, never re-encoded; only the
+//! attributes routing needs are read. A background task completes studies whose images
+//! have stopped coming (the domain's `Completion`), builds the study with its order
+//! (`acquisition::study_from`) and routes it through the ingest path; a late instance
+//! routes the study again.
+//!
+//! Associations run on their own threads (dicom-ul's blocking API); the database is
+//! reached through the service's runtime.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use dicom_ul::association::Association;
+use dicom_ul::association::server::ServerAssociationOptions;
+use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+use radgate_domain::acquisition::{Completion, study_from};
+use radgate_interop::dicom::{
+    Command, DicomError, VERIFICATION, command, file_header, read_command, read_instance, response,
+    status,
+};
+
+use crate::state::App;
+
+/// Transfer syntaxes the receiver accepts: the uncompressed ones and the common
+/// compressed ones, whose bytes it stores as they are.
+const TRANSFER_SYNTAXES: [&str; 9] = [
+    "1.2.840.10008.1.2.1",    // Explicit VR Little Endian
+    "1.2.840.10008.1.2",      // Implicit VR Little Endian
+    "1.2.840.10008.1.2.4.50", // JPEG Baseline
+    "1.2.840.10008.1.2.4.51", // JPEG Extended
+    "1.2.840.10008.1.2.4.57", // JPEG Lossless
+    "1.2.840.10008.1.2.4.70", // JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.90", // JPEG 2000 lossless
+    "1.2.840.10008.1.2.4.91", // JPEG 2000
+    "1.2.840.10008.1.2.5",    // RLE Lossless
+];
+
+/// How the receiver is set up.
+#[derive(Debug, Clone)]
+pub struct DicomConfig {
+    pub ae_title: String,
+    /// Root of the instance files.
+    pub storage: PathBuf,
+    pub completion: Completion,
+    /// The site studies received here belong to.
+    pub site: String,
+}
+
+/// Accepts associations until the process ends, one thread each.
+pub(crate) fn spawn(
+    app: App,
+    listener: TcpListener,
+    cfg: Arc<DicomConfig>,
+    rt: tokio::runtime::Handle,
+) {
+    std::thread::Builder::new()
+        .name("dicom-accept".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                let stream = match stream {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!("DICOM accept failed: {e}");
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    }
+                };
+                let (app, cfg, rt) = (app.clone(), cfg.clone(), rt.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("dicom-association".into())
+                    .spawn(move || {
+                        if let Err(e) = association(&app, stream, &cfg, &rt) {
+                            tracing::info!("DICOM association ended: {e}");
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::warn!("cannot start a DICOM association thread: {e}");
+                }
+            }
+        })
+        .expect("a thread for the DICOM listener");
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+fn association(
+    app: &App,
+    stream: std::net::TcpStream,
+    cfg: &DicomConfig,
+    rt: &tokio::runtime::Handle,
+) -> Result<(), Failure> {
+    // dicom-ul leaves Nagle's algorithm on; small responses would then wait ~40 ms each.
+    stream.set_nodelay(true)?;
+    let mut options = ServerAssociationOptions::new()
+        .accept_any()
+        .ae_title(cfg.ae_title.as_str())
+        .promiscuous(true)
+        .with_abstract_syntax(VERIFICATION)
+        .read_timeout(Duration::from_secs(120))
+        .write_timeout(Duration::from_secs(120));
+    for ts in TRANSFER_SYNTAXES {
+        options = options.with_transfer_syntax(ts);
+    }
+    let mut assoc = options.establish(stream)?;
+    let calling = assoc.peer_ae_title().trim().to_owned();
+    let contexts: Vec<(u8, String)> = assoc
+        .presentation_contexts()
+        .iter()
+        .map(|pc| (pc.id, pc.transfer_syntax.clone()))
+        .collect();
+    let (mut cmd, mut data) = (Vec::new(), Vec::new());
+    let mut pending: Option<(Command, u8)> = None;
+    loop {
+        match assoc.receive()? {
+            Pdu::PData { data: values } => {
+                for v in values {
+                    let pc = v.presentation_context_id;
+                    match v.value_type {
+                        PDataValueType::Command => {
+                            cmd.extend_from_slice(&v.data);
+                            if !v.is_last {
+                                continue;
+                            }
+                            let request = read_command(&cmd);
+                            cmd.clear();
+                            match request {
+                                Ok(c) if c.has_data_set => pending = Some((c, pc)),
+                                Ok(c) if c.field == command::C_ECHO_RQ => {
+                                    reply(
+                                        &mut assoc,
+                                        pc,
+                                        response(command::C_ECHO_RSP, &c, status::SUCCESS),
+                                    )?;
+                                }
+                                Ok(c) => {
+                                    tracing::info!(
+                                        "DICOM: command 0x{:04X} from {calling} is not supported",
+                                        c.field
+                                    );
+                                    reply(&mut assoc, pc, response(c.field | 0x8000, &c, 0x0211))?;
+                                }
+                                Err(e) => {
+                                    tracing::warn!("DICOM: unreadable command from {calling}: {e}");
+                                    let _ = assoc.abort();
+                                    return Ok(());
+                                }
+                            }
+                        }
+                        PDataValueType::Data => {
+                            data.extend_from_slice(&v.data);
+                            if !v.is_last {
+                                continue;
+                            }
+                            let Some((c, pc)) = pending.take() else {
+                                data.clear();
+                                continue;
+                            };
+                            let ts = contexts
+                                .iter()
+                                .find(|(id, _)| *id == pc)
+                                .map_or("", |(_, ts)| ts.as_str());
+                            let code = if c.field == command::C_STORE_RQ {
+                                store(app, cfg, rt, &c, ts, &data, &calling)
+                            } else {
+                                0x0211
+                            };
+                            data.clear();
+                            reply(&mut assoc, pc, response(command::C_STORE_RSP, &c, code))?;
+                        }
+                    }
+                }
+            }
+            Pdu::ReleaseRQ => {
+                assoc.send(&Pdu::ReleaseRP)?;
+                return Ok(());
+            }
+            Pdu::AbortRQ { .. } => return Ok(()),
+            other => {
+                tracing::info!("DICOM: unexpected PDU from {calling}: {other:?}");
+                let _ = assoc.abort();
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn reply(
+    assoc: &mut dicom_ul::ServerAssociation<std::net::TcpStream>,
+    pc: u8,
+    command_set: Vec<u8>,
+) -> Result<(), Failure> {
+    assoc.send(&Pdu::PData {
+        data: vec![PDataValue {
+            presentation_context_id: pc,
+            value_type: PDataValueType::Command,
+            is_last: true,
+            data: command_set,
+        }],
+    })?;
+    Ok(())
+}
+
+/// A UID as a path component: digits and dots only, so no name can leave the storage.
+fn safe_uid(uid: &str) -> bool {
+    !uid.is_empty()
+        && uid.len() <= 64
+        && uid.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && !uid.starts_with('.')
+}
+
+/// Stores one instance and returns the C-STORE status.
+fn store(
+    app: &App,
+    cfg: &DicomConfig,
+    rt: &tokio::runtime::Handle,
+    c: &Command,
+    ts: &str,
+    dataset: &[u8],
+    calling: &str,
+) -> u16 {
+    let instance = match read_instance(dataset, ts) {
+        Ok(i) => i,
+        Err(e @ DicomError::TransferSyntax(_)) => {
+            tracing::warn!("DICOM: {e} (from {calling})");
+            return status::CANNOT_UNDERSTAND;
+        }
+        Err(e) => {
+            tracing::warn!(
+                "DICOM: instance {} from {calling} refused: {e}",
+                c.affected_sop_instance
+            );
+            return status::CANNOT_UNDERSTAND;
+        }
+    };
+    if instance.sop_instance_uid != c.affected_sop_instance
+        || !safe_uid(&instance.study_uid)
+        || !safe_uid(&instance.series_uid)
+        || !safe_uid(&instance.sop_instance_uid)
+    {
+        tracing::warn!(
+            "DICOM: instance {} from {calling} refused: its UIDs do not match the request or are not valid",
+            c.affected_sop_instance
+        );
+        return status::DATASET_MISMATCH;
+    }
+    let header = file_header(
+        &c.affected_sop_class,
+        &instance.sop_instance_uid,
+        ts,
+        calling,
+    );
+    let dir = cfg
+        .storage
+        .join(&instance.study_uid)
+        .join(&instance.series_uid);
+    let path = dir.join(format!("{}.dcm", instance.sop_instance_uid));
+    if let Err(e) = write_durably(&cfg.storage, &dir, &path, &header, dataset) {
+        tracing::error!("DICOM: cannot store {}: {e}", path.display());
+        return status::OUT_OF_RESOURCES;
+    }
+    let indexed = rt.block_on(app.store.record_instance(
+        &instance,
+        &path.to_string_lossy(),
+        calling,
+        Utc::now(),
+    ));
+    match indexed {
+        Ok(()) => status::SUCCESS,
+        Err(e) => {
+            tracing::error!("DICOM: stored {} but cannot index it: {e}", path.display());
+            status::OUT_OF_RESOURCES
+        }
+    }
+}
+
+/// Writes the file under a temporary name, fsyncs it, renames it into place and fsyncs
+/// the directory, so that the file is whole and on disk before it is acknowledged.
+fn write_durably(
+    root: &Path,
+    dir: &Path,
+    path: &Path,
+    header: &[u8],
+    dataset: &[u8],
+) -> std::io::Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)?;
+        // New directories are entries of their parents: make those durable too.
+        for d in [dir.parent(), Some(root)].into_iter().flatten() {
+            std::fs::File::open(d)?.sync_all()?;
+        }
+    }
+    let tmp = path.with_extension("part");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(header)?;
+    f.write_all(dataset)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Completes quiet studies: routes each with its order through the ingest path, or
+/// again when late instances arrived after it was routed.
+pub(crate) async fn complete(
+    app: &App,
+    cfg: &DicomConfig,
+) -> Result<usize, crate::problem::Problem> {
+    let now = Utc::now();
+    let mut done = 0;
+    for q in app.store.quiet_studies(now - cfg.completion.quiet).await? {
+        let actor = "dicom";
+        let order = match q.first.accession.as_deref() {
+            Some(acc) => app.store.order(acc.trim()).await?,
+            None => None,
+        };
+        let problem = match study_from(&q.first, order.as_ref(), &cfg.site, q.first_at) {
+            Err(e) => {
+                tracing::warn!(
+                    "DICOM study {} ({} instances) not routed: {e}",
+                    q.study_uid,
+                    q.instances
+                );
+                Some(e.to_string())
+            }
+            Ok(study) => {
+                let outcome = crate::ingest::study(app, &study, actor).await;
+                match outcome {
+                    Ok(o) if o.status == "unchanged" && q.completed_before => {
+                        crate::ingest::reroute(app, study.accession.as_str()).await?;
+                        None
+                    }
+                    Ok(_) => None,
+                    Err(p) => {
+                        tracing::warn!("DICOM study {} not routed: {}", q.study_uid, p.detail);
+                        Some(p.detail)
+                    }
+                }
+            }
+        };
+        app.store
+            .complete_study(&q.study_uid, problem.as_deref(), Utc::now())
+            .await?;
+        done += 1;
+    }
+    Ok(done)
+}

@@ -1,0 +1,127 @@
+//! The index of received DICOM instances and the studies they make up. The file on disk
+//! is the durable copy; this index groups instances into studies and records when each
+//! study was last completed (routed), so that late instances route it again.
+
+use chrono::{DateTime, Utc};
+use radgate_domain::acquisition::AcquiredInstance;
+use radgate_domain::study::Order;
+use sqlx::Row;
+
+use crate::tx::parse;
+use crate::{Result, Store, from_millis, millis};
+
+/// A study whose instances have stopped coming.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuietStudy {
+    pub study_uid: String,
+    pub first_at: DateTime<Utc>,
+    /// Completed before: this completion comes from late instances.
+    pub completed_before: bool,
+    pub instances: u64,
+    /// The first instance received, whose attributes make the study.
+    pub first: AcquiredInstance,
+}
+
+impl Store {
+    /// Indexes a stored instance and notes its study's newest arrival. A repeat of a SOP
+    /// Instance UID replaces the earlier index row (the file was overwritten too).
+    pub async fn record_instance(
+        &self,
+        i: &AcquiredInstance,
+        path: &str,
+        calling_ae: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let meta = serde_json::to_string(i).expect("instances serialize");
+        sqlx::query(
+            "INSERT INTO dicom_instances (sop_uid, study_uid, series_uid, path, meta, calling_ae, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (sop_uid) DO UPDATE SET path = excluded.path, meta = excluded.meta, received_at = excluded.received_at",
+        )
+        .bind(&i.sop_instance_uid)
+        .bind(&i.study_uid)
+        .bind(&i.series_uid)
+        .bind(path)
+        .bind(&meta)
+        .bind(calling_ae)
+        .bind(millis(now))
+        .execute(tx.conn())
+        .await?;
+        sqlx::query(
+            "INSERT INTO dicom_studies (study_uid, first_at, last_at, instances) VALUES ($1, $2, $2, 1) \
+             ON CONFLICT (study_uid) DO UPDATE SET last_at = excluded.last_at, \
+               instances = dicom_studies.instances + 1, completed_at = NULL",
+        )
+        .bind(&i.study_uid)
+        .bind(millis(now))
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Studies not completed since their last instance, which arrived before `before`.
+    pub async fn quiet_studies(&self, before: DateTime<Utc>) -> Result<Vec<QuietStudy>> {
+        let rows = sqlx::query(
+            "SELECT s.study_uid AS study_uid, s.first_at AS first_at, s.completions AS completions, s.instances AS instances, \
+               (SELECT i.meta FROM dicom_instances i WHERE i.study_uid = s.study_uid ORDER BY i.received_at, i.sop_uid LIMIT 1) AS meta \
+             FROM dicom_studies s WHERE s.completed_at IS NULL AND s.last_at <= $1 ORDER BY s.last_at",
+        )
+        .bind(millis(before))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let uid: String = r.try_get("study_uid")?;
+                let meta: String = r.try_get("meta")?;
+                Ok(QuietStudy {
+                    first: parse("DICOM instance", &uid, &meta)?,
+                    study_uid: uid,
+                    first_at: from_millis(r.try_get("first_at")?),
+                    completed_before: r.try_get::<i64, _>("completions")? > 0,
+                    instances: r.try_get::<i64, _>("instances")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a study completed at `now`, with the reason it could not be routed, if any.
+    pub async fn complete_study(
+        &self,
+        study_uid: &str,
+        problem: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE dicom_studies SET completed_at = $1, completions = completions + 1, problem = $2 WHERE study_uid = $3",
+        )
+        .bind(millis(now))
+        .bind(problem)
+        .bind(study_uid)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The order placed under `accession`, if any.
+    pub async fn order(&self, accession: &str) -> Result<Option<Order>> {
+        let row = sqlx::query("SELECT body FROM orders WHERE accession = $1")
+            .bind(accession)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| parse("order", accession, &r.try_get::<String, _>("body")?))
+            .transpose()
+    }
+
+    /// The stored instances of a study: `(SOP Instance UID, path)`.
+    pub async fn study_instances(&self, study_uid: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT sop_uid, path FROM dicom_instances WHERE study_uid = $1 ORDER BY received_at, sop_uid")
+            .bind(study_uid)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("sop_uid")?, r.try_get("path")?)))
+            .collect()
+    }
+}
