@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{NaiveDate, Utc};
 use radgate_domain::ai::{AiApplication, AiStatus};
 use radgate_domain::{Department, authz};
@@ -26,7 +26,7 @@ pub fn list(
     format: Format,
 ) -> Result<()> {
     let (dept, _) = load::department(department)?;
-    let changes = runtime()?
+    let changes = load::runtime()?
         .block_on(async { anyhow::Ok(target.open().await?.latest_status_changes().await?) })?;
     let entries: Vec<AiApplication> = dept
         .ai_applications
@@ -59,7 +59,7 @@ pub fn status(
     if !authz::keeps_ai_register(&by_id, &dept) {
         bail!("{by} is not the department's RAIO: only the RAIO changes the AI register");
     }
-    let change = runtime()?.block_on(async {
+    let change = load::runtime()?.block_on(async {
         let store = target.open().await?;
         anyhow::Ok(
             store
@@ -80,10 +80,6 @@ pub fn status(
         }
         Err(e) => bail!("{app}: {e}"),
     }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Runtime::new().context("cannot start the async runtime")
 }
 
 fn print_register(

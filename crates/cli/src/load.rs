@@ -83,3 +83,8 @@ pub fn checked_policy(
     }
     Ok((policy, dept))
 }
+
+/// The async runtime a command's database work runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::Utc;
 use radgate_domain::ids::ProfessionalId;
 use radgate_domain::pilot::{Declaration, Outcome, Pilot, PilotError, PilotReport};
@@ -12,10 +12,6 @@ use radgate_domain::{Department, authz};
 use crate::Format;
 use crate::load;
 use crate::serve_cmd::Target;
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Runtime::new().context("cannot start the async runtime")
-}
 
 fn raio(dept: &Department, by: &str) -> Result<()> {
     let id = ProfessionalId::parse(by).map_err(|e| anyhow::anyhow!("--by: {e}"))?;
@@ -34,7 +30,7 @@ pub fn declare(target: Target, department: &Path, file: &Path, by: &str) -> Resu
         .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.display(), e.line()))?;
     let pilot = Pilot::declare(d, &dept, by, Utc::now())
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let stored = runtime()?
+    let stored = load::runtime()?
         .block_on(async { anyhow::Ok(target.open().await?.declare_pilot(&pilot).await?) })?;
     if !stored {
         bail!("{}", PilotError::AlreadyDeclared(pilot.id));
@@ -54,7 +50,7 @@ pub fn declare(target: Target, department: &Path, file: &Path, by: &str) -> Resu
 
 pub fn report(target: Target, department: &Path, id: &str, format: Format) -> Result<()> {
     let (dept, _) = load::department(department)?;
-    let report = runtime()?.block_on(async {
+    let report = load::runtime()?.block_on(async {
         let store = target.open().await?;
         let Some((pilot, decision)) = store.pilot(id).await? else {
             bail!("no pilot `{id}`");
@@ -87,7 +83,7 @@ pub fn decide(
     let Some(outcome) = Outcome::parse(outcome) else {
         bail!("--outcome is scale_up or stop, not `{outcome}`");
     };
-    runtime()?.block_on(async {
+    load::runtime()?.block_on(async {
         let store = target.open().await?;
         let Some((pilot, existing)) = store.pilot(id).await? else {
             bail!("no pilot `{id}`");

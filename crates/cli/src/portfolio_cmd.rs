@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{NaiveDate, Utc};
 use radgate_domain::ids::{ProfessionalId, TaskTypeId};
 use radgate_domain::portfolio::{Authorization, AuthorizationStatus, Certificate, derive};
@@ -11,10 +11,6 @@ use radgate_domain::portfolio_csv::parse_assessments;
 use crate::Format;
 use crate::load::{self, Reported};
 use crate::serve_cmd::Target;
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Runtime::new().context("cannot start the async runtime")
-}
 
 pub fn import(target: Target, department: &Path, file: &Path) -> Result<()> {
     let (dept, _) = load::department(department)?;
@@ -33,7 +29,7 @@ pub fn import(target: Target, department: &Path, file: &Path) -> Result<()> {
             return Err(Reported.into());
         }
     };
-    runtime()?.block_on(async {
+    load::runtime()?.block_on(async {
         let store = target.open().await?;
         let actor = format!(
             "import:{}",
@@ -72,7 +68,7 @@ pub fn certificate(
         kind: kind.to_string(),
         valid_until,
     };
-    runtime()?.block_on(async {
+    load::runtime()?.block_on(async {
         target
             .open()
             .await?
@@ -100,7 +96,7 @@ pub fn explain(
         bail!("--task: `{task}` is not in the department's task catalog");
     }
     let today = on.unwrap_or_else(|| Utc::now().date_naive());
-    let authorization = runtime()?.block_on(async {
+    let authorization = load::runtime()?.block_on(async {
         let portfolio = target
             .open()
             .await?

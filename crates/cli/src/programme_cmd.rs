@@ -16,10 +16,6 @@ use crate::Format;
 use crate::load;
 use crate::serve_cmd::Target;
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Runtime::new()?)
-}
-
 fn programme_of<'a>(dept: &'a Department, id: &str) -> Result<&'a Programme> {
     match dept.programme(id) {
         Some(p) => Ok(p),
@@ -61,7 +57,7 @@ pub fn progress(
     };
     let programme = programme_of(&dept, &trainee.programme)?;
     let today = on.unwrap_or_else(|| Utc::now().date_naive());
-    let assessments = runtime()?.block_on(async {
+    let assessments = load::runtime()?.block_on(async {
         anyhow::Ok(
             target
                 .open()
@@ -89,7 +85,7 @@ pub fn cohort(
     let (dept, _) = load::department(department)?;
     let programme = programme_of(&dept, id)?;
     let today = on.unwrap_or_else(|| Utc::now().date_naive());
-    let all = runtime()?.block_on(async {
+    let all = load::runtime()?.block_on(async {
         let store = target.open().await?;
         assessments_of(&store, &dept, programme).await
     })?;
@@ -130,7 +126,7 @@ pub fn sample(
     if !(0.0..=1.0).contains(&fraction) {
         bail!("--fraction must be between 0 and 1, got {fraction}");
     }
-    let all: Vec<Assessment> = runtime()?
+    let all: Vec<Assessment> = load::runtime()?
         .block_on(async {
             let store = target.open().await?;
             assessments_of(&store, &dept, programme).await

@@ -38,10 +38,6 @@ impl Target {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Runtime::new().context("cannot start the async runtime")
-}
-
 /// Where `serve` listens: HTTP, and HL7 v2 over MLLP when asked.
 pub struct Listen {
     pub http: SocketAddr,
@@ -97,7 +93,7 @@ pub fn serve(
             },
         )
     });
-    runtime()?.block_on(async {
+    load::runtime()?.block_on(async {
         let store = target.open().await?;
         record_configuration(&store, &department, &policy).await?;
         let server = Server::bind(Config {
@@ -203,7 +199,7 @@ pub fn add_account(
         role: p.role,
         password_hash: hash_password(password),
     };
-    runtime()?.block_on(async {
+    load::runtime()?.block_on(async {
         target
             .open()
             .await?
@@ -216,7 +212,7 @@ pub fn add_account(
 
 pub fn create_api_key(target: Target, name: &str, scopes: &[String]) -> Result<()> {
     let key = new_secret();
-    runtime()?.block_on(async {
+    load::runtime()?.block_on(async {
         target
             .open()
             .await?

@@ -9,6 +9,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use radgate_interop::mllp::frame;
 use serde_json::Value;
 use support::{Server, databases};
 
@@ -186,11 +187,7 @@ fn orders_over_mllp_are_stored_and_acknowledged_and_bad_senders_never_stop_the_l
         let (reply, closed) = raw(&mllp, b"GET / HTTP/1.1\r\n\r\n", Duration::from_secs(5));
         assert!(closed && String::from_utf8_lossy(&reply).contains("MSA|AR"));
         // A bad MSH inside a good frame: AR, and the connection stays open for more.
-        let (reply, closed) = raw(
-            &mllp,
-            &radgate_interop_frame("MSH|^~|broken"),
-            Duration::from_millis(500),
-        );
+        let (reply, closed) = raw(&mllp, &frame("MSH|^~|broken"), Duration::from_millis(500));
         assert!(!closed && String::from_utf8_lossy(&reply).contains("MSA|AR"));
         // A truncated frame and silence: closed after the idle time, nothing stored.
         let start = Instant::now();
@@ -209,7 +206,7 @@ fn orders_over_mllp_are_stored_and_acknowledged_and_bad_senders_never_stop_the_l
         // A slow sender, a byte at a time, is served in full.
         let mut slow = TcpStream::connect(&mllp).unwrap();
         slow.set_nodelay(true).unwrap();
-        for chunk in radgate_interop_frame(&orm("NW", "S1", "HL7S1")).chunks(25) {
+        for chunk in frame(&orm("NW", "S1", "HL7S1")).chunks(25) {
             slow.write_all(chunk).unwrap();
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -222,13 +219,6 @@ fn orders_over_mllp_are_stored_and_acknowledged_and_bad_senders_never_stop_the_l
         assert_eq!(after[0]["msa"][0], "AA");
         assert_eq!(order_status(&file, "HL7A3").as_deref(), Some("placed"));
     }
-}
-
-fn radgate_interop_frame(text: &str) -> Vec<u8> {
-    let mut out = vec![0x0b];
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(&[0x1c, 0x0d]);
-    out
 }
 
 /// A RIS that takes results: python-hl7's asyncio MLLP server parses each message with
