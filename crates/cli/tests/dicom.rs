@@ -305,22 +305,10 @@ fn images_sent_by_dcmtk_and_pynetdicom_are_stored_durably_grouped_and_routed_wit
 }
 
 fn completions(db: &str, study: &str) -> i64 {
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        sqlx::any::install_default_drivers();
-        let url = if db.starts_with("postgres") {
-            db.to_owned()
-        } else {
-            format!("sqlite://{db}")
-        };
-        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT completions FROM dicom_studies WHERE study_uid = $1")
-                .bind(study)
-                .fetch_optional(&mut c)
-                .await
-                .unwrap();
-        row.map_or(0, |r| r.0)
-    })
+    support::scalar(
+        db,
+        "SELECT CAST(completions AS TEXT) FROM dicom_studies WHERE study_uid = $1",
+        study,
+    )
+    .map_or(0, |n| n.parse().unwrap())
 }

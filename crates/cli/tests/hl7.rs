@@ -75,26 +75,9 @@ fn orm(control: &str, id: &str, acc: &str) -> String {
     )
 }
 
-/// The order's status as stored, read from the SQLite file.
+/// The order's status as stored.
 fn order_status(db: &str, acc: &str) -> Option<String> {
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        sqlx::any::install_default_drivers();
-        let url = if db.starts_with("postgres") {
-            db.to_owned()
-        } else {
-            format!("sqlite://{db}")
-        };
-        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT status FROM orders WHERE accession = $1")
-                .bind(acc)
-                .fetch_optional(&mut c)
-                .await
-                .unwrap();
-        row.map(|r| r.0)
-    })
+    support::scalar(db, "SELECT status FROM orders WHERE accession = $1", acc)
 }
 
 /// Sends raw bytes and reads until the server closes or `wait` passes.

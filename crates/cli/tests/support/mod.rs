@@ -174,6 +174,28 @@ impl Drop for Server {
     }
 }
 
+/// The first column of the first row of `sql` (one `$1` bound to `arg`) as text, on the
+/// database a test's `--db FILE` or `--database-url URL` names.
+pub fn scalar(db: &str, sql: &str, arg: &str) -> Option<String> {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        sqlx::any::install_default_drivers();
+        let url = if db.starts_with("postgres") {
+            db.to_owned()
+        } else {
+            format!("sqlite://{db}")
+        };
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let row: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+            .bind(arg.to_owned())
+            .fetch_optional(&mut c)
+            .await
+            .unwrap();
+        row.map(|r| r.0)
+    })
+}
+
 /// An HTTP client that returns 4xx and 5xx answers instead of failing on them.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
