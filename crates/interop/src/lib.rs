@@ -4,5 +4,6 @@
 //! sockets and the files.
 
 pub mod dicom;
+pub mod fhir;
 pub mod hl7;
 pub mod mllp;

@@ -58,6 +58,12 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/pilots/{id}/report", get(crate::pilots::report))
         .route("/api/v1/pilots/{id}/decision", post(crate::pilots::decide))
+        .route("/fhir/metadata", get(crate::fhir::metadata))
+        .route(
+            "/fhir/{kind}",
+            get(crate::fhir::search).post(crate::fhir::create),
+        )
+        .route("/fhir/{kind}/{id}", get(crate::fhir::read))
         .route("/api/v1/ai", get(crate::register::list))
         .route("/api/v1/ai/{id}", get(crate::register::show))
         .route("/api/v1/ai/{id}/status", post(crate::register::change))

@@ -8,6 +8,7 @@ mod auth;
 mod charts;
 mod dicom;
 mod drift;
+mod fhir;
 mod gatekeeping;
 mod ingest;
 mod metrics;

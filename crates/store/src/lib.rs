@@ -18,6 +18,7 @@ mod outbox;
 mod pilots;
 mod portfolio;
 mod quality;
+mod records;
 mod register;
 mod rubric;
 mod safety;

@@ -1,0 +1,82 @@
+//! Reading single records and a patient's records, for the FHIR facade: studies, AI
+//! results, orders and the accession numbers of a patient's studies.
+
+use radgate_domain::Study;
+use radgate_domain::ai::AiResult;
+use radgate_domain::study::Order;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::tx::parse;
+use crate::{Result, Store};
+
+impl Store {
+    pub async fn study(&self, accession: &str) -> Result<Option<Study>> {
+        let row = sqlx::query("SELECT body FROM studies WHERE accession = $1")
+            .bind(accession)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| parse("study", accession, &r.try_get::<String, _>("body")?))
+            .transpose()
+    }
+
+    pub async fn ai_result(&self, id: &str) -> Result<Option<AiResult>> {
+        let row = sqlx::query("SELECT body FROM ai_results WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| parse("AI result", id, &r.try_get::<String, _>("body")?))
+            .transpose()
+    }
+
+    /// The AI results of a study, in arrival order.
+    pub async fn ai_results_of(&self, accession: &str) -> Result<Vec<AiResult>> {
+        let rows = sqlx::query(
+            "SELECT id, body FROM ai_results WHERE accession = $1 ORDER BY received_at, id",
+        )
+        .bind(accession)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                parse("AI result", &id, &r.try_get::<String, _>("body")?)
+            })
+            .collect()
+    }
+
+    /// The orders placed for `patient`, newest first.
+    pub async fn orders_of_patient(&self, patient: &str) -> Result<Vec<Order>> {
+        let sql = format!(
+            "SELECT accession, body FROM orders WHERE {} = $1 ORDER BY received_at DESC, accession",
+            self.dialect().json_text("body", "patient")
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(patient)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let acc: String = r.try_get("accession")?;
+                parse("order", &acc, &r.try_get::<String, _>("body")?)
+            })
+            .collect()
+    }
+
+    /// The studies of `patient`, newest acquisition first.
+    pub async fn studies_of_patient(&self, patient: &str) -> Result<Vec<Study>> {
+        let sql = format!(
+            "SELECT accession, body FROM studies WHERE {} = $1 ORDER BY acquired_at DESC, accession",
+            self.dialect().json_text("body", "patient")
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(patient)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let acc: String = r.try_get("accession")?;
+                parse("study", &acc, &r.try_get::<String, _>("body")?)
+            })
+            .collect()
+    }
+}
