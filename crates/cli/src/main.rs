@@ -127,6 +127,10 @@ enum Command {
         /// A study is complete once no instance arrived for this many seconds
         #[arg(long, default_value_t = 60)]
         dicom_quiet_seconds: u64,
+        /// Forward completed studies to this DICOM node (an AI node, the PACS), written
+        /// AE@HOST:PORT; repeat for several
+        #[arg(long, value_parser = parse_node)]
+        forward_to: Vec<radgate_server::DicomNode>,
     },
     /// Manage login accounts
     Account {
@@ -405,6 +409,10 @@ enum AiCommand {
     },
 }
 
+fn parse_node(s: &str) -> Result<radgate_server::DicomNode, String> {
+    radgate_server::DicomNode::parse(s)
+}
+
 #[derive(Subcommand)]
 enum PilotCommand {
     /// Declare a pilot from a JSON file: {"id", "app", "start", "end", "baseline_start"?,
@@ -568,6 +576,7 @@ fn main() -> ExitCode {
             dicom_ae,
             dicom_storage,
             dicom_quiet_seconds,
+            forward_to,
         } => serve_cmd::serve(
             serve_cmd::Target::from(&database),
             serve_cmd::Listen {
@@ -585,6 +594,7 @@ fn main() -> ExitCode {
                     ae_title: dicom_ae,
                     storage: dicom_storage,
                     quiet: chrono::Duration::seconds(dicom_quiet_seconds.max(1) as i64),
+                    forward: forward_to,
                 }),
             },
             &policy,

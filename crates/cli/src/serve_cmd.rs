@@ -54,6 +54,7 @@ pub struct DicomListen {
     pub ae_title: String,
     pub storage: PathBuf,
     pub quiet: chrono::Duration,
+    pub forward: Vec<radgate_server::DicomNode>,
 }
 
 pub fn serve(
@@ -90,6 +91,7 @@ pub fn serve(
                 storage: d.storage,
                 completion: radgate_domain::acquisition::Completion { quiet: d.quiet },
                 site,
+                forward: d.forward,
             },
         )
     });

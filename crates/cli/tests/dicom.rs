@@ -312,3 +312,111 @@ fn completions(db: &str, study: &str) -> i64 {
     )
     .map_or(0, |n| n.parse().unwrap())
 }
+
+#[test]
+fn a_completed_study_is_forwarded_to_the_ai_node_once_it_is_up() {
+    let db = databases("dicom_forward").remove(0);
+    let storage = tmp("dicom-forward-storage");
+    let node_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let node = format!("AINODE@127.0.0.1:{node_port}");
+    let s = Server::start_with(
+        &db,
+        &[
+            "--dicom-listen",
+            "127.0.0.1:0",
+            "--dicom-storage",
+            storage.to_str().unwrap(),
+            "--dicom-quiet-seconds",
+            "1",
+            "--forward-to",
+            &node,
+        ],
+    );
+    let addr = s.dicom.clone().unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let study = "1.2.826.0.1.3680043.10.544.1";
+    let dir = tmp("dicom-forward-send");
+    py(
+        GENERATE,
+        &json!({"dir": dir, "study": study, "accession": "FWD1", "series": [[format!("{study}.1"), 3]]}),
+    );
+    let sent = dcmtk(
+        "storescu",
+        &[
+            "-aet",
+            "MODALITY",
+            "-aec",
+            "RADGATE",
+            "+sd",
+            host,
+            port,
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    // The AI node (dcmtk's storescp as a stand-in) comes up only after the study completed:
+    // the forward waits in the outbox and is retried.
+    std::thread::sleep(Duration::from_secs(3));
+    let out = tmp("dicom-forward-node");
+    let mut node = Command::new("/usr/bin/storescp")
+        .args([
+            "-aet",
+            "AINODE",
+            "-od",
+            out.to_str().unwrap(),
+            &node_port.to_string(),
+        ])
+        .env("TCP_NODELAY", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(".ci/run installs dcmtk");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let received = loop {
+        let files: Vec<PathBuf> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        if files.len() == 3 {
+            break files;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node has {} of 3 instances",
+            files.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let mut sops: Vec<String> = received
+        .iter()
+        .map(|f| {
+            let dump = dcmtk("dcmdump", &["+P", "0008,0018", f.to_str().unwrap()]);
+            let text = String::from_utf8_lossy(&dump.stdout).into_owned();
+            text.split('[')
+                .nth(1)
+                .unwrap()
+                .split(']')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    sops.sort();
+    assert_eq!(
+        sops,
+        (1..=3)
+            .map(|i| format!("{study}.1.{i}"))
+            .collect::<Vec<_>>()
+    );
+    let _ = node.kill();
+    let _ = node.wait();
+}

@@ -56,6 +56,8 @@ pub struct Command {
     pub affected_sop_instance: String,
     /// Whether a data set follows (CommandDataSetType other than 0x0101).
     pub has_data_set: bool,
+    /// (0000,0900), in responses.
+    pub status: Option<u16>,
 }
 
 fn text(value: &[u8]) -> String {
@@ -92,6 +94,7 @@ pub fn read_command(bytes: &[u8]) -> Result<Command, DicomError> {
             0x0100 => field = u16_at(value),
             0x0110 => c.message_id = u16_at(value).unwrap_or(0),
             0x0800 => dataset_type = u16_at(value),
+            0x0900 => c.status = u16_at(value),
             0x1000 => c.affected_sop_instance = text(value),
             _ => {}
         }
@@ -132,6 +135,73 @@ pub fn response(field: u16, to: &Command, status: u16) -> Vec<u8> {
     element(&mut out, 0x0000, &(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&body);
     out
+}
+
+/// A C-STORE-RQ command set (medium priority, a data set follows).
+pub fn store_request(message_id: u16, sop_class: &str, sop_instance: &str) -> Vec<u8> {
+    let mut body = Vec::with_capacity(160);
+    element(&mut body, 0x0002, &uid(sop_class));
+    element(&mut body, 0x0100, &command::C_STORE_RQ.to_le_bytes());
+    element(&mut body, 0x0110, &message_id.to_le_bytes());
+    element(&mut body, 0x0700, &0u16.to_le_bytes());
+    element(&mut body, 0x0800, &0u16.to_le_bytes());
+    element(&mut body, 0x1000, &uid(sop_instance));
+    let mut out = Vec::with_capacity(body.len() + 12);
+    element(&mut out, 0x0000, &(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// What a Part 10 file's meta group says, and where its data set starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMeta {
+    pub sop_class: String,
+    pub sop_instance: String,
+    pub transfer_syntax: String,
+    pub dataset_offset: usize,
+}
+
+/// Reads the file meta information group (Explicit VR Little Endian, PS3.10 7.1).
+pub fn read_file_meta(bytes: &[u8]) -> Result<FileMeta, DicomError> {
+    let bad = |r: &str| DicomError::DataSet(format!("file meta: {r}"));
+    if bytes.get(128..132) != Some(b"DICM".as_slice()) {
+        return Err(bad("no DICM prefix"));
+    }
+    let mut at = 132;
+    let (mut class, mut instance, mut ts) = (None, None, None);
+    while let Some(head) = bytes.get(at..at + 8) {
+        let group = u16::from_le_bytes([head[0], head[1]]);
+        if group != 0x0002 {
+            break;
+        }
+        let element = u16::from_le_bytes([head[2], head[3]]);
+        let vr = &head[4..6];
+        let (len, value_at) = if matches!(vr, b"OB" | b"OW" | b"UN" | b"SQ" | b"UT") {
+            let l = bytes.get(at + 8..at + 12).ok_or_else(|| bad("truncated"))?;
+            (
+                u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize,
+                at + 12,
+            )
+        } else {
+            (u16::from_le_bytes([head[6], head[7]]) as usize, at + 8)
+        };
+        let value = bytes
+            .get(value_at..value_at + len)
+            .ok_or_else(|| bad("truncated"))?;
+        match element {
+            0x0002 => class = Some(text(value)),
+            0x0003 => instance = Some(text(value)),
+            0x0010 => ts = Some(text(value)),
+            _ => {}
+        }
+        at = value_at + len;
+    }
+    Ok(FileMeta {
+        sop_class: class.ok_or_else(|| bad("no Media Storage SOP Class UID"))?,
+        sop_instance: instance.ok_or_else(|| bad("no Media Storage SOP Instance UID"))?,
+        transfer_syntax: ts.ok_or_else(|| bad("no Transfer Syntax UID"))?,
+        dataset_offset: at,
+    })
 }
 
 fn tag(g: u16, e: u16) -> Tag {
@@ -290,16 +360,40 @@ mod tests {
             affected_sop_class: "1.2.840.10008.5.1.4.1.1.2".into(),
             affected_sop_instance: "1.2.3.4.5".into(),
             has_data_set: true,
+            status: None,
         };
         let rsp = response(command::C_STORE_RSP, &rq, status::SUCCESS);
         let back = read_command(&rsp).unwrap();
         assert_eq!(back.field, command::C_STORE_RSP);
         assert_eq!(back.affected_sop_instance, "1.2.3.4.5");
         assert!(!back.has_data_set);
+        assert_eq!(back.status, Some(status::SUCCESS));
         // (0000,0000) UL counts the bytes after it.
         let len = u32::from_le_bytes(rsp[8..12].try_into().unwrap()) as usize;
         assert_eq!(len, rsp.len() - 12);
         assert!(read_command(&rsp[..rsp.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn a_written_header_reads_back_and_points_at_the_data_set() {
+        let mut file = file_header(
+            "1.2.840.10008.5.1.4.1.1.2",
+            "1.2.3.4",
+            EXPLICIT_VR_LE,
+            "MODALITY",
+        );
+        let offset = file.len();
+        file.extend_from_slice(&[8, 0, 0x16, 0]);
+        let meta = read_file_meta(&file).unwrap();
+        assert_eq!(meta.sop_class, "1.2.840.10008.5.1.4.1.1.2");
+        assert_eq!(meta.sop_instance, "1.2.3.4");
+        assert_eq!(meta.transfer_syntax, EXPLICIT_VR_LE);
+        assert_eq!(meta.dataset_offset, offset);
+        let rq = read_command(&store_request(3, "1.2.840.10008.5.1.4.1.1.2", "1.2.3.4")).unwrap();
+        assert_eq!(
+            (rq.field, rq.message_id, rq.has_data_set),
+            (command::C_STORE_RQ, 3, true)
+        );
     }
 
     #[test]

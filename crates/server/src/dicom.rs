@@ -51,6 +51,8 @@ pub struct DicomConfig {
     pub completion: Completion,
     /// The site studies received here belong to.
     pub site: String,
+    /// Where completed studies go (AI nodes, the PACS).
+    pub forward: Vec<crate::forward::DicomNode>,
 }
 
 /// Accepts associations until the process ends, one thread each.
@@ -344,8 +346,16 @@ pub(crate) async fn complete(
                 }
             }
         };
+        let destinations: Vec<String> = cfg.forward.iter().map(|n| n.destination()).collect();
+        let accession = q.first.accession.as_deref().unwrap_or_default().trim();
         app.store
-            .complete_study(&q.study_uid, problem.as_deref(), Utc::now())
+            .complete_study(
+                &q.study_uid,
+                accession,
+                problem.as_deref(),
+                &destinations,
+                Utc::now(),
+            )
             .await?;
         done += 1;
     }

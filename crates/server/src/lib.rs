@@ -9,6 +9,7 @@ mod charts;
 mod dicom;
 mod drift;
 mod fhir;
+mod forward;
 mod gatekeeping;
 mod ingest;
 mod metrics;
@@ -37,6 +38,7 @@ pub const DRIFT_EVERY: std::time::Duration = std::time::Duration::from_secs(600)
 pub use api::MAX_BODY_BYTES;
 pub use auth::{hash_password, new_secret, sha256_hex};
 pub use dicom::DicomConfig;
+pub use forward::DicomNode;
 pub use mllp::{IDLE as MLLP_IDLE, MAX_FRAME as MLLP_MAX_FRAME};
 pub use openapi::DOCUMENT as OPENAPI;
 pub use outbox::RisTarget;
@@ -179,6 +181,22 @@ impl Server {
             .ris
             .clone()
             .map(|ris| tokio::spawn(outbox::run(self.app.clone(), ris)));
+        let forwarders: Vec<_> = self
+            .dicom
+            .as_ref()
+            .map(|(_, cfg)| {
+                cfg.forward
+                    .iter()
+                    .map(|node| {
+                        tokio::spawn(forward::run(
+                            self.app.clone(),
+                            node.clone(),
+                            cfg.ae_title.clone(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let completer = self.dicom.map(|(listener, cfg)| {
             dicom::spawn(
                 self.app.clone(),
@@ -213,7 +231,11 @@ impl Server {
             .await;
         sweeper.abort();
         monitor.abort();
-        for task in [hl7, sender, completer].into_iter().flatten() {
+        for task in [hl7, sender, completer]
+            .into_iter()
+            .flatten()
+            .chain(forwarders)
+        {
             task.abort();
         }
         served

@@ -86,21 +86,29 @@ impl Store {
             .collect()
     }
 
-    /// Marks a study completed at `now`, with the reason it could not be routed, if any.
+    /// Marks a study completed at `now`, with the reason it could not be routed, if any,
+    /// and owes it to each of `forward_to` (outbox destinations) in the same transaction.
     pub async fn complete_study(
         &self,
         study_uid: &str,
+        accession: &str,
         problem: Option<&str>,
+        forward_to: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE dicom_studies SET completed_at = $1, completions = completions + 1, problem = $2 WHERE study_uid = $3",
         )
         .bind(millis(now))
         .bind(problem)
         .bind(study_uid)
-        .execute(self.pool())
+        .execute(tx.conn())
         .await?;
+        for d in forward_to {
+            tx.enqueue(d, accession, "study", study_uid, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

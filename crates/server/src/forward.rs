@@ -1,0 +1,211 @@
+//! Completed studies to the AI nodes and the PACS: the study is owed to each node in the
+//! outbox, written when the study completes; a sender per node sends every stored
+//! instance with C-STORE (dicom-ul's SCU) in the transfer syntax it was stored in, and
+//! marks the study sent only when every instance was accepted, retrying with back-off.
+
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::Utc;
+use dicom_ul::association::client::ClientAssociationOptions;
+use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu, PresentationContextResultReason};
+use radgate_interop::dicom::{read_command, read_file_meta, store_request};
+
+use crate::state::App;
+
+const MAX_BACKOFF_SECS: i64 = 300;
+
+/// A DICOM node to forward to, written `AE@HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DicomNode {
+    pub ae: String,
+    pub addr: String,
+}
+
+impl DicomNode {
+    pub fn parse(s: &str) -> Result<DicomNode, String> {
+        let (ae, addr) = s
+            .split_once('@')
+            .ok_or_else(|| format!("`{s}`: write the node as AE@HOST:PORT"))?;
+        if ae.is_empty() || ae.len() > 16 || !ae.is_ascii() {
+            return Err(format!("`{ae}`: an AE title is 1 to 16 ASCII characters"));
+        }
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+        {
+            return Err(format!("`{addr}`: expected HOST:PORT"));
+        }
+        Ok(DicomNode {
+            ae: ae.to_owned(),
+            addr: addr.to_owned(),
+        })
+    }
+
+    /// Its name in the outbox.
+    pub fn destination(&self) -> String {
+        format!("dicom:{}@{}", self.ae, self.addr)
+    }
+}
+
+/// Delivers the studies owed to `node` until aborted.
+pub(crate) async fn run(app: App, node: DicomNode, calling_ae: String) {
+    let destination = node.destination();
+    let lease = chrono::Duration::minutes(10);
+    loop {
+        let next = match app.store.next_due(&destination, Utc::now(), lease).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("forward to {}: cannot read the outbox: {e}", node.ae);
+                None
+            }
+        };
+        let Some(m) = next else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        };
+        let sent = match app.store.study_instances(&m.payload).await {
+            Ok(files) => {
+                let (node, calling) = (node.clone(), calling_ae.clone());
+                let paths = files.into_iter().map(|(_, p)| p).collect();
+                tokio::task::spawn_blocking(move || send_study(&node, &calling, paths))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the sender stopped: {e}")))
+            }
+            Err(e) => Err(format!("cannot list the study's instances: {e}")),
+        };
+        let recorded = match &sent {
+            Ok(n) => {
+                tracing::info!(
+                    "forwarded study {} ({n} instances) to {}",
+                    m.payload,
+                    node.ae
+                );
+                app.store.mark_sent(m.id, Utc::now()).await
+            }
+            Err(e) => {
+                let wait = (1i64 << m.attempts.clamp(0, 16)).min(MAX_BACKOFF_SECS);
+                tracing::warn!(
+                    "forward of study {} to {} failed (attempt {}): {e}; next try in {wait} s",
+                    m.payload,
+                    node.ae,
+                    m.attempts + 1
+                );
+                app.store
+                    .mark_failed(m.id, e, Utc::now() + chrono::Duration::seconds(wait))
+                    .await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!("forward to {}: cannot record the attempt: {e}", node.ae);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Sends the files over one association; the number sent, or why not.
+fn send_study(node: &DicomNode, calling: &str, paths: Vec<String>) -> Result<usize, String> {
+    let files: Vec<(Vec<u8>, radgate_interop::dicom::FileMeta)> = paths
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).map_err(|e| format!("{p}: {e}"))?;
+            let meta = read_file_meta(&bytes).map_err(|e| format!("{p}: {e}"))?;
+            Ok((bytes, meta))
+        })
+        .collect::<Result<_, String>>()?;
+    if files.is_empty() {
+        return Ok(0);
+    }
+    let mut contexts: Vec<(String, String)> = files
+        .iter()
+        .map(|(_, m)| (m.sop_class.clone(), m.transfer_syntax.clone()))
+        .collect();
+    contexts.sort();
+    contexts.dedup();
+    let mut options = ClientAssociationOptions::new()
+        .calling_ae_title(calling)
+        .called_ae_title(node.ae.as_str())
+        .connection_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .write_timeout(Duration::from_secs(60));
+    for (class, ts) in &contexts {
+        options = options.with_presentation_context(class.as_str(), vec![ts.as_str()]);
+    }
+    let mut assoc = options
+        .establish_with(&format!("{}@{}", node.ae, node.addr))
+        .map_err(|e| format!("no association with {}: {e}", node.ae))?;
+    // dicom-ul leaves Nagle's algorithm on; each response would wait for it.
+    let _ = assoc.inner_stream().set_nodelay(true);
+    let accepted: Vec<(u8, String, String)> = assoc
+        .presentation_contexts()
+        .iter()
+        .filter(|pc| pc.reason == PresentationContextResultReason::Acceptance)
+        .map(|pc| {
+            (
+                pc.id,
+                pc.abstract_syntax.clone(),
+                pc.transfer_syntax.clone(),
+            )
+        })
+        .collect();
+    for (i, (bytes, meta)) in files.iter().enumerate() {
+        let Some((pc, ..)) = accepted.iter().find(|(_, a, t)| {
+            a.trim_end_matches('\0') == meta.sop_class
+                && t.trim_end_matches('\0') == meta.transfer_syntax
+        }) else {
+            let _ = assoc.abort();
+            return Err(format!(
+                "{} accepts no context for {} in {}",
+                node.ae, meta.sop_class, meta.transfer_syntax
+            ));
+        };
+        let message_id = u16::try_from(i % 65_535 + 1).unwrap_or(1);
+        let command = store_request(message_id, &meta.sop_class, &meta.sop_instance);
+        assoc
+            .send(&Pdu::PData {
+                data: vec![PDataValue {
+                    presentation_context_id: *pc,
+                    value_type: PDataValueType::Command,
+                    is_last: true,
+                    data: command,
+                }],
+            })
+            .map_err(|e| format!("sending to {}: {e}", node.ae))?;
+        {
+            let mut w = assoc.send_pdata(*pc);
+            w.write_all(&bytes[meta.dataset_offset..])
+                .map_err(|e| format!("sending to {}: {e}", node.ae))?;
+            w.finish()
+                .map_err(|e| format!("sending to {}: {e}", node.ae))?;
+        }
+        let status = match assoc
+            .receive()
+            .map_err(|e| format!("no response from {}: {e}", node.ae))?
+        {
+            Pdu::PData { data } => {
+                let cmd: Vec<u8> = data
+                    .into_iter()
+                    .filter(|v| v.value_type == PDataValueType::Command)
+                    .flat_map(|v| v.data)
+                    .collect();
+                read_command(&cmd).map_err(|e| e.to_string())?.status
+            }
+            other => return Err(format!("{} answered {other:?}", node.ae)),
+        };
+        // 0x0000 success; 0xB000, 0xB007, 0xB006 warnings (stored, with coercion).
+        match status {
+            Some(0x0000) | Some(0xB000) | Some(0xB006) | Some(0xB007) => {}
+            s => {
+                let _ = assoc.abort();
+                return Err(format!(
+                    "{} refused {}: status {s:04X?}",
+                    node.ae, meta.sop_instance
+                ));
+            }
+        }
+    }
+    assoc
+        .release()
+        .map_err(|e| format!("release with {}: {e}", node.ae))?;
+    Ok(files.len())
+}
