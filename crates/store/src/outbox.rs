@@ -63,6 +63,17 @@ impl Store {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Option<OutboxMessage>> {
+        // A plain read first: an idle sender polls without taking the write lock.
+        let due: Option<i64> = sqlx::query(
+            "SELECT MIN(next_at) AS due FROM outbox WHERE destination = $1 AND sent_at IS NULL",
+        )
+        .bind(destination)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("due")?;
+        if due.is_none_or(|d| d > millis(now)) {
+            return Ok(None);
+        }
         let mut tx = self.begin().await?;
         tx.lock("outbox").await?;
         let sql = format!(

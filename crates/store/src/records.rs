@@ -46,26 +46,27 @@ impl Store {
 
     /// The orders placed for `patient`, newest first.
     pub async fn orders_of_patient(&self, patient: &str) -> Result<Vec<Order>> {
-        let sql = format!(
-            "SELECT accession, body FROM orders WHERE {} = $1 ORDER BY received_at DESC, accession",
-            self.dialect().json_text("body", "patient")
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(patient)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let acc: String = r.try_get("accession")?;
-                parse("order", &acc, &r.try_get::<String, _>("body")?)
-            })
-            .collect()
+        self.of_patient("orders", "order", "received_at", patient)
+            .await
     }
 
     /// The studies of `patient`, newest acquisition first.
     pub async fn studies_of_patient(&self, patient: &str) -> Result<Vec<Study>> {
+        self.of_patient("studies", "study", "acquired_at", patient)
+            .await
+    }
+
+    /// The records of `table` whose JSON body names `patient`, newest `by` first.
+    async fn of_patient<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        what: &'static str,
+        by: &'static str,
+        patient: &str,
+    ) -> Result<Vec<T>> {
+        // Table and column names are the callers' constants, never input.
         let sql = format!(
-            "SELECT accession, body FROM studies WHERE {} = $1 ORDER BY acquired_at DESC, accession",
+            "SELECT accession, body FROM {table} WHERE {} = $1 ORDER BY {by} DESC, accession",
             self.dialect().json_text("body", "patient")
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -75,7 +76,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let acc: String = r.try_get("accession")?;
-                parse("study", &acc, &r.try_get::<String, _>("body")?)
+                parse(what, &acc, &r.try_get::<String, _>("body")?)
             })
             .collect()
     }
