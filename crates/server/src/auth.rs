@@ -38,6 +38,30 @@ impl Caller {
     }
 
     /// Systems need the scope; people may ingest too (manual entry), as themselves.
+    /// The person, when they may oversee the AI applications and cleared exams
+    /// (monitoring, the register, pilots, safety): `authz::may_oversee_ai`.
+    pub fn ai_overseer(&self) -> Result<&User, Problem> {
+        let person = self.person()?;
+        if !radgate_domain::authz::may_oversee_ai(person.role) {
+            return Err(Problem::forbidden(
+                "AI oversight (monitoring, the register, pilots, safety) is for radiologists",
+            ));
+        }
+        Ok(person)
+    }
+
+    /// The person, when they keep the AI register (status changes, alarm clearances,
+    /// pilots): `authz::keeps_ai_register`.
+    pub fn register_keeper(&self, dept: &radgate_domain::Department) -> Result<&User, Problem> {
+        let person = self.person()?;
+        if !radgate_domain::authz::keeps_ai_register(&person.professional, dept) {
+            return Err(Problem::forbidden(
+                "only the department's RAIO keeps the AI register: status changes, alarm clearances and pilots",
+            ));
+        }
+        Ok(person)
+    }
+
     pub fn require_scope(&self, scope: &str) -> Result<(), Problem> {
         match self {
             Caller::System(k) if !k.scopes.iter().any(|s| s == scope) => Err(Problem::forbidden(

@@ -7,7 +7,6 @@
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
-use radgate_domain::authz;
 use radgate_domain::drift::{AlarmKind, DriftSettings, evaluate, input_mix};
 use radgate_store::{Alarm, Stratum};
 use serde::Deserialize;
@@ -132,20 +131,12 @@ pub async fn check_all(app: &App, now: DateTime<Utc>) -> Result<usize, Problem> 
     Ok(raised)
 }
 
-fn radiologist(caller: &Caller) -> Result<&radgate_store::User, Problem> {
-    let person = caller.person()?;
-    if !authz::may_oversee_ai(person.role) {
-        return Err(Problem::forbidden("AI monitoring is for radiologists"));
-    }
-    Ok(person)
-}
-
 pub async fn alarms(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<Alarm>>, Problem> {
-    radiologist(&caller)?;
+    caller.ai_overseer()?;
     if app.department.ai_application(&id).is_none() {
         return Err(Problem::not_found(format!(
             "no AI application `{id}` in the register"
@@ -160,7 +151,7 @@ pub async fn run_check(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<Alarm>>, Problem> {
-    radiologist(&caller)?;
+    caller.ai_overseer()?;
     Ok(axum::Json(check(&app, &id, Utc::now()).await?))
 }
 
@@ -177,12 +168,7 @@ pub async fn clear(
     Path(id): Path<String>,
     Body(c): Body<Clearance>,
 ) -> Result<axum::Json<Alarm>, Problem> {
-    let person = caller.person()?;
-    if !authz::keeps_ai_register(&person.professional, &app.department) {
-        return Err(Problem::forbidden(
-            "only the department's RAIO clears AI monitoring alarms",
-        ));
-    }
+    let person = caller.register_keeper(&app.department)?;
     if c.reason.trim().is_empty() {
         return Err(Problem::invalid("reason", "say why the alarm is cleared"));
     }

@@ -7,7 +7,6 @@
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Duration, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
-use radgate_domain::authz;
 use radgate_domain::decision::Pathway;
 use radgate_domain::ids::TaskTypeId;
 use radgate_domain::report::{AUTHORIZATION_TASK, REVIEW_TASK};
@@ -244,10 +243,7 @@ pub async fn safety(
     Path(task): Path<String>,
     Query(w): Query<Width>,
 ) -> Result<axum::Json<SafetyReport>, Problem> {
-    let person = caller.person()?;
-    if !authz::may_oversee_ai(person.role) {
-        return Err(Problem::forbidden("the safety report is for radiologists"));
-    }
+    caller.ai_overseer()?;
     let Some(task) = app.department.task(&task).map(|t| t.id.clone()) else {
         return Err(Problem::not_found(format!(
             "no task `{task}` in the department's catalog"

@@ -3,7 +3,6 @@
 
 use axum::extract::{Path, Query, State};
 use chrono::{NaiveDate, Utc};
-use radgate_domain::authz;
 use radgate_domain::monitoring::{MetricsRow, TurnaroundRow, turnaround_rows};
 use radgate_store::Stratum;
 use serde::Deserialize;
@@ -29,10 +28,7 @@ pub async fn metrics(
     Path(id): Path<String>,
     Query(w): Query<Window>,
 ) -> Result<axum::Json<Vec<MetricsRow>>, Problem> {
-    let person = caller.person()?;
-    if !authz::may_oversee_ai(person.role) {
-        return Err(Problem::forbidden("AI performance is for radiologists"));
-    }
+    caller.ai_overseer()?;
     if app.department.ai_application(&id).is_none() {
         return Err(Problem::not_found(format!(
             "no AI application `{id}` in the register"
@@ -85,10 +81,7 @@ pub async fn turnaround(
     Path(id): Path<String>,
     Query(q): Query<TurnaroundQuery>,
 ) -> Result<axum::Json<Vec<TurnaroundRow>>, Problem> {
-    let person = caller.person()?;
-    if !authz::may_oversee_ai(person.role) {
-        return Err(Problem::forbidden("AI performance is for radiologists"));
-    }
+    caller.ai_overseer()?;
     if app.department.ai_application(&id).is_none() {
         return Err(Problem::not_found(format!(
             "no AI application `{id}` in the register"

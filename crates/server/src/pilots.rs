@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
-use radgate_domain::authz;
 use radgate_domain::pilot::{Declaration, Outcome, Pilot, PilotDecision, PilotError, PilotReport};
 use serde::{Deserialize, Serialize};
 
@@ -23,29 +22,15 @@ fn problem(e: PilotError) -> Problem {
     }
 }
 
-fn raio(app: &App, caller: &Caller) -> Result<String, Problem> {
-    let person = caller.person()?;
-    if !authz::keeps_ai_register(&person.professional, &app.department) {
-        return Err(Problem::forbidden(
-            "only the department's RAIO declares and decides pilots",
-        ));
-    }
-    Ok(person.professional.to_string())
-}
-
-fn overseer(caller: &Caller) -> Result<(), Problem> {
-    if !authz::may_oversee_ai(caller.person()?.role) {
-        return Err(Problem::forbidden("AI pilots are for radiologists"));
-    }
-    Ok(())
-}
-
 pub async fn declare(
     State(app): State<App>,
     caller: Caller,
     Body(d): Body<Declaration>,
 ) -> Result<(StatusCode, axum::Json<Pilot>), Problem> {
-    let by = raio(&app, &caller)?;
+    let by = caller
+        .register_keeper(&app.department)?
+        .professional
+        .to_string();
     let pilot = Pilot::declare(d, &app.department, &by, Utc::now()).map_err(problem)?;
     if !app.store.declare_pilot(&pilot).await? {
         return Err(problem(PilotError::AlreadyDeclared(pilot.id)));
@@ -63,7 +48,7 @@ pub async fn list(
     State(app): State<App>,
     caller: Caller,
 ) -> Result<axum::Json<Vec<Listed>>, Problem> {
-    overseer(&caller)?;
+    caller.ai_overseer()?;
     Ok(axum::Json(
         app.store
             .pilots()
@@ -86,7 +71,7 @@ pub async fn report(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<PilotReport>, Problem> {
-    overseer(&caller)?;
+    caller.ai_overseer()?;
     let (pilot, decision) = load(&app, &id).await?;
     let Some(measured) = app.store.pilot_measured(&pilot, &app.department).await? else {
         return Err(Problem::conflict(format!(
@@ -118,7 +103,10 @@ pub async fn decide(
     Path(id): Path<String>,
     Body(b): Body<Decide>,
 ) -> Result<axum::Json<Decided>, Problem> {
-    let by = raio(&app, &caller)?;
+    let by = caller
+        .register_keeper(&app.department)?
+        .professional
+        .to_string();
     let Some(outcome) = Outcome::parse(&b.outcome) else {
         return Err(Problem::invalid(
             "outcome",

@@ -6,7 +6,6 @@ use chrono::Utc;
 use radgate_domain::ai::{
     AiApplication, AiStatus, RegisterWarning, StatusChange, StatusChangeError,
 };
-use radgate_domain::authz;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Body;
@@ -34,13 +33,6 @@ fn entry(app: AiApplication, history: Option<Vec<StatusChange>>) -> Entry {
     }
 }
 
-fn overseer(caller: &Caller) -> Result<(), Problem> {
-    if !authz::may_oversee_ai(caller.person()?.role) {
-        return Err(Problem::forbidden("the AI register is for radiologists"));
-    }
-    Ok(())
-}
-
 fn registered<'a>(app: &'a App, id: &str) -> Result<&'a AiApplication, Problem> {
     app.department
         .ai_application(id)
@@ -51,7 +43,7 @@ pub async fn list(
     State(app): State<App>,
     caller: Caller,
 ) -> Result<axum::Json<Vec<Entry>>, Problem> {
-    overseer(&caller)?;
+    caller.ai_overseer()?;
     let changes = app.store.latest_status_changes().await?;
     Ok(axum::Json(
         app.department
@@ -67,7 +59,7 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Entry>, Problem> {
-    overseer(&caller)?;
+    caller.ai_overseer()?;
     let declared = registered(&app, &id)?;
     let history = app.store.status_history(&id).await?;
     let current = declared.in_force(history.last().map_or(&[][..], std::slice::from_ref));
@@ -89,12 +81,7 @@ pub async fn change(
     Path(id): Path<String>,
     Body(b): Body<NewStatus>,
 ) -> Result<axum::Json<StatusChange>, Problem> {
-    let person = caller.person()?;
-    if !authz::keeps_ai_register(&person.professional, &app.department) {
-        return Err(Problem::forbidden(
-            "only the department's RAIO changes the AI register",
-        ));
-    }
+    let person = caller.register_keeper(&app.department)?;
     let declared = registered(&app, &id)?.clone();
     let Some(to) = AiStatus::parse(&b.status) else {
         return Err(Problem::invalid(

@@ -10,7 +10,6 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::{NaiveDate, Utc};
 use radgate_domain::ai::{AiApplication, FindingSpec};
-use radgate_domain::authz;
 use radgate_domain::drift::{AlarmKind, DriftSettings, cusum_path};
 use radgate_domain::monitoring::{MetricsRow, Rate};
 use radgate_store::Stratum;
@@ -49,9 +48,7 @@ fn target<'a>(
     id: &str,
     finding: Option<&str>,
 ) -> Result<(&'a AiApplication, &'a FindingSpec), Problem> {
-    if !authz::may_oversee_ai(caller.person()?.role) {
-        return Err(Problem::forbidden("AI monitoring is for radiologists"));
-    }
+    caller.ai_overseer()?;
     let Some(entry) = app.department.ai_application(id) else {
         return Err(Problem::not_found(format!(
             "no AI application `{id}` in the register"
