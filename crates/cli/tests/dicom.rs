@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,32 +12,8 @@ use serde_json::{Value, json};
 use support::http::{call, provision_people};
 use support::{Server, databases};
 
-fn python() -> String {
-    std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// Runs a Python program with a JSON argument and returns its JSON output.
 fn py(program: &str, arg: &Value) -> Value {
-    let mut child = Command::new(python())
-        .args(["-c", program])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(arg.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "python failed (run scripts/test, which installs pydicom and pynetdicom): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::python_json(program, arg)
 }
 
 /// Writes synthetic CT instances (Part 10, Explicit VR Little Endian) with pydicom:

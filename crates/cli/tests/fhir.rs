@@ -4,9 +4,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 use support::http::{Reply, call, login, provision_people, send, study};
 use support::{Server, databases};
@@ -25,28 +22,8 @@ print(json.dumps(errors))
 "#;
 
 fn validate(resources: &[Value]) {
-    let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = Command::new(&python)
-        .args(["-c", VALIDATE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(Value::from(resources.to_vec()).to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "fhir.resources failed (run scripts/test, which installs it): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let errors: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(errors.is_empty(), "{errors:#?}");
+    let errors = support::python_json(VALIDATE, &Value::from(resources.to_vec()));
+    assert_eq!(errors, serde_json::json!([]), "{errors:#}");
 }
 
 fn fhir(method: &str, url: &str, key: Option<&str>, body: Option<&Value>) -> Reply {

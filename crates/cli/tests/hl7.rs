@@ -41,28 +41,11 @@ print(json.dumps(out))
 "#;
 
 fn ris(mllp: &str, messages: &[String]) -> Vec<Value> {
-    let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = Command::new(&python)
-        .args(["-c", RIS])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; run scripts/test"));
-    let input = serde_json::json!({ "mllp": mllp, "messages": messages });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "python-hl7 failed (run scripts/test, which installs it): {}",
-        String::from_utf8_lossy(&out.stderr)
+    let acks = support::python_json(
+        RIS,
+        &serde_json::json!({ "mllp": mllp, "messages": messages }),
     );
-    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+    acks.as_array().unwrap().clone()
 }
 
 fn orm(control: &str, id: &str, acc: &str) -> String {

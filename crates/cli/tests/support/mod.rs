@@ -196,6 +196,32 @@ pub fn scalar(db: &str, sql: &str, arg: &str) -> Option<String> {
     })
 }
 
+/// Runs a Python program (the test venv's, `RADGATE_PYTHON`) with `input` as JSON on
+/// standard input and returns its JSON output: the protocol peers and validators.
+pub fn python_json(program: &str, input: &serde_json::Value) -> serde_json::Value {
+    let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = Command::new(&python)
+        .args(["-c", program])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; run scripts/test"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{python} failed (scripts/test installs the peers): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// An HTTP client that returns 4xx and 5xx answers instead of failing on them.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
