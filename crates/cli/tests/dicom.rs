@@ -134,6 +134,16 @@ fn stored(root: &Path, study: &str, series: &str, sop: &str) -> PathBuf {
     root.join(study).join(series).join(format!("{sop}.dcm"))
 }
 
+/// An acknowledged instance is in the receiver's journal; its own file follows within
+/// moments.
+fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{} not stored", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn images_sent_by_dcmtk_and_pynetdicom_are_stored_durably_grouped_and_routed_with_their_order() {
     for (n, db) in databases("dicom_receive").into_iter().enumerate() {
@@ -205,7 +215,7 @@ fn images_sent_by_dcmtk_and_pynetdicom_are_stored_durably_grouped_and_routed_wit
         for (series, count) in [(&s1, 3), (&s2, 2)] {
             for i in 1..=count {
                 let path = stored(&storage, &study, series, &format!("{series}.{i}"));
-                assert!(path.exists(), "{} not stored", path.display());
+                wait_for_file(&path);
                 let dump = dcmtk("dcmdump", &[path.to_str().unwrap()]);
                 assert!(
                     dump.status.success(),
@@ -251,7 +261,7 @@ fn images_sent_by_dcmtk_and_pynetdicom_are_stored_durably_grouped_and_routed_wit
             &format!("{study}.3"),
             &format!("{study}.3.1"),
         );
-        assert!(late_path.exists());
+        wait_for_file(&late_path);
         let cmp = py(COMPARE, &json!({"sent": late[0], "stored": late_path}));
         assert_eq!(
             cmp["ts"], "1.2.840.10008.1.2",
@@ -394,4 +404,83 @@ fn a_completed_study_is_forwarded_to_the_ai_node_once_it_is_up() {
     );
     let _ = node.kill();
     let _ = node.wait();
+}
+
+#[test]
+fn instances_acknowledged_before_a_crash_are_filed_and_indexed_at_the_next_start() {
+    let db = databases("dicom_crash").remove(0);
+    let storage = tmp("dicom-crash-storage");
+    let flags = [
+        "--dicom-listen",
+        "127.0.0.1:0",
+        "--dicom-storage",
+        storage.to_str().unwrap(),
+        "--dicom-quiet-seconds",
+        "3600",
+    ];
+    let mut s = Server::start_with(&db, &flags);
+    let addr = s.dicom.clone().unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let study = "1.2.826.0.1.3680043.10.545.1";
+    let series = format!("{study}.1");
+    let dir = tmp("dicom-crash-send");
+    let sent_files = py(
+        GENERATE,
+        &json!({"dir": dir, "study": study, "accession": "CRASH1", "series": [[series, 4]]}),
+    );
+    let sent = dcmtk(
+        "storescu",
+        &[
+            "-aet",
+            "MODALITY",
+            "-aec",
+            "RADGATE",
+            "+sd",
+            host,
+            port,
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let files: Vec<PathBuf> = (1..=4)
+        .map(|i| stored(&storage, study, &series, &format!("{series}.{i}")))
+        .collect();
+    for f in &files {
+        wait_for_file(f);
+    }
+    // The power goes: radgate dies, and what the file system had not synced is gone (the
+    // files and their index rows; the journal was flushed before each acknowledgement).
+    s.kill9();
+    std::fs::remove_dir_all(storage.join(study)).unwrap();
+    let sqlite = db[1].clone();
+    let deleted = py(
+        "import json, sqlite3, sys\n\
+         c = sqlite3.connect(json.load(sys.stdin)['db'])\n\
+         n = c.execute('DELETE FROM dicom_instances').rowcount\n\
+         c.execute('DELETE FROM dicom_studies'); c.commit()\n\
+         print(json.dumps(n))",
+        &json!({"db": sqlite}),
+    );
+    assert_eq!(deleted, 4);
+
+    let s = Server::start_with(&db, &flags);
+    for (n, f) in files.iter().enumerate() {
+        assert!(f.exists(), "{} not written again", f.display());
+        let cmp = py(COMPARE, &json!({"sent": sent_files[n], "stored": f}));
+        assert_eq!(cmp["same_pixels"], true, "{cmp}");
+    }
+    assert_eq!(
+        support::scalar(
+            &db[1],
+            "SELECT CAST(instances AS TEXT) FROM dicom_studies WHERE study_uid = $1",
+            study
+        )
+        .as_deref(),
+        Some("4")
+    );
+    drop(s);
 }

@@ -68,7 +68,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     mllp: Option<tokio::net::TcpListener>,
     mllp_idle: std::time::Duration,
-    dicom: Option<(std::net::TcpListener, Arc<DicomConfig>)>,
+    dicom: Option<(std::net::TcpListener, Arc<DicomConfig>, Arc<dicom::Journal>)>,
     app: state::App,
     reroute_every: std::time::Duration,
 }
@@ -112,7 +112,12 @@ impl Server {
         let dicom = match config.dicom {
             Some((addr, cfg)) => {
                 std::fs::create_dir_all(&cfg.storage)?;
-                Some((std::net::TcpListener::bind(addr)?, Arc::new(cfg)))
+                let journal = dicom::open_journal(&app, &cfg).await?;
+                Some((
+                    std::net::TcpListener::bind(addr)?,
+                    Arc::new(cfg),
+                    Arc::new(journal),
+                ))
             }
             None => None,
         };
@@ -139,7 +144,7 @@ impl Server {
 
     /// The DICOM receiver's address, when there is one.
     pub fn dicom_addr(&self) -> Option<std::io::Result<SocketAddr>> {
-        self.dicom.as_ref().map(|(l, _)| l.local_addr())
+        self.dicom.as_ref().map(|(l, _, _)| l.local_addr())
     }
 
     /// The HL7 v2 listener's address, when there is one.
@@ -184,7 +189,7 @@ impl Server {
         let forwarders: Vec<_> = self
             .dicom
             .as_ref()
-            .map(|(_, cfg)| {
+            .map(|(_, cfg, _)| {
                 cfg.forward
                     .iter()
                     .map(|node| {
@@ -197,11 +202,12 @@ impl Server {
                     .collect()
             })
             .unwrap_or_default();
-        let completer = self.dicom.map(|(listener, cfg)| {
+        let completer = self.dicom.map(|(listener, cfg, journal)| {
             dicom::spawn(
                 self.app.clone(),
                 listener,
                 cfg.clone(),
+                journal,
                 tokio::runtime::Handle::current(),
             );
             let app = self.app.clone();

@@ -11,6 +11,11 @@ pub struct Metrics {
     pub reroutes: AtomicU64,
     pub claims: AtomicU64,
     pub logins_failed: AtomicU64,
+    /// DICOM instances acknowledged.
+    pub dicom_stored: AtomicU64,
+    /// DICOM instances acknowledged (journaled) whose files or index rows are not yet
+    /// written; set by the receiver's materializer.
+    pub dicom_unfiled: AtomicU64,
 }
 
 /// What was ingested, as an index into the counters.
@@ -60,6 +65,11 @@ impl Metrics {
                 "Failed login attempts.",
                 &self.logins_failed,
             ),
+            (
+                "radgate_dicom_instances_stored_total",
+                "DICOM instances received and acknowledged.",
+                &self.dicom_stored,
+            ),
         ] {
             let _ = writeln!(
                 s,
@@ -70,6 +80,11 @@ impl Metrics {
         let _ = writeln!(
             s,
             "# HELP radgate_open_work_items Work items waiting to be claimed.\n# TYPE radgate_open_work_items gauge\nradgate_open_work_items {open_items}"
+        );
+        let _ = writeln!(
+            s,
+            "# HELP radgate_dicom_unfiled DICOM instances acknowledged (in the receiver's journal) not yet written to their files and indexed.\n# TYPE radgate_dicom_unfiled gauge\nradgate_dicom_unfiled {}",
+            self.dicom_unfiled.load(Ordering::Relaxed)
         );
         let oldest = outbox
             .oldest

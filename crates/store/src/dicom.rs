@@ -10,6 +10,16 @@ use sqlx::Row;
 use crate::tx::parse;
 use crate::{Result, Store, from_millis, millis};
 
+/// An instance the receiver stored, to be indexed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedInstance {
+    pub instance: AcquiredInstance,
+    /// Where its file is.
+    pub path: String,
+    pub calling_ae: String,
+    pub received_at: DateTime<Utc>,
+}
+
 /// A study whose instances have stopped coming.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuietStudy {
@@ -23,40 +33,55 @@ pub struct QuietStudy {
 }
 
 impl Store {
-    /// Indexes a stored instance and notes its study's newest arrival. A repeat of a SOP
-    /// Instance UID replaces the earlier index row (the file was overwritten too).
-    pub async fn record_instance(
-        &self,
-        i: &AcquiredInstance,
-        path: &str,
-        calling_ae: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    /// Indexes stored instances, in one transaction, and notes each study's newest
+    /// arrival. A repeat of a SOP Instance UID replaces the earlier index row (the file was
+    /// overwritten too) and reopens its study; the same receipt indexed twice (the
+    /// receiver's journal replayed after a crash) changes nothing.
+    pub async fn record_instances(&self, batch: &[ReceivedInstance]) -> Result<()> {
         let mut tx = self.begin().await?;
-        let meta = serde_json::to_string(i).expect("instances serialize");
-        sqlx::query(
-            "INSERT INTO dicom_instances (sop_uid, study_uid, series_uid, path, meta, calling_ae, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (sop_uid) DO UPDATE SET path = excluded.path, meta = excluded.meta, received_at = excluded.received_at",
-        )
-        .bind(&i.sop_instance_uid)
-        .bind(&i.study_uid)
-        .bind(&i.series_uid)
-        .bind(path)
-        .bind(&meta)
-        .bind(calling_ae)
-        .bind(millis(now))
-        .execute(tx.conn())
-        .await?;
-        sqlx::query(
-            "INSERT INTO dicom_studies (study_uid, first_at, last_at, instances) VALUES ($1, $2, $2, 1) \
-             ON CONFLICT (study_uid) DO UPDATE SET last_at = excluded.last_at, \
-               instances = dicom_studies.instances + 1, completed_at = NULL",
-        )
-        .bind(&i.study_uid)
-        .bind(millis(now))
-        .execute(tx.conn())
-        .await?;
+        let mut touched: Vec<(&str, i64)> = Vec::new();
+        for r in batch {
+            let i = &r.instance;
+            let meta = serde_json::to_string(i).expect("instances serialize");
+            let at = millis(r.received_at);
+            let changed = sqlx::query(
+                "INSERT INTO dicom_instances (sop_uid, study_uid, series_uid, path, meta, calling_ae, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (sop_uid) DO UPDATE SET study_uid = excluded.study_uid, series_uid = excluded.series_uid, \
+                   path = excluded.path, meta = excluded.meta, calling_ae = excluded.calling_ae, received_at = excluded.received_at \
+                 WHERE dicom_instances.received_at <> excluded.received_at OR dicom_instances.path <> excluded.path",
+            )
+            .bind(&i.sop_instance_uid)
+            .bind(&i.study_uid)
+            .bind(&i.series_uid)
+            .bind(&r.path)
+            .bind(&meta)
+            .bind(&r.calling_ae)
+            .bind(at)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                continue;
+            }
+            match touched.iter_mut().find(|(s, _)| *s == i.study_uid) {
+                Some((_, last)) => *last = (*last).max(at),
+                None => touched.push((&i.study_uid, at)),
+            }
+        }
+        for (study, last) in touched {
+            sqlx::query(
+                "INSERT INTO dicom_studies (study_uid, first_at, last_at, instances) \
+                 VALUES ($1, $2, $2, (SELECT COUNT(*) FROM dicom_instances WHERE study_uid = $1)) \
+                 ON CONFLICT (study_uid) DO UPDATE SET \
+                   last_at = CASE WHEN excluded.last_at > dicom_studies.last_at THEN excluded.last_at ELSE dicom_studies.last_at END, \
+                   instances = excluded.instances, completed_at = NULL",
+            )
+            .bind(study)
+            .bind(last)
+            .execute(tx.conn())
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -1,30 +1,41 @@
 //! The DICOM receiver: C-ECHO and C-STORE SCP. An instance is answered success only once
-//! it is durably stored: one file per instance under `Study/Series/SOP.dcm`, written to a
-//! temporary name, fsync'd, renamed, and its directory fsync'd, then indexed in the
-//! database. The received bytes are written through, never re-encoded; only the
-//! attributes routing needs are read. A background task completes studies whose images
-//! have stopped coming (the domain's `Completion`), builds the study with its order
-//! (`acquisition::study_from`) and routes it through the ingest path; a late instance
-//! routes the study again.
+//! it is durably stored: appended to the receiver's journal and flushed (`journal`). A
+//! background thread then writes it to its own file under `Study/Series/SOP.dcm` and
+//! indexes it in the database (`materialize`); the journal keeps it until both are done
+//! and synced, and replays it at start-up otherwise. An instance too large for the
+//! journal is written to its file, fsync'd, renamed, its directory fsync'd and indexed
+//! before it is answered. The received bytes are written through, never re-encoded; only
+//! the attributes routing needs are read.
+//!
+//! A background task completes studies whose images have stopped coming (the domain's
+//! `Completion`), builds the study with its order (`acquisition::study_from`) and routes
+//! it through the ingest path; a late instance routes the study again.
 //!
 //! Associations run on their own threads (dicom-ul's blocking API); the database is
 //! reached through the service's runtime.
+
+mod journal;
+mod materialize;
 
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use chrono::Utc;
 use dicom_ul::association::Association;
 use dicom_ul::association::server::ServerAssociationOptions;
 use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
-use radgate_domain::acquisition::{Completion, study_from};
+use radgate_domain::acquisition::{AcquiredInstance, Completion, study_from};
 use radgate_interop::dicom::{
-    Command, DicomError, VERIFICATION, command, file_header, read_command, read_instance, response,
-    status,
+    Command, DicomError, VERIFICATION, command, read_command, read_instance, response, status,
 };
+use radgate_store::ReceivedInstance;
+
+pub(crate) use journal::Journal;
+use materialize::{Journaled, Receipt, file_path};
 
 use crate::state::App;
 
@@ -55,13 +66,43 @@ pub struct DicomConfig {
     pub forward: Vec<crate::forward::DicomNode>,
 }
 
-/// Accepts associations until the process ends, one thread each.
+/// Opens the receiver's journal, first finishing what an earlier run acknowledged.
+pub(crate) async fn open_journal(app: &App, cfg: &DicomConfig) -> std::io::Result<Journal> {
+    materialize::open_journal(app, cfg, journal::SEGMENT_BYTES).await
+}
+
+/// Where an association hands what it received.
+#[derive(Clone)]
+struct Intake {
+    journal: Arc<Journal>,
+    materializer: SyncSender<Journaled>,
+}
+
+/// How many acknowledged instances may wait for their files and index rows before the
+/// associations wait too.
+const BACKLOG: usize = 1024;
+
+/// Accepts associations until the process ends, one thread each; writes and indexes
+/// what they journal on another.
 pub(crate) fn spawn(
     app: App,
     listener: TcpListener,
     cfg: Arc<DicomConfig>,
+    journal: Arc<Journal>,
     rt: tokio::runtime::Handle,
 ) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(BACKLOG);
+    let intake = Intake {
+        journal: journal.clone(),
+        materializer: tx,
+    };
+    {
+        let (app, rt) = (app.clone(), rt.clone());
+        std::thread::Builder::new()
+            .name("dicom-materialize".into())
+            .spawn(move || materialize::run(app, journal, rx, rt))
+            .expect("a thread for the DICOM materializer");
+    }
     std::thread::Builder::new()
         .name("dicom-accept".into())
         .spawn(move || {
@@ -74,11 +115,11 @@ pub(crate) fn spawn(
                         continue;
                     }
                 };
-                let (app, cfg, rt) = (app.clone(), cfg.clone(), rt.clone());
+                let (app, cfg, rt, intake) = (app.clone(), cfg.clone(), rt.clone(), intake.clone());
                 let spawned = std::thread::Builder::new()
                     .name("dicom-association".into())
                     .spawn(move || {
-                        if let Err(e) = association(&app, stream, &cfg, &rt) {
+                        if let Err(e) = association(&app, stream, &cfg, &intake, &rt) {
                             tracing::info!("DICOM association ended: {e}");
                         }
                     });
@@ -96,6 +137,7 @@ fn association(
     app: &App,
     stream: std::net::TcpStream,
     cfg: &DicomConfig,
+    intake: &Intake,
     rt: &tokio::runtime::Handle,
 ) -> Result<(), Failure> {
     // dicom-ul leaves Nagle's algorithm on; small responses would then wait ~40 ms each.
@@ -169,7 +211,8 @@ fn association(
                                 .find(|(id, _)| *id == pc)
                                 .map_or("", |(_, ts)| ts.as_str());
                             let code = if c.field == command::C_STORE_RQ {
-                                store(app, cfg, rt, &c, ts, &data, &calling)
+                                let dataset = std::mem::take(&mut data);
+                                store(app, cfg, intake, rt, &c, ts, dataset, &calling)
                             } else {
                                 0x0211
                             };
@@ -218,16 +261,18 @@ fn safe_uid(uid: &str) -> bool {
 }
 
 /// Stores one instance and returns the C-STORE status.
+#[allow(clippy::too_many_arguments)]
 fn store(
     app: &App,
     cfg: &DicomConfig,
+    intake: &Intake,
     rt: &tokio::runtime::Handle,
     c: &Command,
     ts: &str,
-    dataset: &[u8],
+    dataset: Vec<u8>,
     calling: &str,
 ) -> u16 {
-    let instance = match read_instance(dataset, ts) {
+    let instance = match read_instance(&dataset, ts) {
         Ok(i) => i,
         Err(e @ DicomError::TransferSyntax(_)) => {
             tracing::warn!("DICOM: {e} (from {calling})");
@@ -252,29 +297,72 @@ fn store(
         );
         return status::DATASET_MISMATCH;
     }
-    let header = file_header(
-        &c.affected_sop_class,
-        &instance.sop_instance_uid,
-        ts,
-        calling,
-    );
-    let dir = cfg
-        .storage
-        .join(&instance.study_uid)
-        .join(&instance.series_uid);
-    let path = dir.join(format!("{}.dcm", instance.sop_instance_uid));
-    if let Err(e) = write_durably(&cfg.storage, &dir, &path, &header, dataset) {
+    let receipt = Receipt {
+        sop_class: c.affected_sop_class.clone(),
+        sop_instance: instance.sop_instance_uid.clone(),
+        transfer_syntax: ts.to_owned(),
+        calling: calling.to_owned(),
+        received_at: Utc::now(),
+        dataset,
+    };
+    let (dir, path) = file_path(&cfg.storage, &instance);
+    let head = receipt.head();
+    if head.len() + receipt.dataset.len() > intake.journal.max_payload() {
+        return store_directly(app, cfg, rt, receipt, instance, &dir, &path);
+    }
+    let seq = match intake.journal.append(&[&head, &receipt.dataset]) {
+        Ok(seq) => seq,
+        Err(e) => {
+            tracing::error!("DICOM: cannot journal {}: {e}", path.display());
+            return status::OUT_OF_RESOURCES;
+        }
+    };
+    let journaled = Journaled {
+        receipt,
+        instance,
+        dir,
+        path,
+        seq,
+    };
+    crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
+    if intake.materializer.send(journaled).is_err() {
+        // Only when the process is ending: the journal replays it at the next start.
+        tracing::warn!("DICOM: the materializer has stopped; the journal keeps the instance");
+    }
+    status::SUCCESS
+}
+
+/// Stores an instance too large for the journal: its file made durable, then indexed.
+fn store_directly(
+    app: &App,
+    cfg: &DicomConfig,
+    rt: &tokio::runtime::Handle,
+    receipt: Receipt,
+    instance: AcquiredInstance,
+    dir: &Path,
+    path: &Path,
+) -> u16 {
+    if let Err(e) = write_durably(
+        &cfg.storage,
+        dir,
+        path,
+        &receipt.file_header(),
+        &receipt.dataset,
+    ) {
         tracing::error!("DICOM: cannot store {}: {e}", path.display());
         return status::OUT_OF_RESOURCES;
     }
-    let indexed = rt.block_on(app.store.record_instance(
-        &instance,
-        &path.to_string_lossy(),
-        calling,
-        Utc::now(),
-    ));
-    match indexed {
-        Ok(()) => status::SUCCESS,
+    let row = ReceivedInstance {
+        instance,
+        path: path.to_string_lossy().into_owned(),
+        calling_ae: receipt.calling,
+        received_at: receipt.received_at,
+    };
+    match rt.block_on(app.store.record_instances(&[row])) {
+        Ok(()) => {
+            crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
+            status::SUCCESS
+        }
         Err(e) => {
             tracing::error!("DICOM: stored {} but cannot index it: {e}", path.display());
             status::OUT_OF_RESOURCES

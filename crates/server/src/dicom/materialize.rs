@@ -1,0 +1,262 @@
+//! From journal to files and index: what the receiver does with an instance after it
+//! has acknowledged it. A background thread writes each journaled instance to its file
+//! under `Study/Series/SOP.dcm` and indexes batches of them in one transaction; the
+//! journal recycles a segment once all its instances are written, indexed and synced.
+//! At start-up the instances of segments not recycled are written and indexed again
+//! (both steps are idempotent), so an instance acknowledged before a crash is never lost.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use radgate_domain::acquisition::AcquiredInstance;
+use radgate_interop::dicom::{file_header, read_instance};
+use radgate_store::ReceivedInstance;
+
+use super::DicomConfig;
+use super::journal::{self, Journal};
+use crate::state::App;
+
+/// What was received: enough to write the instance's file again, byte for byte.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Receipt {
+    pub sop_class: String,
+    pub sop_instance: String,
+    pub transfer_syntax: String,
+    pub calling: String,
+    pub received_at: DateTime<Utc>,
+    pub dataset: Vec<u8>,
+}
+
+impl Receipt {
+    /// The journal record's fields before the data set (which follows as it is).
+    pub fn head(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(&self.received_at.timestamp_millis().to_le_bytes());
+        for s in [
+            &self.sop_class,
+            &self.sop_instance,
+            &self.transfer_syntax,
+            &self.calling,
+        ] {
+            let b = s.as_bytes();
+            out.extend_from_slice(&(b.len().min(u16::MAX as usize) as u16).to_le_bytes());
+            out.extend_from_slice(&b[..b.len().min(u16::MAX as usize)]);
+        }
+        out
+    }
+
+    /// Reads a journal record back.
+    pub fn decode(record: &[u8]) -> Option<Receipt> {
+        let millis = i64::from_le_bytes(record.get(0..8)?.try_into().ok()?);
+        let mut at = 8;
+        let mut field = || {
+            let len = u16::from_le_bytes(record.get(at..at + 2)?.try_into().ok()?) as usize;
+            let s = std::str::from_utf8(record.get(at + 2..at + 2 + len)?).ok()?;
+            at += 2 + len;
+            Some(s.to_owned())
+        };
+        let (sop_class, sop_instance, transfer_syntax, calling) =
+            (field()?, field()?, field()?, field()?);
+        Some(Receipt {
+            sop_class,
+            sop_instance,
+            transfer_syntax,
+            calling,
+            received_at: Utc.timestamp_millis_opt(millis).single()?,
+            dataset: record[at..].to_vec(),
+        })
+    }
+
+    /// The Part 10 file: the header for the received data set, then its bytes.
+    pub fn file_header(&self) -> Vec<u8> {
+        file_header(
+            &self.sop_class,
+            &self.sop_instance,
+            &self.transfer_syntax,
+            &self.calling,
+        )
+    }
+}
+
+/// Where an instance's file goes.
+pub(crate) fn file_path(storage: &Path, i: &AcquiredInstance) -> (PathBuf, PathBuf) {
+    let dir = storage.join(&i.study_uid).join(&i.series_uid);
+    let path = dir.join(format!("{}.dcm", i.sop_instance_uid));
+    (dir, path)
+}
+
+/// An acknowledged instance on its way to its file and the index.
+pub(crate) struct Journaled {
+    pub receipt: Receipt,
+    pub instance: AcquiredInstance,
+    pub dir: PathBuf,
+    pub path: PathBuf,
+    pub seq: u64,
+}
+
+impl Journaled {
+    fn indexed(&self) -> ReceivedInstance {
+        ReceivedInstance {
+            instance: self.instance.clone(),
+            path: self.path.to_string_lossy().into_owned(),
+            calling_ae: self.receipt.calling.clone(),
+            received_at: self.receipt.received_at,
+        }
+    }
+}
+
+/// Writes the file, replacing any earlier one whole. Not flushed: the journal holds the
+/// instance until the file system is synced.
+fn write_file(dir: &Path, path: &Path, r: &Receipt) -> std::io::Result<()> {
+    use std::io::Write;
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("part");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&r.file_header())?;
+    f.write_all(&r.dataset)?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// How many instances go into one index transaction at most.
+const BATCH: usize = 256;
+
+/// Writes and indexes journaled instances until the receiver's channel closes.
+pub(crate) fn run(
+    app: App,
+    journal: Arc<Journal>,
+    rx: Receiver<Journaled>,
+    rt: tokio::runtime::Handle,
+) {
+    loop {
+        let first = match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(j) => j,
+            Err(RecvTimeoutError::Timeout) => {
+                checkpoint(&journal);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let unfiled = |n| {
+            app.metrics
+                .dicom_unfiled
+                .store(n, std::sync::atomic::Ordering::Relaxed)
+        };
+        unfiled(journal.pending());
+        persist(&app, &rt, &batch);
+        for j in &batch {
+            journal.done(j.seq);
+        }
+        unfiled(journal.pending());
+        checkpoint(&journal);
+    }
+}
+
+fn checkpoint(journal: &Journal) {
+    if let Err(e) = journal.checkpoint() {
+        tracing::error!("DICOM journal: cannot recycle a segment: {e}");
+    }
+}
+
+/// Writes the batch's files and indexes them, retrying until both succeed: the
+/// instances were acknowledged, and the journal keeps them until then.
+fn persist(app: &App, rt: &tokio::runtime::Handle, batch: &[Journaled]) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let written = batch.iter().try_for_each(|j| {
+            write_file(&j.dir, &j.path, &j.receipt)
+                .map_err(|e| format!("cannot write {}: {e}", j.path.display()))
+        });
+        let outcome = written.and_then(|()| {
+            let rows: Vec<ReceivedInstance> = batch.iter().map(Journaled::indexed).collect();
+            rt.block_on(app.store.record_instances(&rows))
+                .map_err(|e| format!("cannot index {} instances: {e}", rows.len()))
+        });
+        match outcome {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!("DICOM: {e}; the journal keeps them, retrying in {wait:?}");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+/// Opens the receiver's journal under the storage root, first writing and indexing the
+/// instances an earlier run acknowledged and had not finished with.
+pub(crate) async fn open_journal(
+    app: &App,
+    cfg: &DicomConfig,
+    segment_bytes: u64,
+) -> std::io::Result<Journal> {
+    let dir = cfg.storage.join(".journal");
+    let found = journal::scan(&dir)?;
+    let mut replayed = 0;
+    for leftover in &found.leftovers {
+        let mut rows = Vec::new();
+        for record in leftover.records()? {
+            let Some(receipt) = Receipt::decode(&record) else {
+                // CRC-checked, so written by a different version of radgate.
+                return Err(std::io::Error::other(format!(
+                    "DICOM journal {}: a record radgate cannot read",
+                    leftover.path.display()
+                )));
+            };
+            let instance = read_instance(&receipt.dataset, &receipt.transfer_syntax)
+                .map_err(|e| std::io::Error::other(format!("DICOM journal: {e}")))?;
+            let (dir, path) = file_path(&cfg.storage, &instance);
+            write_file(&dir, &path, &receipt)?;
+            rows.push(ReceivedInstance {
+                instance,
+                path: path.to_string_lossy().into_owned(),
+                calling_ae: receipt.calling,
+                received_at: receipt.received_at,
+            });
+        }
+        for chunk in rows.chunks(BATCH) {
+            app.store
+                .record_instances(chunk)
+                .await
+                .map_err(|e| std::io::Error::other(format!("DICOM journal: {e}")))?;
+        }
+        replayed += rows.len();
+    }
+    if replayed > 0 {
+        tracing::info!("DICOM journal: wrote and indexed {replayed} instances again");
+    }
+    Journal::start(&dir, segment_bytes, found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receipt_reads_back_as_written() {
+        let r = Receipt {
+            sop_class: "1.2.840.10008.5.1.4.1.1.2".into(),
+            sop_instance: "1.2.3.4".into(),
+            transfer_syntax: "1.2.840.10008.1.2.1".into(),
+            calling: "CT01".into(),
+            received_at: Utc.timestamp_millis_opt(1_796_000_000_123).unwrap(),
+            dataset: (0..=255u8).cycle().take(5000).collect(),
+        };
+        let mut record = r.head();
+        record.extend_from_slice(&r.dataset);
+        assert_eq!(Receipt::decode(&record), Some(r.clone()));
+        assert_eq!(Receipt::decode(&record[..20]), None);
+    }
+}
