@@ -127,6 +127,10 @@ enum Command {
         /// A study is complete once no instance arrived for this many seconds
         #[arg(long, default_value_t = 60)]
         dicom_quiet_seconds: u64,
+        /// A study whose order states its expected series is complete once they are all
+        /// in and no instance arrived for this many seconds
+        #[arg(long, default_value_t = 5)]
+        dicom_settle_seconds: u64,
         /// Forward completed studies to this DICOM node (an AI node, the PACS), written
         /// AE@HOST:PORT; repeat for several
         #[arg(long, value_parser = parse_node)]
@@ -576,6 +580,7 @@ fn main() -> ExitCode {
             dicom_ae,
             dicom_storage,
             dicom_quiet_seconds,
+            dicom_settle_seconds,
             forward_to,
         } => serve_cmd::serve(
             serve_cmd::Target::from(&database),
@@ -593,7 +598,10 @@ fn main() -> ExitCode {
                     addr,
                     ae_title: dicom_ae,
                     storage: dicom_storage,
-                    quiet: chrono::Duration::seconds(dicom_quiet_seconds.max(1) as i64),
+                    completion: radgate_domain::acquisition::Completion {
+                        quiet: chrono::Duration::seconds(dicom_quiet_seconds.max(1) as i64),
+                        settle: chrono::Duration::seconds(dicom_settle_seconds.max(1) as i64),
+                    },
                     forward: forward_to,
                 }),
             },

@@ -53,7 +53,7 @@ pub struct DicomListen {
     pub addr: SocketAddr,
     pub ae_title: String,
     pub storage: PathBuf,
-    pub quiet: chrono::Duration,
+    pub completion: radgate_domain::acquisition::Completion,
     pub forward: Vec<radgate_server::DicomNode>,
 }
 
@@ -89,7 +89,7 @@ pub fn serve(
             radgate_server::DicomConfig {
                 ae_title: d.ae_title,
                 storage: d.storage,
-                completion: radgate_domain::acquisition::Completion { quiet: d.quiet },
+                completion: d.completion,
                 site,
                 forward: d.forward,
             },

@@ -30,24 +30,47 @@ pub struct AcquiredInstance {
     pub patient_age_years: Option<u32>,
 }
 
-/// When a study counts as complete: no new instance for `quiet` (images of one study
-/// arrive in bursts; a modality does not say it is done).
+/// When a study counts as complete. A modality does not say it is done, and images of
+/// one study arrive in bursts: so a study is complete when no new instance came for
+/// `quiet`; or, when its order says how many series the acquisition makes, as soon as
+/// that many series are in and no new instance came for `settle` (the last series is
+/// still streaming when its first instance arrives).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Completion {
     pub quiet: Duration,
+    pub settle: Duration,
 }
 
 impl Default for Completion {
     fn default() -> Self {
         Completion {
             quiet: Duration::seconds(60),
+            settle: Duration::seconds(5),
         }
     }
 }
 
+/// What the receiver knows of a study that has not been completed since its last image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrivals {
+    pub last_instance_at: DateTime<Utc>,
+    /// Distinct series received.
+    pub series: u32,
+    /// The order's expected series, when it states them.
+    pub expected_series: Option<u32>,
+}
+
 impl Completion {
-    pub fn is_complete(&self, last_instance_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        now - last_instance_at >= self.quiet
+    /// The shorter of the two waits: studies quiet for less cannot be complete.
+    pub fn shortest_wait(&self) -> Duration {
+        self.quiet.min(self.settle)
+    }
+
+    pub fn is_complete(&self, a: Arrivals, now: DateTime<Utc>) -> bool {
+        let silent = now - a.last_instance_at;
+        silent >= self.quiet
+            || a.expected_series
+                .is_some_and(|n| n > 0 && a.series >= n && silent >= self.settle)
     }
 }
 
@@ -166,6 +189,7 @@ mod tests {
             clinical_question: Some("PE?".into()),
             ordered_at: t("2026-12-01T09:00:00Z"),
             status: OrderStatus::Placed,
+            expected_series: None,
         };
         let received = t("2026-12-01T09:30:00Z");
         let s = study_from(&instance(), Some(&order), "main", received).unwrap();
@@ -206,9 +230,33 @@ mod tests {
     fn a_study_is_complete_after_its_quiet_period() {
         let c = Completion {
             quiet: Duration::seconds(60),
+            settle: Duration::seconds(5),
         };
-        let last = t("2026-12-01T09:30:00Z");
-        assert!(!c.is_complete(last, t("2026-12-01T09:30:59Z")));
-        assert!(c.is_complete(last, t("2026-12-01T09:31:00Z")));
+        let at = |series, expected_series| Arrivals {
+            last_instance_at: t("2026-12-01T09:30:00Z"),
+            series,
+            expected_series,
+        };
+        assert!(!c.is_complete(at(1, None), t("2026-12-01T09:30:59Z")));
+        assert!(c.is_complete(at(1, None), t("2026-12-01T09:31:00Z")));
+        // Fewer series than the order expects: the quiet period still decides.
+        assert!(!c.is_complete(at(2, Some(3)), t("2026-12-01T09:30:59Z")));
+        assert!(c.is_complete(at(2, Some(3)), t("2026-12-01T09:31:00Z")));
+    }
+
+    #[test]
+    fn a_study_with_all_its_expected_series_is_complete_once_it_settles() {
+        let c = Completion::default();
+        let at = |series, expected_series| Arrivals {
+            last_instance_at: t("2026-12-01T09:30:00Z"),
+            series,
+            expected_series,
+        };
+        assert!(!c.is_complete(at(3, Some(3)), t("2026-12-01T09:30:04Z")));
+        assert!(c.is_complete(at(3, Some(3)), t("2026-12-01T09:30:05Z")));
+        assert!(c.is_complete(at(4, Some(3)), t("2026-12-01T09:30:05Z")));
+        // An order that expects no series says nothing.
+        assert!(!c.is_complete(at(0, Some(0)), t("2026-12-01T09:30:05Z")));
+        assert_eq!(c.shortest_wait(), Duration::seconds(5));
     }
 }

@@ -68,6 +68,10 @@ pub struct Order {
     pub clinical_question: Option<String>,
     pub ordered_at: DateTime<Utc>,
     pub status: OrderStatus,
+    /// How many series the acquisition makes, when the RIS or the protocol says: the
+    /// receiver then completes the study as soon as they are all in (`acquisition`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_series: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +204,7 @@ mod tests {
             clinical_question: None,
             ordered_at: "2026-03-02T09:00:00Z".parse().unwrap(),
             status,
+            expected_series: None,
         }
     }
 

@@ -277,6 +277,7 @@ pub fn order_from_service_request(v: &Value) -> Result<Order, FhirError> {
         clinical_question: str_at(v, &["reasonCode", "0", "text"]).map(str::to_owned),
         ordered_at,
         status,
+        expected_series: None,
     })
 }
 
@@ -557,6 +558,7 @@ mod tests {
             clinical_question: Some("PE?".into()),
             ordered_at: "2026-12-01T09:00:00Z".parse().unwrap(),
             status: OrderStatus::Placed,
+            expected_series: None,
         };
         assert_eq!(order_from_service_request(&service_request(&o)).unwrap(), o);
         let mut bad = service_request(&o);

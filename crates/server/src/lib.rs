@@ -212,7 +212,7 @@ impl Server {
             );
             let app = self.app.clone();
             tokio::spawn(async move {
-                let every = (cfg.completion.quiet / 4)
+                let every = (cfg.completion.shortest_wait() / 4)
                     .to_std()
                     .unwrap_or_default()
                     .clamp(

@@ -28,6 +28,9 @@ pub struct QuietStudy {
     /// Completed before: this completion comes from late instances.
     pub completed_before: bool,
     pub instances: u64,
+    /// Distinct series received.
+    pub series: u32,
+    pub last_at: DateTime<Utc>,
     /// The first instance received, whose attributes make the study.
     pub first: AcquiredInstance,
 }
@@ -86,10 +89,12 @@ impl Store {
         Ok(())
     }
 
-    /// Studies not completed since their last instance, which arrived before `before`.
+    /// Studies not completed since their last instance, which arrived before `before`;
+    /// the receiver decides which of them are complete (`acquisition::Completion`).
     pub async fn quiet_studies(&self, before: DateTime<Utc>) -> Result<Vec<QuietStudy>> {
         let rows = sqlx::query(
-            "SELECT s.study_uid AS study_uid, s.first_at AS first_at, s.completions AS completions, s.instances AS instances, \
+            "SELECT s.study_uid AS study_uid, s.first_at AS first_at, s.last_at AS last_at, s.completions AS completions, s.instances AS instances, \
+               (SELECT COUNT(DISTINCT i.series_uid) FROM dicom_instances i WHERE i.study_uid = s.study_uid) AS series, \
                (SELECT i.meta FROM dicom_instances i WHERE i.study_uid = s.study_uid ORDER BY i.received_at, i.sop_uid LIMIT 1) AS meta \
              FROM dicom_studies s WHERE s.completed_at IS NULL AND s.last_at <= $1 ORDER BY s.last_at",
         )
@@ -106,6 +111,8 @@ impl Store {
                     first_at: from_millis(r.try_get("first_at")?),
                     completed_before: r.try_get::<i64, _>("completions")? > 0,
                     instances: r.try_get::<i64, _>("instances")? as u64,
+                    series: r.try_get::<i64, _>("series")? as u32,
+                    last_at: from_millis(r.try_get("last_at")?),
                 })
             })
             .collect()

@@ -216,6 +216,7 @@ async fn order_changes_apply_and_a_cancelled_order_stays_cancelled() {
             clinical_question: Some("dyspnoe".into()),
             ordered_at: t0(),
             status,
+            expected_series: None,
         };
         let mut tx = store.begin().await.unwrap();
         assert_eq!(

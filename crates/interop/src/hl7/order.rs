@@ -235,6 +235,8 @@ pub fn read_order(m: &Message) -> Result<OrderMessage, Hl7Error> {
                 Control::Change => OrderStatus::Changed,
                 Control::Cancel => OrderStatus::Cancelled,
             },
+            // HL7 orders do not say how many series an acquisition makes.
+            expected_series: None,
         },
     })
 }

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use radgate_domain::acquisition::AcquiredInstance;
@@ -125,6 +125,8 @@ fn write_file(dir: &Path, path: &Path, r: &Receipt) -> std::io::Result<()> {
 
 /// How many instances go into one index transaction at most.
 const BATCH: usize = 256;
+/// How long the materializer gathers instances for one index transaction.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// Writes and indexes journaled instances until the receiver's channel closes.
 pub(crate) fn run(
@@ -142,11 +144,15 @@ pub(crate) fn run(
             }
             Err(RecvTimeoutError::Disconnected) => return,
         };
+        // Gather for a moment: one index commit for many instances costs about what one
+        // costs for one.
         let mut batch = vec![first];
+        let until = Instant::now() + GATHER;
         while batch.len() < BATCH {
-            match rx.try_recv() {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
                 Ok(j) => batch.push(j),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
         let unfiled = |n| {

@@ -28,10 +28,11 @@ use chrono::Utc;
 use dicom_ul::association::Association;
 use dicom_ul::association::server::ServerAssociationOptions;
 use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
-use radgate_domain::acquisition::{AcquiredInstance, Completion, study_from};
+use radgate_domain::acquisition::{AcquiredInstance, Arrivals, Completion, study_from};
 use radgate_interop::dicom::{
     Command, DicomError, VERIFICATION, command, read_command, read_instance, response, status,
 };
+use radgate_interop::pdu::{self, PData};
 use radgate_store::ReceivedInstance;
 
 pub(crate) use journal::Journal;
@@ -52,6 +53,9 @@ const TRANSFER_SYNTAXES: [&str; 9] = [
     "1.2.840.10008.1.2.4.91", // JPEG 2000
     "1.2.840.10008.1.2.5",    // RLE Lossless
 ];
+
+/// The largest PDU the receiver takes.
+const MAX_PDU: u32 = 1 << 20;
 
 /// How the receiver is set up.
 #[derive(Debug, Clone)]
@@ -147,13 +151,20 @@ fn association(
         .ae_title(cfg.ae_title.as_str())
         .promiscuous(true)
         .with_abstract_syntax(VERIFICATION)
+        // Fewer, larger PDUs for images of megabytes.
+        .max_pdu_length(MAX_PDU)
         .read_timeout(Duration::from_secs(120))
         .write_timeout(Duration::from_secs(120));
     for ts in TRANSFER_SYNTAXES {
         options = options.with_transfer_syntax(ts);
     }
+    // After the negotiation the receiver reads the data PDUs itself, from its own handle
+    // on the socket: dicom-ul reads nothing past the A-ASSOCIATE-RQ, as the peer sends
+    // nothing more until it has the answer.
+    let mut wire = std::io::BufReader::with_capacity(64 * 1024, stream.try_clone()?);
     let mut assoc = options.establish(stream)?;
     let calling = assoc.peer_ae_title().trim().to_owned();
+    let max_pdu = assoc.acceptor_max_pdu_length();
     let contexts: Vec<(u8, String)> = assoc
         .presentation_contexts()
         .iter()
@@ -162,73 +173,92 @@ fn association(
     let (mut cmd, mut data) = (Vec::new(), Vec::new());
     let mut pending: Option<(Command, u8)> = None;
     loop {
-        match assoc.receive()? {
-            Pdu::PData { data: values } => {
-                for v in values {
-                    let pc = v.presentation_context_id;
-                    match v.value_type {
-                        PDataValueType::Command => {
-                            cmd.extend_from_slice(&v.data);
-                            if !v.is_last {
-                                continue;
-                            }
-                            let request = read_command(&cmd);
-                            cmd.clear();
-                            match request {
-                                Ok(c) if c.has_data_set => pending = Some((c, pc)),
-                                Ok(c) if c.field == command::C_ECHO_RQ => {
-                                    reply(
-                                        &mut assoc,
-                                        pc,
-                                        response(command::C_ECHO_RSP, &c, status::SUCCESS),
-                                    )?;
-                                }
-                                Ok(c) => {
-                                    tracing::info!(
-                                        "DICOM: command 0x{:04X} from {calling} is not supported",
-                                        c.field
-                                    );
-                                    reply(&mut assoc, pc, response(c.field | 0x8000, &c, 0x0211))?;
-                                }
-                                Err(e) => {
-                                    tracing::warn!("DICOM: unreadable command from {calling}: {e}");
-                                    let _ = assoc.abort();
-                                    return Ok(());
-                                }
-                            }
+        let header = match pdu::read_header(&mut wire, max_pdu) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::info!("DICOM: association with {calling} broken off: {e}");
+                let _ = assoc.abort();
+                return Ok(());
+            }
+        };
+        match header.kind {
+            pdu::P_DATA_TF => {
+                let mut pdvs = PData::new(header);
+                loop {
+                    let pdv = match pdvs.next(&mut wire).and_then(|p| {
+                        if let Some(v) = &p {
+                            let into = if v.command { &mut cmd } else { &mut data };
+                            pdu::read_value(&mut wire, v, into)?;
                         }
-                        PDataValueType::Data => {
-                            data.extend_from_slice(&v.data);
-                            if !v.is_last {
-                                continue;
-                            }
-                            let Some((c, pc)) = pending.take() else {
-                                data.clear();
-                                continue;
-                            };
-                            let ts = contexts
-                                .iter()
-                                .find(|(id, _)| *id == pc)
-                                .map_or("", |(_, ts)| ts.as_str());
-                            let code = if c.field == command::C_STORE_RQ {
-                                let dataset = std::mem::take(&mut data);
-                                store(app, cfg, intake, rt, &c, ts, dataset, &calling)
-                            } else {
-                                0x0211
-                            };
-                            data.clear();
-                            reply(&mut assoc, pc, response(command::C_STORE_RSP, &c, code))?;
+                        Ok(p)
+                    }) {
+                        Ok(Some(v)) => v,
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!("DICOM: from {calling}: {e}");
+                            let _ = assoc.abort();
+                            return Ok(());
                         }
+                    };
+                    if !pdv.last {
+                        continue;
                     }
+                    let pc = pdv.context;
+                    if pdv.command {
+                        let request = read_command(&cmd);
+                        cmd.clear();
+                        match request {
+                            Ok(c) if c.has_data_set => pending = Some((c, pc)),
+                            Ok(c) if c.field == command::C_ECHO_RQ => {
+                                reply(
+                                    &mut assoc,
+                                    pc,
+                                    response(command::C_ECHO_RSP, &c, status::SUCCESS),
+                                )?;
+                            }
+                            Ok(c) => {
+                                tracing::info!(
+                                    "DICOM: command 0x{:04X} from {calling} is not supported",
+                                    c.field
+                                );
+                                reply(&mut assoc, pc, response(c.field | 0x8000, &c, 0x0211))?;
+                            }
+                            Err(e) => {
+                                tracing::warn!("DICOM: unreadable command from {calling}: {e}");
+                                let _ = assoc.abort();
+                                return Ok(());
+                            }
+                        }
+                        continue;
+                    }
+                    let Some((c, pc)) = pending.take() else {
+                        data.clear();
+                        continue;
+                    };
+                    let ts = contexts
+                        .iter()
+                        .find(|(id, _)| *id == pc)
+                        .map_or("", |(_, ts)| ts.as_str());
+                    let code = if c.field == command::C_STORE_RQ {
+                        // The next instance is likely as large: one allocation, no regrowth.
+                        let size = data.len();
+                        let dataset = std::mem::replace(&mut data, Vec::with_capacity(size));
+                        store(app, cfg, intake, rt, &c, ts, dataset, &calling)
+                    } else {
+                        0x0211
+                    };
+                    data.clear();
+                    reply(&mut assoc, pc, response(command::C_STORE_RSP, &c, code))?;
                 }
             }
-            Pdu::ReleaseRQ => {
+            pdu::A_RELEASE_RQ => {
+                pdu::skip(&mut wire, header.length)?;
                 assoc.send(&Pdu::ReleaseRP)?;
                 return Ok(());
             }
-            Pdu::AbortRQ { .. } => return Ok(()),
+            pdu::A_ABORT => return Ok(()),
             other => {
-                tracing::info!("DICOM: unexpected PDU from {calling}: {other:?}");
+                tracing::info!("DICOM: unexpected PDU type 0x{other:02X} from {calling}");
                 let _ = assoc.abort();
                 return Ok(());
             }
@@ -404,12 +434,24 @@ pub(crate) async fn complete(
 ) -> Result<usize, crate::problem::Problem> {
     let now = Utc::now();
     let mut done = 0;
-    for q in app.store.quiet_studies(now - cfg.completion.quiet).await? {
+    for q in app
+        .store
+        .quiet_studies(now - cfg.completion.shortest_wait())
+        .await?
+    {
         let actor = "dicom";
         let order = match q.first.accession.as_deref() {
             Some(acc) => app.store.order(acc.trim()).await?,
             None => None,
         };
+        let arrivals = Arrivals {
+            last_instance_at: q.last_at,
+            series: q.series,
+            expected_series: order.as_ref().and_then(|o| o.expected_series),
+        };
+        if !cfg.completion.is_complete(arrivals, now) {
+            continue;
+        }
         let problem = match study_from(&q.first, order.as_ref(), &cfg.site, q.first_at) {
             Err(e) => {
                 tracing::warn!(
