@@ -484,3 +484,80 @@ fn instances_acknowledged_before_a_crash_are_filed_and_indexed_at_the_next_start
     );
     drop(s);
 }
+
+#[test]
+fn a_study_completes_once_the_series_its_order_expects_are_in() {
+    let db = databases("dicom_expected").remove(0);
+    let storage = tmp("dicom-expected-storage");
+    // An hour's quiet period: only the order's expected series can complete the study.
+    let s = Server::start_with(
+        &db,
+        &[
+            "--dicom-listen",
+            "127.0.0.1:0",
+            "--dicom-storage",
+            storage.to_str().unwrap(),
+            "--dicom-quiet-seconds",
+            "3600",
+            "--dicom-settle-seconds",
+            "1",
+        ],
+    );
+    let addr = s.dicom.clone().unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let key = provision_people(&db);
+    let order = json!({"accession": "SER2", "patient": "PSEUDO-78", "procedure_code": "CTPA",
+        "modality": "CT", "priority": "urgent", "ordering_department": "SEH",
+        "ordered_at": chrono::Utc::now().to_rfc3339(), "status": "placed", "expected_series": 2});
+    let r = call(
+        "POST",
+        &format!("{}/api/v1/orders", s.url),
+        Some(&key),
+        None,
+        Some(&order),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let study = "1.2.826.0.1.3680043.10.546.1";
+    let send = |series: &str, name: &str| {
+        let dir = tmp(name);
+        py(
+            GENERATE,
+            &json!({"dir": dir, "study": study, "accession": "SER2", "series": [[series, 2]]}),
+        );
+        let sent = dcmtk(
+            "storescu",
+            &[
+                "-aet",
+                "MODALITY",
+                "-aec",
+                "RADGATE",
+                "+sd",
+                host,
+                port,
+                dir.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            sent.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+    };
+    // One of the two series: after several settle periods the study is still open.
+    send(&format!("{study}.1"), "dicom-expected-1");
+    std::thread::sleep(Duration::from_secs(4));
+    let r = call(
+        "GET",
+        &format!("{}/api/v1/studies/SER2/decision", s.url),
+        Some(&key),
+        None,
+        None,
+    );
+    assert_eq!(r.status, 404, "routed with one of two series: {}", r.body);
+    assert_eq!(completions(&db[1], study), 0);
+    // The second series: complete and routed without waiting the hour.
+    send(&format!("{study}.2"), "dicom-expected-2");
+    let decision = wait_for_decision(&s.url, &key, "SER2");
+    assert_eq!(decision["priority"], "urgent", "{decision}");
+    assert_eq!(completions(&db[1], study), 1);
+}
