@@ -355,6 +355,8 @@ fn a_completed_study_is_forwarded_to_the_ai_node_once_it_is_up() {
         .args([
             "-aet",
             "AINODE",
+            // One file per instance received, so that a repeat would show.
+            "+uf",
             "-od",
             out.to_str().unwrap(),
             &node_port.to_string(),
@@ -364,22 +366,25 @@ fn a_completed_study_is_forwarded_to_the_ai_node_once_it_is_up() {
         .stderr(Stdio::null())
         .spawn()
         .expect(".ci/run installs dcmtk");
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let received = loop {
-        let files: Vec<PathBuf> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        if files.len() == 3 {
-            break files;
+    let node_files = |want: usize| {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let files: Vec<PathBuf> = std::fs::read_dir(&out)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            if files.len() >= want {
+                break files;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the node has {} of {want} instances",
+                files.len()
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
-        assert!(
-            Instant::now() < deadline,
-            "the node has {} of 3 instances",
-            files.len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
     };
+    let received = node_files(3);
     std::thread::sleep(Duration::from_millis(300));
     let mut sops: Vec<String> = received
         .iter()
@@ -401,6 +406,34 @@ fn a_completed_study_is_forwarded_to_the_ai_node_once_it_is_up() {
         (1..=3)
             .map(|i| format!("{study}.1.{i}"))
             .collect::<Vec<_>>()
+    );
+
+    // A late series completes the study again: the node gets the new instance alone.
+    let late = tmp("dicom-forward-late");
+    py(
+        GENERATE,
+        &json!({"dir": late, "study": study, "accession": "FWD1", "series": [[format!("{study}.2"), 1]]}),
+    );
+    let sent = dcmtk(
+        "storescu",
+        &[
+            "-aet",
+            "MODALITY",
+            "-aec",
+            "RADGATE",
+            "+sd",
+            host,
+            port,
+            late.to_str().unwrap(),
+        ],
+    );
+    assert!(sent.status.success());
+    let received = node_files(4);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        4,
+        "the late completion sent the study again: {received:?}"
     );
     let _ = node.kill();
     let _ = node.wait();

@@ -64,7 +64,26 @@ pub(crate) async fn run(app: App, node: DicomNode, calling_ae: String) {
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
         };
-        let sent = match app.store.study_instances(&m.payload).await {
+        let part: radgate_store::StudyPart = match m.payload.parse() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(
+                    "forward to {}: outbox entry {} unreadable: {e}",
+                    node.ae,
+                    m.payload
+                );
+                let _ = app
+                    .store
+                    .mark_failed(
+                        m.id,
+                        &e.to_string(),
+                        Utc::now() + chrono::Duration::seconds(MAX_BACKOFF_SECS),
+                    )
+                    .await;
+                continue;
+            }
+        };
+        let sent = match app.store.study_instances(&part).await {
             Ok(files) => {
                 let (node, calling) = (node.clone(), calling_ae.clone());
                 let paths = files.into_iter().map(|(_, p)| p).collect();

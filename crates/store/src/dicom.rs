@@ -20,6 +20,41 @@ pub struct ReceivedInstance {
     pub received_at: DateTime<Utc>,
 }
 
+/// What a forward of a study sends: the instances that one completion of it added (a
+/// study completed again by late instances sends only those), or the whole study. Kept
+/// in the outbox as `STUDY_UID;completion=N`, or the bare UID for the whole study.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudyPart {
+    pub study_uid: String,
+    pub completion: Option<i64>,
+}
+
+impl std::fmt::Display for StudyPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.completion {
+            Some(n) => write!(f, "{};completion={n}", self.study_uid),
+            None => f.write_str(&self.study_uid),
+        }
+    }
+}
+
+impl std::str::FromStr for StudyPart {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match s.split_once(";completion=") {
+            Some((uid, n)) => StudyPart {
+                study_uid: uid.to_owned(),
+                completion: Some(n.parse()?),
+            },
+            None => StudyPart {
+                study_uid: s.to_owned(),
+                completion: None,
+            },
+        })
+    }
+}
+
 /// A study whose instances have stopped coming.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuietStudy {
@@ -51,7 +86,8 @@ impl Store {
                 "INSERT INTO dicom_instances (sop_uid, study_uid, series_uid, path, meta, calling_ae, received_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (sop_uid) DO UPDATE SET study_uid = excluded.study_uid, series_uid = excluded.series_uid, \
-                   path = excluded.path, meta = excluded.meta, calling_ae = excluded.calling_ae, received_at = excluded.received_at \
+                   path = excluded.path, meta = excluded.meta, calling_ae = excluded.calling_ae, received_at = excluded.received_at, \
+                   completion = NULL \
                  WHERE dicom_instances.received_at <> excluded.received_at OR dicom_instances.path <> excluded.path",
             )
             .bind(&i.sop_instance_uid)
@@ -137,8 +173,26 @@ impl Store {
         .bind(study_uid)
         .execute(tx.conn())
         .await?;
+        let completion: i64 =
+            sqlx::query("SELECT completions FROM dicom_studies WHERE study_uid = $1")
+                .bind(study_uid)
+                .fetch_one(tx.conn())
+                .await?
+                .try_get("completions")?;
+        sqlx::query(
+            "UPDATE dicom_instances SET completion = $1 WHERE study_uid = $2 AND completion IS NULL",
+        )
+        .bind(completion)
+        .bind(study_uid)
+        .execute(tx.conn())
+        .await?;
+        let payload = StudyPart {
+            study_uid: study_uid.to_owned(),
+            completion: Some(completion),
+        }
+        .to_string();
         for d in forward_to {
-            tx.enqueue(d, accession, "study", study_uid, now).await?;
+            tx.enqueue(d, accession, "study", &payload, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -154,14 +208,38 @@ impl Store {
             .transpose()
     }
 
-    /// The stored instances of a study: `(SOP Instance UID, path)`.
-    pub async fn study_instances(&self, study_uid: &str) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT sop_uid, path FROM dicom_instances WHERE study_uid = $1 ORDER BY received_at, sop_uid")
-            .bind(study_uid)
-            .fetch_all(self.pool())
-            .await?;
+    /// The stored instances of a study, or of one of its completions: `(SOP Instance
+    /// UID, path)`.
+    pub async fn study_instances(&self, part: &StudyPart) -> Result<Vec<(String, String)>> {
+        let rows = match part.completion {
+            None => sqlx::query("SELECT sop_uid, path FROM dicom_instances WHERE study_uid = $1 ORDER BY received_at, sop_uid")
+                .bind(&part.study_uid),
+            Some(n) => sqlx::query("SELECT sop_uid, path FROM dicom_instances WHERE study_uid = $1 AND completion = $2 ORDER BY received_at, sop_uid")
+                .bind(&part.study_uid)
+                .bind(n),
+        }
+        .fetch_all(self.pool())
+        .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("sop_uid")?, r.try_get("path")?)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StudyPart;
+
+    #[test]
+    fn a_study_part_reads_back_as_written_and_a_bare_uid_is_the_whole_study() {
+        let part = StudyPart {
+            study_uid: "1.2.826.0.1.3680043.10.1".into(),
+            completion: Some(3),
+        };
+        assert_eq!(part.to_string(), "1.2.826.0.1.3680043.10.1;completion=3");
+        assert_eq!(part.to_string().parse::<StudyPart>().unwrap(), part);
+        let whole: StudyPart = "1.2.3".parse().unwrap();
+        assert_eq!(whole.completion, None);
+        assert!("1.2.3;completion=x".parse::<StudyPart>().is_err());
     }
 }

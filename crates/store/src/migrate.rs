@@ -87,6 +87,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0016_dicom.sql"),
         include_str!("../migrations/shared/0016_dicom.sql"),
     ),
+    (
+        17,
+        include_str!("../migrations/shared/0017_dicom_completion_of_instance.sql"),
+        include_str!("../migrations/shared/0017_dicom_completion_of_instance.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
