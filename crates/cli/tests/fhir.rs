@@ -188,6 +188,39 @@ fn the_fhir_facade_reads_searches_and_creates_valid_r4_resources_on_both_backend
         let b = bundle("Practitioner?identifier=rad-devries");
         assert_eq!(b.body["total"], 1);
         emitted.push(b.body);
+        // Paging: two at a time through every practitioner, by the `next` links.
+        let all = bundle("Practitioner?_count=500");
+        let total = all.body["total"].as_u64().unwrap() as usize;
+        assert!(total > 4, "{}", all.body);
+        let mut next = Some("/fhir/Practitioner?_count=2".to_string());
+        let (mut ids, mut pages) = (Vec::new(), 0);
+        while let Some(url) = next {
+            let b = fhir("GET", &u(&url), Some(&key), None);
+            assert_eq!(b.status, 200, "{url}: {}", b.body);
+            assert_eq!(b.body["total"], total);
+            let entries = b.body["entry"].as_array().unwrap();
+            assert!(entries.len() <= 2);
+            ids.extend(entries.iter().map(|e| e["resource"]["id"].clone()));
+            next = b.body["link"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["relation"] == "next")
+                .map(|l| l["url"].as_str().unwrap().to_owned());
+            pages += 1;
+            emitted.push(b.body);
+        }
+        assert_eq!(pages, total.div_ceil(2));
+        let expected: Vec<Value> = all.body["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["id"].clone())
+            .collect();
+        assert_eq!(ids, expected, "every practitioner once, in order");
+        let r = bundle("Practitioner?_count=many");
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.body["issue"][0]["expression"][0], "_count");
         for (q, status) in [
             ("ImagingStudy", 400),
             ("ImagingStudy?color=blue", 400),

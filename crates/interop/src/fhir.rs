@@ -65,8 +65,14 @@ pub fn operation_outcome(code: &str, diagnostics: &str, expression: Option<&str>
     json!({ "resourceType": "OperationOutcome", "issue": [issue] })
 }
 
-/// A searchset Bundle of `resources`.
-pub fn bundle(base: &str, resources: Vec<Value>) -> Value {
+/// A searchset Bundle of one page of matches: `total` matches in all (when counted), and
+/// the `self`, `next` and `previous` links as `(relation, url)`.
+pub fn bundle(
+    base: &str,
+    resources: Vec<Value>,
+    total: Option<usize>,
+    links: &[(&str, String)],
+) -> Value {
     let entries: Vec<Value> = resources
         .into_iter()
         .map(|r| {
@@ -78,7 +84,20 @@ pub fn bundle(base: &str, resources: Vec<Value>) -> Value {
             json!({ "fullUrl": url, "resource": r, "search": { "mode": "match" } })
         })
         .collect();
-    json!({ "resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries })
+    let mut b = json!({ "resourceType": "Bundle", "type": "searchset" });
+    if let Some(t) = total {
+        b["total"] = json!(t);
+    }
+    if !links.is_empty() {
+        b["link"] = links
+            .iter()
+            .map(|(rel, url)| json!({ "relation": rel, "url": url }))
+            .collect();
+    }
+    if !entries.is_empty() {
+        b["entry"] = json!(entries);
+    }
+    b
 }
 
 /// The CapabilityStatement at `/fhir/metadata`.

@@ -20,8 +20,11 @@ use crate::problem::Problem;
 use crate::state::App;
 
 const BASE: &str = "/fhir";
-/// The most entries a search returns; the Bundle's total says how many it holds.
-const MAX_ENTRIES: usize = 500;
+/// The most matches a search gathers; beyond them the Bundle has no `total`.
+const MAX_ENTRIES: usize = 5000;
+/// Entries per page unless `_count` says otherwise, and the most `_count` may ask.
+const PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
 
 /// A FHIR answer: the resource, or an OperationOutcome with its HTTP status.
 pub struct Fhir(StatusCode, Value);
@@ -209,6 +212,8 @@ pub async fn search(
             "status",
             "date",
             "_format",
+            "_count",
+            "_offset",
         ]
         .contains(&key.as_str())
         {
@@ -229,6 +234,28 @@ pub async fn search(
         .get("patient")
         .or_else(|| q.get("subject"))
         .map(|p| p.rsplit(['/', '|']).next().unwrap_or(p).to_owned());
+    let number = |key: &str, default: usize, max: usize| -> Result<usize, Fhir> {
+        match q.get(key) {
+            None => Ok(default),
+            // A search that cannot be processed is a bad request (FHIR's search, 3.2.1.5).
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    Fhir(
+                        StatusCode::BAD_REQUEST,
+                        operation_outcome(
+                            "invalid",
+                            &format!("`{v}` is not a whole number from 0 to {max}"),
+                            Some(key),
+                        ),
+                    )
+                }),
+        }
+    };
+    let count = number("_count", PAGE, MAX_PAGE)?;
+    let offset = number("_offset", 0, MAX_ENTRIES)?;
     let date = match q.get("date") {
         None => None,
         Some(d) => Some(
@@ -285,8 +312,48 @@ pub async fn search(
                 .any(|k| r[*k].as_str().is_some_and(|t| t.starts_with(&day)))
         });
     }
-    found.truncate(MAX_ENTRIES);
-    Ok(Fhir(StatusCode::OK, fhir::bundle(BASE, found)))
+    let total = (found.len() < MAX_ENTRIES).then_some(found.len());
+    let more = found.len() > offset + count;
+    let page: Vec<Value> = found.into_iter().skip(offset).take(count).collect();
+    // The links repeat the search with its parameters in a stable order.
+    let mut params: Vec<(&String, &String)> = q
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "_count" | "_offset"))
+        .collect();
+    params.sort();
+    let link = |at: usize| {
+        let mut query: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        query.push(format!("_count={count}"));
+        query.push(format!("_offset={at}"));
+        format!("{BASE}/{kind}?{}", query.join("&"))
+    };
+    let mut links = vec![("self", link(offset))];
+    if more {
+        links.push(("next", link(offset + count)));
+    }
+    if offset > 0 {
+        links.push(("previous", link(offset.saturating_sub(count))));
+    }
+    Ok(Fhir(
+        StatusCode::OK,
+        fhir::bundle(BASE, page, total, &links),
+    ))
+}
+
+/// A query parameter's name or value, percent-encoded where a URL needs it.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 pub async fn create(
