@@ -17,7 +17,8 @@ fn py(program: &str, arg: &Value) -> Value {
 }
 
 /// Writes synthetic CT instances (Part 10, Explicit VR Little Endian) with pydicom:
-/// `{"dir", "study", "accession", "series": [[series uid, instances]], "missing": [tag names to leave out]}`.
+/// `{"dir", "study", "accession", "series": [[series uid, instances]], "missing": [tag names to leave out],
+/// "rows": image size (default 64)}`.
 const GENERATE: &str = r#"
 import json, os, sys
 import numpy as np
@@ -44,11 +45,12 @@ for series, count in a["series"]:
         ds.ManufacturerModelName = "CT-1"
         ds.ProtocolName = "CTPA"
         ds.StudyDate, ds.StudyTime = "20261201", "101500"
-        ds.Rows = ds.Columns = 64
+        rows = a.get("rows", 64)
+        ds.Rows = ds.Columns = rows
         ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
         ds.PixelRepresentation, ds.SamplesPerPixel = 0, 1
         ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.PixelData = (np.arange(64 * 64, dtype=np.uint16) * n % 4096).tobytes()
+        ds.PixelData = (np.arange(rows * rows, dtype=np.uint16) * n % 4096).tobytes()
         for name in a.get("missing", []):
             delattr(ds, name)
         ds.file_meta = FileMetaDataset()
@@ -551,11 +553,11 @@ fn a_study_completes_once_the_series_its_order_expects_are_in() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let study = "1.2.826.0.1.3680043.10.546.1";
-    let send = |series: &str, name: &str| {
+    let send = |series: &str, name: &str, rows: u32| {
         let dir = tmp(name);
-        py(
+        let files = py(
             GENERATE,
-            &json!({"dir": dir, "study": study, "accession": "SER2", "series": [[series, 2]]}),
+            &json!({"dir": dir, "study": study, "accession": "SER2", "series": [[series, 2]], "rows": rows}),
         );
         let sent = dcmtk(
             "storescu",
@@ -575,9 +577,10 @@ fn a_study_completes_once_the_series_its_order_expects_are_in() {
             "{}",
             String::from_utf8_lossy(&sent.stderr)
         );
+        files
     };
     // One of the two series: after several settle periods the study is still open.
-    send(&format!("{study}.1"), "dicom-expected-1");
+    send(&format!("{study}.1"), "dicom-expected-1", 64);
     std::thread::sleep(Duration::from_secs(4));
     let r = call(
         "GET",
@@ -588,8 +591,21 @@ fn a_study_completes_once_the_series_its_order_expects_are_in() {
     );
     assert_eq!(r.status, 404, "routed with one of two series: {}", r.body);
     assert_eq!(completions(&db[1], study), 0);
-    // The second series: complete and routed without waiting the hour.
-    send(&format!("{study}.2"), "dicom-expected-2");
+    // The second series: complete and routed without waiting the hour. Its images of
+    // 8.8 MB are too large for the receiver's journal: each is fsync'd to its file and
+    // indexed before it is answered.
+    let series2 = format!("{study}.2");
+    let large = send(&series2, "dicom-expected-2", 2100);
+    for (n, sent) in large.as_array().unwrap().iter().enumerate() {
+        let path = stored(&storage, study, &series2, &format!("{series2}.{}", n + 1));
+        assert!(
+            path.exists(),
+            "{} not stored before the answer",
+            path.display()
+        );
+        let cmp = py(COMPARE, &json!({"sent": sent, "stored": path}));
+        assert_eq!(cmp["same_pixels"], true, "{cmp}");
+    }
     let decision = wait_for_decision(&s.url, &key, "SER2");
     assert_eq!(decision["priority"], "urgent", "{decision}");
     assert_eq!(completions(&db[1], study), 1);

@@ -81,15 +81,37 @@ pub struct Found {
     pub leftovers: Vec<Leftover>,
     free: Vec<PathBuf>,
     max_seq: u64,
+    lock: File,
 }
 
-/// Reads the segment headers in `dir` (created if missing).
+/// Takes the journal directory `dir` (created if missing) for this process and reads its
+/// segment headers. A second receiver on the same storage would replay and recycle the
+/// first one's segments: it is refused.
 pub fn scan(dir: &Path) -> io::Result<Found> {
+    use std::os::fd::AsRawFd;
     std::fs::create_dir_all(dir)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))?;
+    // SAFETY: flock only reads the descriptor, which `lock` keeps open; the lock lasts as
+    // long as the file stays open, that is, as long as the journal.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(
+            e.kind(),
+            format!(
+                "{} is in use by another radgate receiver ({e}); give each its own --dicom-storage",
+                dir.display()
+            ),
+        ));
+    }
     let mut found = Found {
         leftovers: Vec::new(),
         free: Vec::new(),
         max_seq: 0,
+        lock,
     };
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -179,6 +201,7 @@ pub struct Journal {
     dir: PathBuf,
     segment_bytes: u64,
     state: Mutex<State>,
+    _lock: File,
 }
 
 impl Journal {
@@ -196,6 +219,7 @@ impl Journal {
         }
         let journal = Journal {
             dir: dir.to_owned(),
+            _lock: found.lock,
             segment_bytes,
             state: Mutex::new(State {
                 open: VecDeque::new(),
@@ -402,13 +426,13 @@ mod tests {
         let recycled = j.checkpoint().unwrap();
         assert!(recycled >= 3, "recycled {recycled}");
         // Only the segment in use is left to replay, with its own records.
+        drop(j);
         let left = replayed(&d);
         assert!(!left.is_empty() && left.len() < 100);
         assert!(
             left.iter()
                 .all(|r| r.len() == 3000 && r[0] >= 100 - left.len() as u8)
         );
-        drop(j);
 
         // A new run replays, frees, and writes two records into a recycled segment, the
         // second torn by a crash: only the first comes back, and none of the old ones.
@@ -450,7 +474,21 @@ mod tests {
         assert_eq!(j.checkpoint().unwrap(), 2);
         assert_eq!(j.pending(), 1);
         assert_eq!(j.checkpoint().unwrap(), 0, "the segment in use stays");
+        drop(j);
         assert_eq!(replayed(&d), vec![vec![8; 15_000]]);
+    }
+
+    #[test]
+    fn a_second_journal_on_the_same_directory_is_refused_while_the_first_is_open() {
+        let d = dir("lock");
+        let j = Journal::start(&d, SMALL, scan(&d).unwrap()).unwrap();
+        let e = scan(&d).unwrap_err();
+        assert!(
+            e.to_string().contains("in use by another radgate receiver"),
+            "{e}"
+        );
+        drop(j);
+        assert!(scan(&d).is_ok());
     }
 
     #[test]
