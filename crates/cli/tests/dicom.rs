@@ -610,3 +610,78 @@ fn a_study_completes_once_the_series_its_order_expects_are_in() {
     assert_eq!(decision["priority"], "urgent", "{decision}");
     assert_eq!(completions(&db[1], study), 1);
 }
+
+#[test]
+fn concurrent_associations_share_the_journal_and_every_instance_is_filed_once() {
+    let db = databases("dicom_concurrent").remove(0);
+    let storage = tmp("dicom-concurrent-storage");
+    let s = Server::start_with(
+        &db,
+        &[
+            "--dicom-listen",
+            "127.0.0.1:0",
+            "--dicom-storage",
+            storage.to_str().unwrap(),
+            "--dicom-quiet-seconds",
+            "3600",
+        ],
+    );
+    let addr = s.dicom.clone().unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let study = "1.2.826.0.1.3680043.10.547.1";
+    // Four modalities at once, 25 instances each, into one study.
+    let senders: Vec<std::process::Child> = (1..=4)
+        .map(|k| {
+            let dir = tmp(&format!("dicom-concurrent-{k}"));
+            py(
+                GENERATE,
+                &json!({"dir": dir, "study": study, "accession": "CONC1", "series": [[format!("{study}.{k}"), 25]]}),
+            );
+            Command::new("/usr/bin/storescu")
+                .args(["-aet", &format!("MOD{k}"), "-aec", "RADGATE", "+sd", host, port])
+                .arg(&dir)
+                .env("TCP_NODELAY", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect(".ci/run installs dcmtk")
+        })
+        .collect();
+    for child in senders {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let indexed = support::scalar(
+            &db[1],
+            "SELECT CAST(instances AS TEXT) FROM dicom_studies WHERE study_uid = $1",
+            study,
+        );
+        if indexed.as_deref() == Some("100") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "indexed {indexed:?} of 100");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for k in 1..=4 {
+        let series = format!("{study}.{k}");
+        for n in 1..=25 {
+            let path = stored(&storage, study, &series, &format!("{series}.{n}"));
+            assert!(path.exists(), "{} not filed", path.display());
+        }
+    }
+    assert_eq!(
+        support::scalar(
+            &db[1],
+            "SELECT CAST(COUNT(DISTINCT calling_ae) AS TEXT) FROM dicom_instances WHERE study_uid = $1",
+            study,
+        )
+        .as_deref(),
+        Some("4")
+    );
+}
