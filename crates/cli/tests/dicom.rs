@@ -685,3 +685,41 @@ fn concurrent_associations_share_the_journal_and_every_instance_is_filed_once() 
         Some("4")
     );
 }
+
+#[test]
+fn a_newer_copy_too_large_for_the_journal_is_not_replaced_by_the_journaled_older_one() {
+    let db = databases("dicom_newer").remove(0);
+    let storage = tmp("dicom-newer-storage");
+    let flags = [
+        "--dicom-listen",
+        "127.0.0.1:0",
+        "--dicom-storage",
+        storage.to_str().unwrap(),
+        "--dicom-quiet-seconds",
+        "3600",
+    ];
+    let mut s = Server::start_with(&db, &flags);
+    let addr = s.dicom.clone().unwrap();
+    let study = "1.2.826.0.1.3680043.10.548.1";
+    let series = format!("{study}.1");
+    let copy = |rows: u32, name: &str| {
+        let files = py(
+            GENERATE,
+            &json!({"dir": tmp(name), "study": study, "accession": "NEWER1", "series": [[series, 1]], "rows": rows}),
+        );
+        let r = py(PYNETDICOM_STORE, &json!({"addr": addr, "files": files}));
+        assert_eq!(r["statuses"], json!([0]), "{r}");
+        files[0].clone()
+    };
+    let path = stored(&storage, study, &series, &format!("{series}.1"));
+    copy(64, "dicom-newer-small");
+    wait_for_file(&path);
+    // The modality sends the same instance again, now 8.8 MB: filed directly.
+    let large = copy(2100, "dicom-newer-large");
+    // radgate dies with the small copy still in its journal, and starts again.
+    s.kill9();
+    let s = Server::start_with(&db, &flags);
+    let cmp = py(COMPARE, &json!({"sent": large, "stored": path}));
+    assert_eq!(cmp["same_pixels"], true, "the older copy came back: {cmp}");
+    drop(s);
+}

@@ -198,6 +198,16 @@ impl Store {
         Ok(())
     }
 
+    /// When the indexed copy of an instance was received, if it is indexed.
+    pub async fn instance_received_at(&self, sop_uid: &str) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT received_at FROM dicom_instances WHERE sop_uid = $1")
+            .bind(sop_uid)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok(from_millis(r.try_get("received_at")?)))
+            .transpose()
+    }
+
     /// The order placed under `accession`, if any.
     pub async fn order(&self, accession: &str) -> Result<Option<Order>> {
         let row = sqlx::query("SELECT body FROM orders WHERE accession = $1")

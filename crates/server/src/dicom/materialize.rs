@@ -223,6 +223,16 @@ pub(crate) async fn open_journal(
             };
             let instance = read_instance(&receipt.dataset, &receipt.transfer_syntax)
                 .map_err(|e| std::io::Error::other(format!("DICOM journal: {e}")))?;
+            // A newer copy came since (too large for the journal, so filed and indexed
+            // before it was answered): the older one must not replace it.
+            let indexed = app
+                .store
+                .instance_received_at(&instance.sop_instance_uid)
+                .await
+                .map_err(|e| std::io::Error::other(format!("DICOM journal: {e}")))?;
+            if indexed.is_some_and(|at| at > receipt.received_at) {
+                continue;
+            }
             let (dir, path) = file_path(&cfg.storage, &instance);
             write_file(&dir, &path, &receipt)?;
             rows.push(ReceivedInstance {

@@ -338,6 +338,12 @@ fn store(
     let (dir, path) = file_path(&cfg.storage, &instance);
     let head = receipt.head();
     if head.len() + receipt.dataset.len() > intake.journal.max_payload() {
+        // Instances answered before this one are filed first, so that an older copy of
+        // the same instance never replaces this one (bounded: other senders keep adding).
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while intake.journal.pending() > 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         return store_directly(app, cfg, rt, receipt, instance, &dir, &path);
     }
     let seq = match intake.journal.append(&[&head, &receipt.dataset]) {
