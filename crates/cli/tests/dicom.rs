@@ -103,6 +103,30 @@ fn dcmtk(bin: &str, args: &[&str]) -> std::process::Output {
         .unwrap_or_else(|e| panic!("cannot run /usr/bin/{bin}: {e}; .ci/run installs dcmtk"))
 }
 
+/// Sends every file in `dir` to radgate's receiver at `addr` with dcmtk's `storescu`
+/// (calling AE `aet`), which must succeed.
+fn storescu(aet: &str, addr: &str, dir: &Path) {
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let sent = dcmtk(
+        "storescu",
+        &[
+            "-aet",
+            aet,
+            "-aec",
+            "RADGATE",
+            "+sd",
+            host,
+            port,
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        sent.status.success(),
+        "storescu: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+}
+
 fn tmp(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -194,24 +218,7 @@ fn images_sent_by_dcmtk_and_pynetdicom_are_stored_durably_grouped_and_routed_wit
             GENERATE,
             &json!({"dir": dir, "study": study, "accession": "DCM1", "series": [[s1, 3], [s2, 2]]}),
         );
-        let sent = dcmtk(
-            "storescu",
-            &[
-                "-aet",
-                "TESTSCU",
-                "-aec",
-                "RADGATE",
-                "+sd",
-                host,
-                port,
-                dir.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            sent.status.success(),
-            "storescu: {}",
-            String::from_utf8_lossy(&sent.stderr)
-        );
+        storescu("TESTSCU", &addr, &dir);
         // One file per instance under Study/Series/SOP, readable by dcmtk and pydicom,
         // with the received bytes kept (pixel data and all).
         for (series, count) in [(&s1, 3), (&s2, 2)] {
@@ -324,31 +331,13 @@ fn a_completed_study_is_forwarded_to_the_ai_node_once_it_is_up() {
         ],
     );
     let addr = s.dicom.clone().unwrap();
-    let (host, port) = addr.rsplit_once(':').unwrap();
     let study = "1.2.826.0.1.3680043.10.544.1";
     let dir = tmp("dicom-forward-send");
     py(
         GENERATE,
         &json!({"dir": dir, "study": study, "accession": "FWD1", "series": [[format!("{study}.1"), 3]]}),
     );
-    let sent = dcmtk(
-        "storescu",
-        &[
-            "-aet",
-            "MODALITY",
-            "-aec",
-            "RADGATE",
-            "+sd",
-            host,
-            port,
-            dir.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    storescu("MODALITY", &addr, &dir);
     // The AI node (dcmtk's storescp as a stand-in) comes up only after the study completed:
     // the forward waits in the outbox and is retried.
     std::thread::sleep(Duration::from_secs(3));
@@ -416,20 +405,7 @@ fn a_completed_study_is_forwarded_to_the_ai_node_once_it_is_up() {
         GENERATE,
         &json!({"dir": late, "study": study, "accession": "FWD1", "series": [[format!("{study}.2"), 1]]}),
     );
-    let sent = dcmtk(
-        "storescu",
-        &[
-            "-aet",
-            "MODALITY",
-            "-aec",
-            "RADGATE",
-            "+sd",
-            host,
-            port,
-            late.to_str().unwrap(),
-        ],
-    );
-    assert!(sent.status.success());
+    storescu("MODALITY", &addr, &late);
     let received = node_files(4);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
@@ -455,7 +431,6 @@ fn instances_acknowledged_before_a_crash_are_filed_and_indexed_at_the_next_start
     ];
     let mut s = Server::start_with(&db, &flags);
     let addr = s.dicom.clone().unwrap();
-    let (host, port) = addr.rsplit_once(':').unwrap();
     let study = "1.2.826.0.1.3680043.10.545.1";
     let series = format!("{study}.1");
     let dir = tmp("dicom-crash-send");
@@ -463,24 +438,7 @@ fn instances_acknowledged_before_a_crash_are_filed_and_indexed_at_the_next_start
         GENERATE,
         &json!({"dir": dir, "study": study, "accession": "CRASH1", "series": [[series, 4]]}),
     );
-    let sent = dcmtk(
-        "storescu",
-        &[
-            "-aet",
-            "MODALITY",
-            "-aec",
-            "RADGATE",
-            "+sd",
-            host,
-            port,
-            dir.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    storescu("MODALITY", &addr, &dir);
     let files: Vec<PathBuf> = (1..=4)
         .map(|i| stored(&storage, study, &series, &format!("{series}.{i}")))
         .collect();
@@ -539,7 +497,6 @@ fn a_study_completes_once_the_series_its_order_expects_are_in() {
         ],
     );
     let addr = s.dicom.clone().unwrap();
-    let (host, port) = addr.rsplit_once(':').unwrap();
     let key = provision_people(&db);
     let order = json!({"accession": "SER2", "patient": "PSEUDO-78", "procedure_code": "CTPA",
         "modality": "CT", "priority": "urgent", "ordering_department": "SEH",
@@ -559,24 +516,7 @@ fn a_study_completes_once_the_series_its_order_expects_are_in() {
             GENERATE,
             &json!({"dir": dir, "study": study, "accession": "SER2", "series": [[series, 2]], "rows": rows}),
         );
-        let sent = dcmtk(
-            "storescu",
-            &[
-                "-aet",
-                "MODALITY",
-                "-aec",
-                "RADGATE",
-                "+sd",
-                host,
-                port,
-                dir.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            sent.status.success(),
-            "{}",
-            String::from_utf8_lossy(&sent.stderr)
-        );
+        storescu("MODALITY", &addr, &dir);
         files
     };
     // One of the two series: after several settle periods the study is still open.

@@ -70,6 +70,16 @@ impl Receipt {
         })
     }
 
+    /// The index row of the instance received, filed at `path`.
+    pub fn indexed(&self, instance: AcquiredInstance, path: &Path) -> ReceivedInstance {
+        ReceivedInstance {
+            instance,
+            path: path.to_string_lossy().into_owned(),
+            calling_ae: self.calling.clone(),
+            received_at: self.received_at,
+        }
+    }
+
     /// The Part 10 file: the header for the received data set, then its bytes.
     pub fn file_header(&self) -> Vec<u8> {
         file_header(
@@ -97,17 +107,6 @@ pub(crate) struct Journaled {
     pub seq: u64,
 }
 
-impl Journaled {
-    fn indexed(&self) -> ReceivedInstance {
-        ReceivedInstance {
-            instance: self.instance.clone(),
-            path: self.path.to_string_lossy().into_owned(),
-            calling_ae: self.receipt.calling.clone(),
-            received_at: self.receipt.received_at,
-        }
-    }
-}
-
 /// Writes the file, replacing any earlier one whole. Not flushed: the journal holds the
 /// instance until the file system is synced.
 fn write_file(dir: &Path, path: &Path, r: &Receipt) -> std::io::Result<()> {
@@ -127,6 +126,9 @@ fn write_file(dir: &Path, path: &Path, r: &Receipt) -> std::io::Result<()> {
 const BATCH: usize = 256;
 /// How long the materializer gathers instances for one index transaction.
 const GATHER: Duration = Duration::from_millis(20);
+/// How long the receiver is quiet before the journal moves on to a fresh segment (a
+/// modality's pause between series is shorter).
+const ROTATE_WHEN_QUIET: Duration = Duration::from_secs(30);
 
 /// Writes and indexes journaled instances until the receiver's channel closes.
 pub(crate) fn run(
@@ -135,10 +137,17 @@ pub(crate) fn run(
     rx: Receiver<Journaled>,
     rt: tokio::runtime::Handle,
 ) {
+    let mut last = Instant::now();
     loop {
         let first = match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(j) => j,
             Err(RecvTimeoutError::Timeout) => {
+                // Quiet for a while: close the segment so that a restart replays nothing.
+                if last.elapsed() >= ROTATE_WHEN_QUIET
+                    && let Err(e) = journal.rotate_if_idle()
+                {
+                    tracing::error!("DICOM journal: cannot take a fresh segment: {e}");
+                }
                 checkpoint(&journal);
                 continue;
             }
@@ -146,6 +155,7 @@ pub(crate) fn run(
         };
         // Gather for a moment: one index commit for many instances costs about what one
         // costs for one.
+        last = Instant::now();
         let mut batch = vec![first];
         let until = Instant::now() + GATHER;
         while batch.len() < BATCH {
@@ -186,7 +196,10 @@ fn persist(app: &App, rt: &tokio::runtime::Handle, batch: &[Journaled]) {
                 .map_err(|e| format!("cannot write {}: {e}", j.path.display()))
         });
         let outcome = written.and_then(|()| {
-            let rows: Vec<ReceivedInstance> = batch.iter().map(Journaled::indexed).collect();
+            let rows: Vec<ReceivedInstance> = batch
+                .iter()
+                .map(|j| j.receipt.indexed(j.instance.clone(), &j.path))
+                .collect();
             rt.block_on(app.store.record_instances(&rows))
                 .map_err(|e| format!("cannot index {} instances: {e}", rows.len()))
         });
@@ -235,12 +248,7 @@ pub(crate) async fn open_journal(
             }
             let (dir, path) = file_path(&cfg.storage, &instance);
             write_file(&dir, &path, &receipt)?;
-            rows.push(ReceivedInstance {
-                instance,
-                path: path.to_string_lossy().into_owned(),
-                calling_ae: receipt.calling,
-                received_at: receipt.received_at,
-            });
+            rows.push(receipt.indexed(instance, &path));
         }
         for chunk in rows.chunks(BATCH) {
             app.store

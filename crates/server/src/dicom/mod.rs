@@ -33,7 +33,6 @@ use radgate_interop::dicom::{
     Command, DicomError, VERIFICATION, command, read_command, read_instance, response, status,
 };
 use radgate_interop::pdu::{self, PData};
-use radgate_store::ReceivedInstance;
 
 pub(crate) use journal::Journal;
 use materialize::{Journaled, Receipt, file_path};
@@ -388,12 +387,7 @@ fn store_directly(
         tracing::error!("DICOM: cannot store {}: {e}", path.display());
         return status::OUT_OF_RESOURCES;
     }
-    let row = ReceivedInstance {
-        instance,
-        path: path.to_string_lossy().into_owned(),
-        calling_ae: receipt.calling,
-        received_at: receipt.received_at,
-    };
+    let row = receipt.indexed(instance, path);
     match rt.block_on(app.store.record_instances(&[row])) {
         Ok(()) => {
             crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
