@@ -35,7 +35,7 @@ pub fn explain(
     at: Option<&str>,
     format: Format,
 ) -> Result<()> {
-    let (policy, _) = load::checked_policy(policy_file, department)?;
+    let (policy, dept) = load::checked_policy(policy_file, department)?;
     let text = load::read(study_file)?;
     let case: RoutingCase = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a valid routing case", study_file.display()))?;
@@ -51,7 +51,30 @@ pub fn explain(
             })?
             .with_timezone(&Utc),
     };
-    let decision = policy.decide(&case.study, &case.ai_results, now);
+    // AI results mean what the register says, as in live routing: without the department
+    // there is no register to read them by.
+    let results = match (&dept, case.ai_results.is_empty()) {
+        (_, true) => Vec::new(),
+        (None, false) => bail!(
+            "{}: AI results are read against the department's AI register; give --department or set `department` in the policy",
+            study_file.display()
+        ),
+        (Some(d), false) => case
+            .ai_results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                d.read_ai_result(r).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: ai_results[{i}].{}: {e}",
+                        study_file.display(),
+                        e.field()
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let decision = policy.decide(&case.study, &results, now);
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&decision)?),
         Format::Text => print!("{}", text_of(&decision, now)),

@@ -831,3 +831,151 @@ fn the_cli_declares_and_decides_a_pilot_as_the_raio() {
     let report: Value = serde_json::from_slice(&report.stdout).unwrap();
     assert_eq!(report["rows"][0]["verdict"], "no_data");
 }
+
+/// Issue 12, item 1: a gatekeeper's item ends only by clear or escalate (never by a report
+/// the gatekeeper signs), and a radiologist's read ends only with a signed report or, with a
+/// reason on the audit trail, closed without one.
+#[test]
+fn each_kind_of_work_ends_only_the_way_its_kind_allows() {
+    let db = databases("endings").remove(0);
+    let key = provision_people(&db);
+    authorize_gatekeeper(&db);
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let gk = login(&s.url, "jansen");
+    let rad = login(&s.url, "devries");
+    let ingest = |study: Value| {
+        let r = call(
+            "POST",
+            &u("/api/v1/studies"),
+            Some(&key),
+            None,
+            Some(&study),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    };
+    let now = chrono::Utc::now().to_rfc3339();
+    ingest(
+        json!({"accession": "GKEND", "patient": "PSEUDO-8", "patient_age_years": 44,
+        "modality": "DX", "procedure_code": "XTHORAX", "body_part": "CHEST", "priority": "routine",
+        "site": "main", "ordering_department": "GP", "acquired_at": now}),
+    );
+    let result = json!({"id": "ai-GKEND", "app": "cxr-normal", "app_version": "2.1.0",
+        "accession": "GKEND", "received_at": now, "findings": [{"code": "abnormality", "score": 0.05}]});
+    let r = call(
+        "POST",
+        &u("/api/v1/ai-results"),
+        Some(&key),
+        None,
+        Some(&result),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let item = worklist_item(&s.url, &gk, "GKEND")["id"].as_u64().unwrap();
+    assert_eq!(
+        post(&u(&format!("/api/v1/work-items/{item}/claim")), &gk, None).0,
+        200
+    );
+    // The attack of the issue: draft and sign a final report on a gatekeeping item.
+    let text = json!({"text": "No abnormality."});
+    let (status, body) = post(&u("/api/v1/reports/GKEND/draft"), &gk, Some(&text));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("clear"), "{body}");
+    for act in ["submit", "authorize"] {
+        let (status, body) = post(&u(&format!("/api/v1/reports/GKEND/{act}")), &gk, None);
+        assert_ne!(status / 100, 2, "{act}: {body}");
+    }
+    let (status, _) = post(
+        &u(&format!("/api/v1/work-items/{item}/complete")),
+        &gk,
+        None,
+    );
+    assert_eq!(status, 409);
+    assert_eq!(
+        call("GET", &u("/api/v1/reports/GKEND"), None, Some(&rad), None).status,
+        404,
+        "no report was created"
+    );
+    let (status, body) = post(&u(&format!("/api/v1/work-items/{item}/clear")), &gk, None);
+    assert_eq!(
+        (status, body["item"]["state"].as_str()),
+        (200, Some("done")),
+        "{body}"
+    );
+
+    // A radiologist's read: no bare complete without a signed report, no close without a
+    // reason; a close with a reason is recorded.
+    ingest(study_json("READ1"));
+    ingest(study_json("READ2"));
+    let read1 = worklist_item(&s.url, &rad, "READ1")["id"].as_u64().unwrap();
+    let read2 = worklist_item(&s.url, &rad, "READ2")["id"].as_u64().unwrap();
+    for id in [read1, read2] {
+        assert_eq!(
+            post(&u(&format!("/api/v1/work-items/{id}/claim")), &rad, None).0,
+            200
+        );
+    }
+    let (status, body) = post(
+        &u(&format!("/api/v1/work-items/{read1}/complete")),
+        &rad,
+        None,
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("authorized report"),
+        "{body}"
+    );
+    let close = u(&format!("/api/v1/work-items/{read1}/close"));
+    let (status, body) = post(&close, &rad, Some(&json!({"reason": " "})));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("reason")),
+        "{body}"
+    );
+    let (status, body) = post(
+        &close,
+        &rad,
+        Some(&json!({"reason": "duplicate exam of READ2"})),
+    );
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("done")),
+        "{body}"
+    );
+    let trail = support::scalar(
+        &db[1],
+        "SELECT detail FROM audit_events WHERE subject = $1 AND kind = 'complete'",
+        &format!("work_item/{read1}"),
+    )
+    .unwrap();
+    assert!(trail.contains("duplicate exam of READ2"), "{trail}");
+    // Signing the report ends the other read.
+    assert_eq!(
+        post(&u("/api/v1/reports/READ2/draft"), &rad, Some(&text)).0,
+        201
+    );
+    let (status, body) = post(&u("/api/v1/reports/READ2/authorize"), &rad, None);
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("authorized")),
+        "{body}"
+    );
+    assert_eq!(
+        post(
+            &u(&format!("/api/v1/work-items/{read2}/complete")),
+            &rad,
+            None
+        )
+        .0,
+        409,
+        "signing ended it already"
+    );
+}
+
+fn study_json(acc: &str) -> Value {
+    json!({"accession": acc, "patient": "PSEUDO-9", "patient_age_years": 61, "modality": "CT",
+        "procedure_code": "CTHEAD", "body_part": "HEAD", "priority": "routine", "site": "main",
+        "ordering_department": "NEU", "acquired_at": chrono::Utc::now().to_rfc3339()})
+}

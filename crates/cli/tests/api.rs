@@ -2153,3 +2153,196 @@ fn a_sensitivity_alarm_notifies_the_raio_and_routing_falls_back_until_the_raio_c
     args.extend(db.iter().map(String::as_str));
     assert!(run(&args, None).starts_with("audit log intact"));
 }
+
+/// Issue 12, item 3: an AI result means what the register says wherever it is read. The
+/// simulator's exams (scores drawn, flags read from the register) are routed by the policy
+/// as the simulator routes them, by `policy explain` and by live ingest with the sender's
+/// flags left out; all three decide alike. A flag the register does not give is refused.
+#[test]
+fn simulate_explain_and_live_ingest_read_the_same_scores_the_same_way() {
+    use radgate_domain::{Department, Policy};
+    use radgate_sim::{Feed, SimConfig};
+    let dept_text = std::fs::read_to_string(example("department.toml")).unwrap();
+    let dept = Department::parse(&dept_text).unwrap();
+    let cfg = SimConfig::parse(&dept_text, &dept).unwrap();
+    let policy = Policy::parse(&std::fs::read_to_string(example("policy.toml")).unwrap()).unwrap();
+    let db = databases("same_reading").remove(0);
+    let key = provision_people(&db);
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("same-reading");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut feed = Feed::new(dept.clone(), cfg, 11, "SAME");
+    let (mut with_ai, mut normal, mut compared) = (0, 0, 0);
+    while with_ai < 25 {
+        let acquired = chrono::Utc::now();
+        let mut exam = feed.next_exam(acquired);
+        exam.ai.retain(|a| !a.failed);
+        if exam.ai.is_empty() && compared >= 10 {
+            continue;
+        }
+        let results: Vec<_> = exam
+            .ai
+            .iter()
+            .map(|a| radgate_domain::ai::AiResult {
+                received_at: acquired,
+                ..a.result.clone()
+            })
+            .collect();
+        let at = acquired + chrono::Duration::minutes(1);
+        let simulated = policy.decide(&exam.study, &results, at);
+        with_ai += usize::from(!results.is_empty());
+        normal += usize::from(results.iter().any(|r| r.findings.iter().any(|f| f.normal)));
+        // What senders send: scores, no flags.
+        let sent: Vec<Value> = results
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap();
+                for f in v["findings"].as_array_mut().unwrap() {
+                    f.as_object_mut()
+                        .unwrap()
+                        .retain(|k, _| k == "code" || k == "score");
+                }
+                v
+            })
+            .collect();
+        let study = serde_json::to_value(&exam.study).unwrap();
+        let case = dir.join(format!("{}.json", exam.study.accession));
+        std::fs::write(
+            &case,
+            json!({"study": study, "ai_results": sent}).to_string(),
+        )
+        .unwrap();
+        let explained: Value = serde_json::from_str(&run(
+            &[
+                "policy",
+                "explain",
+                "--policy",
+                &example("policy.toml"),
+                "--study",
+                case.to_str().unwrap(),
+                "--at",
+                &at.to_rfc3339(),
+                "--format",
+                "json",
+            ],
+            None,
+        ))
+        .unwrap();
+        let r = call(
+            "POST",
+            &u("/api/v1/studies"),
+            Some(&key),
+            None,
+            Some(&study),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        for result in &sent {
+            let r = call(
+                "POST",
+                &u("/api/v1/ai-results"),
+                Some(&key),
+                None,
+                Some(result),
+            );
+            assert_eq!(r.status, 201, "{result}: {}", r.body);
+        }
+        let live = call(
+            "GET",
+            &u(&format!(
+                "/api/v1/studies/{}/decision",
+                exam.study.accession
+            )),
+            Some(&key),
+            None,
+            None,
+        )
+        .body;
+        let rule = simulated.rule.as_ref().map(|r| r.to_string());
+        assert_eq!(
+            explained["rule"].as_str().map(String::from),
+            rule,
+            "explain: {case:?}"
+        );
+        assert_eq!(
+            live["rule"].as_str().map(String::from),
+            rule,
+            "live: {case:?}"
+        );
+        assert_eq!(live["pathway"], explained["pathway"]);
+        assert_eq!(live["priority"], explained["priority"]);
+        compared += 1;
+    }
+    assert!(
+        normal > 0,
+        "some exams were read as AI-normal from their scores alone"
+    );
+
+    // A critical flag the register does not give at that score is refused, naming the field.
+    let r = call(
+        "POST",
+        &u("/api/v1/studies"),
+        Some(&key),
+        None,
+        Some(&study("FLAG1", "XTHORAX", "DX", "CHEST")),
+    );
+    assert_eq!(r.status, 201);
+    let lying = json!({"id": "flag-1", "app": "cxr-normal", "app_version": "2.1.0", "accession": "FLAG1",
+        "received_at": chrono::Utc::now().to_rfc3339(),
+        "findings": [{"code": "pneumothorax", "score": 0.5, "critical": true}]});
+    let r = call(
+        "POST",
+        &u("/api/v1/ai-results"),
+        Some(&key),
+        None,
+        Some(&lying),
+    );
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (422, Some("findings[0].critical")),
+        "{}",
+        r.body
+    );
+    for (field, bad) in [
+        ("app", json!({"app": "no-such-ai"})),
+        ("app_version", json!({"app_version": "9.9.9"})),
+        (
+            "findings[0].code",
+            json!({"findings": [{"code": "fracture", "score": 0.5}]}),
+        ),
+        (
+            "findings[0].score",
+            json!({"findings": [{"code": "pneumothorax", "score": 1.5}]}),
+        ),
+    ] {
+        let mut body = lying.clone();
+        for (k, v) in bad.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = call(
+            "POST",
+            &u("/api/v1/ai-results"),
+            Some(&key),
+            None,
+            Some(&body),
+        );
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (422, Some(field)),
+            "{}",
+            r.body
+        );
+    }
+    let d = call(
+        "GET",
+        &u("/api/v1/studies/FLAG1/decision"),
+        Some(&key),
+        None,
+        None,
+    )
+    .body;
+    assert_ne!(
+        d["priority"], "stat",
+        "a refused result changes nothing: {d}"
+    );
+}

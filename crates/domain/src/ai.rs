@@ -154,6 +154,157 @@ pub struct AiResult {
     pub findings: Vec<AiFinding>,
 }
 
+/// Why an AI result is not heard: each names the field of the result it is about.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ResultRefusal {
+    #[error("application `{0}` is not in the AI register")]
+    UnknownApp(String),
+    #[error("version `{got}` of `{app}` is not in the AI register (registered: `{registered}`)")]
+    UnknownVersion {
+        app: String,
+        got: String,
+        registered: String,
+    },
+    #[error("a result reports at least one finding")]
+    NoFindings,
+    #[error("`{app}` reports no finding `{code}` in the AI register (it reports: {known})")]
+    UnknownFinding {
+        index: usize,
+        app: String,
+        code: String,
+        known: String,
+    },
+    #[error("finding `{code}` is reported twice")]
+    DuplicateFinding { index: usize, code: String },
+    #[error(
+        "finding `{code}` needs a score: its flags are read from the score at the register's operating points"
+    )]
+    MissingScore { index: usize, code: String },
+    #[error("score {score} of `{code}` lies outside its declared range [{lo}, {hi}]")]
+    ScoreOutOfRange {
+        index: usize,
+        code: String,
+        score: f64,
+        lo: f64,
+        hi: f64,
+    },
+    #[error("`{flag}` on `{code}` at score {score} is not what the register gives: {rule}")]
+    Flag {
+        index: usize,
+        code: String,
+        flag: &'static str,
+        score: f64,
+        rule: String,
+    },
+}
+
+impl ResultRefusal {
+    /// The field of the result the refusal is about, as a problem's `field` names it.
+    pub fn field(&self) -> String {
+        match self {
+            ResultRefusal::UnknownApp(_) => "app".into(),
+            ResultRefusal::UnknownVersion { .. } => "app_version".into(),
+            ResultRefusal::NoFindings => "findings".into(),
+            ResultRefusal::UnknownFinding { index, .. }
+            | ResultRefusal::DuplicateFinding { index, .. } => format!("findings[{index}].code"),
+            ResultRefusal::MissingScore { index, .. }
+            | ResultRefusal::ScoreOutOfRange { index, .. } => format!("findings[{index}].score"),
+            ResultRefusal::Flag { index, flag, .. } => format!("findings[{index}].{flag}"),
+        }
+    }
+}
+
+impl FindingSpec {
+    fn flag_rule(&self, flag: &'static str) -> String {
+        let point = match flag {
+            "critical" => self.critical_at.map(|t| format!("at {t} and above")),
+            _ => self.normal_below.map(|t| format!("below {t}")),
+        };
+        match point {
+            Some(p) => format!("`{}` is {flag} {p}", self.code),
+            None => format!("the register gives `{}` no `{flag}` flag", self.code),
+        }
+    }
+}
+
+/// Reads an AI result as the register says it means: the application, its version and
+/// every finding must be registered, every score must lie in its declared range, and the
+/// `critical` and `normal` flags are those of the register's operating points
+/// ([`FindingSpec::flags`]). A flag the sender sets that the register does not give at
+/// that score is refused rather than believed. Live ingest, `policy explain`, monitoring
+/// and the simulator all read results through here, so the same scores mean the same.
+pub fn read_result(register: &[AiApplication], r: &AiResult) -> Result<AiResult, ResultRefusal> {
+    let app = register
+        .iter()
+        .find(|a| a.id == r.app)
+        .ok_or_else(|| ResultRefusal::UnknownApp(r.app.to_string()))?;
+    if r.app_version != app.version {
+        return Err(ResultRefusal::UnknownVersion {
+            app: app.id.to_string(),
+            got: r.app_version.clone(),
+            registered: app.version.clone(),
+        });
+    }
+    if r.findings.is_empty() {
+        return Err(ResultRefusal::NoFindings);
+    }
+    let mut findings = Vec::with_capacity(r.findings.len());
+    for (index, f) in r.findings.iter().enumerate() {
+        let code = f.code.to_string();
+        let Some(spec) = app.finding(f.code.as_str()) else {
+            let known: Vec<&str> = app.findings.iter().map(|s| s.code.as_str()).collect();
+            return Err(ResultRefusal::UnknownFinding {
+                index,
+                app: app.id.to_string(),
+                code,
+                known: known.join(", "),
+            });
+        };
+        if r.findings[..index].iter().any(|e| e.code == f.code) {
+            return Err(ResultRefusal::DuplicateFinding { index, code });
+        }
+        let Some(score) = f.score else {
+            return Err(ResultRefusal::MissingScore { index, code });
+        };
+        let (lo, hi) = spec.score_range;
+        // `!(..)` also refuses NaN.
+        if !(score >= lo && score <= hi) {
+            return Err(ResultRefusal::ScoreOutOfRange {
+                index,
+                code,
+                score,
+                lo,
+                hi,
+            });
+        }
+        let (critical, normal) = spec.flags(score);
+        for (flag, sent, given) in [
+            ("critical", f.critical, critical),
+            ("normal", f.normal, normal),
+        ] {
+            if sent && !given {
+                return Err(ResultRefusal::Flag {
+                    index,
+                    code,
+                    flag,
+                    score,
+                    rule: spec.flag_rule(flag),
+                });
+            }
+        }
+        findings.push(AiFinding {
+            code: f.code.clone(),
+            score: Some(score),
+            critical,
+            normal,
+        });
+    }
+    Ok(AiResult {
+        findings,
+        ..r.clone()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +323,115 @@ mod tests {
         assert_eq!(spec.flags(0.59), (false, false));
         assert_eq!(spec.flags(0.05), (false, true));
         assert_eq!(spec.flags(0.1), (false, false));
+    }
+
+    fn register() -> Vec<AiApplication> {
+        let dept = crate::Department::parse(include_str!("../../../examples/department.toml"))
+            .expect("the example department parses");
+        dept.ai_applications
+    }
+
+    fn result(app: &str, version: &str, findings: Vec<AiFinding>) -> AiResult {
+        AiResult {
+            id: "r1".into(),
+            app: AiAppId::parse(app).unwrap(),
+            app_version: version.into(),
+            accession: AccessionNumber::parse("A1").unwrap(),
+            received_at: "2026-06-01T10:00:00Z".parse().unwrap(),
+            findings,
+        }
+    }
+
+    fn finding(code: &str, score: Option<f64>, critical: bool, normal: bool) -> AiFinding {
+        AiFinding {
+            code: FindingCode::parse(code).unwrap(),
+            score,
+            critical,
+            normal,
+        }
+    }
+
+    #[test]
+    fn flags_come_from_the_register_not_from_the_sender() {
+        let reg = register();
+        // cxr-normal: abnormality normal below 0.15; pneumothorax critical at 0.8.
+        let read = read_result(
+            &reg,
+            &result(
+                "cxr-normal",
+                "2.1.0",
+                vec![finding("abnormality", Some(0.04), false, false)],
+            ),
+        )
+        .unwrap();
+        assert!(read.findings[0].normal, "0.04 is below normal_below 0.15");
+        let refused = read_result(
+            &reg,
+            &result(
+                "cxr-normal",
+                "2.1.0",
+                vec![finding("pneumothorax", Some(0.5), true, false)],
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(refused.field(), "findings[0].critical");
+        assert!(
+            refused.to_string().contains("at 0.8 and above"),
+            "{refused}"
+        );
+        let no_such_flag = read_result(
+            &reg,
+            &result(
+                "cxr-normal",
+                "2.1.0",
+                vec![finding("pneumothorax", Some(0.01), false, true)],
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(no_such_flag.field(), "findings[0].normal");
+        assert!(
+            no_such_flag.to_string().contains("no `normal` flag"),
+            "{no_such_flag}"
+        );
+    }
+
+    #[test]
+    fn unregistered_or_out_of_range_results_are_refused_naming_the_field() {
+        let reg = register();
+        let f = |code: &str, score: Option<f64>| vec![finding(code, score, false, false)];
+        let field = |r: AiResult| read_result(&reg, &r).unwrap_err().field();
+        assert_eq!(
+            field(result("no-such-ai", "1", f("abnormality", Some(0.1)))),
+            "app"
+        );
+        assert_eq!(
+            field(result("cxr-normal", "9.9", f("abnormality", Some(0.1)))),
+            "app_version"
+        );
+        assert_eq!(field(result("cxr-normal", "2.1.0", vec![])), "findings");
+        assert_eq!(
+            field(result("cxr-normal", "2.1.0", f("fracture", Some(0.1)))),
+            "findings[0].code"
+        );
+        assert_eq!(
+            field(result("cxr-normal", "2.1.0", f("abnormality", None))),
+            "findings[0].score"
+        );
+        for bad in [1.5, -0.1, f64::NAN, f64::INFINITY] {
+            assert_eq!(
+                field(result("cxr-normal", "2.1.0", f("abnormality", Some(bad)))),
+                "findings[0].score",
+                "{bad}"
+            );
+        }
+        let twice = vec![
+            finding("abnormality", Some(0.1), false, false),
+            finding("abnormality", Some(0.2), false, false),
+        ];
+        assert_eq!(
+            field(result("cxr-normal", "2.1.0", twice)),
+            "findings[1].code"
+        );
     }
 }
 

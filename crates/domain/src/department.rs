@@ -44,6 +44,14 @@ impl Department {
         self.ai_applications.iter().find(|a| a.id.as_str() == id)
     }
 
+    /// An AI result as the register says it means ([`crate::ai::read_result`]).
+    pub fn read_ai_result(
+        &self,
+        r: &crate::ai::AiResult,
+    ) -> Result<crate::ai::AiResult, crate::ai::ResultRefusal> {
+        crate::ai::read_result(&self.ai_applications, r)
+    }
+
     pub fn trainee(&self, person: &ProfessionalId) -> Option<&Trainee> {
         self.trainees.iter().find(|t| &t.person == person)
     }

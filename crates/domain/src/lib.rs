@@ -15,6 +15,7 @@ pub mod config;
 pub mod decision;
 pub mod department;
 pub mod drift;
+pub mod ending;
 pub mod ids;
 pub mod monitoring;
 pub mod pilot;

@@ -50,14 +50,6 @@ pub struct Mandate {
     pub supervision: SupervisionMode,
 }
 
-impl Mandate {
-    /// Whether work under this mandate stands without a radiologist's authorization.
-    fn is_independent(&self) -> bool {
-        self.kind == AgreementKind::Reallocation
-            || self.supervision != SupervisionMode::AuthorizeEach
-    }
-}
-
 /// Who acts on a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signer {
@@ -69,7 +61,7 @@ pub struct Signer {
 
 impl Signer {
     fn may_sign_final(&self) -> bool {
-        self.role == Role::Radiologist || self.mandate.as_ref().is_some_and(Mandate::is_independent)
+        crate::ending::signs_final(self.role, self.mandate.as_ref())
     }
 }
 

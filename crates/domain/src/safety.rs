@@ -7,31 +7,10 @@
 use radgate_stats::trials_for_wilson_width;
 use serde::Serialize;
 
-use crate::decision::{Decision, Pathway};
+use crate::decision::Decision;
 use crate::department::Department;
 use crate::ids::{AccessionNumber, TaskTypeId};
 use crate::monitoring::Rate;
-use crate::report::{AUTHORIZATION_TASK, REVIEW_TASK};
-use crate::workitem::WorkItem;
-
-/// What a work item is, for the steps that end it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// A gatekeeper decides: clear, or escalate to a radiologist.
-    Gatekeeping,
-    /// A radiologist's retrospective review of a cleared or normal exam.
-    Review,
-    /// Anything else (reads, preliminary reports, authorizations).
-    Other,
-}
-
-pub fn step_of(item: &WorkItem) -> Step {
-    match (item.pathway, item.task.as_str()) {
-        (_, REVIEW_TASK) => Step::Review,
-        (Pathway::Gatekeeper, t) if t != AUTHORIZATION_TASK => Step::Gatekeeping,
-        _ => Step::Other,
-    }
-}
 
 /// Whether a cleared (or autonomous-normal) exam is drawn for retrospective review: a draw
 /// keyed by the policy version that decided, so anyone can re-draw it.

@@ -42,7 +42,7 @@ fn result(app: &str, code: &str, score: f64, critical: bool, normal: bool) -> Ai
         app: AiAppId::parse(app).unwrap(),
         app_version: "1.0".into(),
         accession: AccessionNumber::parse("ACC1").unwrap(),
-        received_at: t0() + Duration::minutes(4),
+        received_at: t0(),
         findings: vec![AiFinding {
             code: FindingCode::parse(code).unwrap(),
             score: Some(score),
@@ -118,6 +118,19 @@ fn ai_normal_adult_chest_xray_goes_to_gatekeeper_with_review() {
         d.sla_minutes, 2880,
         "sla defaults to the [sla] minutes of the priority"
     );
+}
+
+#[test]
+fn a_result_received_after_the_evaluation_time_is_not_seen() {
+    let s = study("CT", "CTPA", "CHEST", Priority::Routine);
+    let mut r = result("pe-detect", "pulmonary_embolism", 0.95, true, false);
+    r.received_at = t0() + Duration::minutes(10);
+    let p = example();
+    let before = p.decide(&s, std::slice::from_ref(&r), t0() + Duration::minutes(9));
+    assert_eq!(before.rule, None, "not arrived yet: the default");
+    assert!(before.ai_evidence.is_empty());
+    let after = p.decide(&s, std::slice::from_ref(&r), t0() + Duration::minutes(10));
+    assert_eq!(after.rule.unwrap().as_str(), "ctpa-pe-positive");
 }
 
 #[test]

@@ -231,6 +231,11 @@ enum Action {
 
 fn signers() -> Vec<Signer> {
     let independent = Mandate {
+        agreement_id: "ta-puncture".into(),
+        kind: AgreementKind::Reallocation,
+        supervision: SupervisionMode::None,
+    };
+    let sampled = Mandate {
         agreement_id: "ta-msk".into(),
         kind: AgreementKind::Delegation,
         supervision: SupervisionMode::SampleReview { fraction: 0.1 },
@@ -257,8 +262,8 @@ fn signers() -> Vec<Signer> {
             mandate: None,
         },
         Signer {
-            id: ProfessionalId::parse("ap-2").unwrap(),
-            role: Role::Ap,
+            id: ProfessionalId::parse("pa-2").unwrap(),
+            role: Role::Pa,
             mandate: Some(independent),
         },
         Signer {
@@ -266,16 +271,21 @@ fn signers() -> Vec<Signer> {
             role: Role::Mbb,
             mandate: None,
         },
+        Signer {
+            id: ProfessionalId::parse("ap-3").unwrap(),
+            role: Role::Ap,
+            mandate: Some(sampled),
+        },
     ]
 }
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        (0usize..5).prop_map(Action::Edit),
-        (0usize..5).prop_map(Action::Submit),
-        (0usize..5).prop_map(Action::Authorize),
-        (0usize..5).prop_map(Action::Return),
-        (0usize..5).prop_map(Action::Addendum),
+        (0usize..6).prop_map(Action::Edit),
+        (0usize..6).prop_map(Action::Submit),
+        (0usize..6).prop_map(Action::Authorize),
+        (0usize..6).prop_map(Action::Return),
+        (0usize..6).prop_map(Action::Addendum),
     ]
 }
 
@@ -283,7 +293,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
-    fn report_lifecycle_invariants_hold_for_any_sequence(author in 0usize..5, actions in prop::collection::vec(action(), 0..12)) {
+    fn report_lifecycle_invariants_hold_for_any_sequence(author in 0usize..6, actions in prop::collection::vec(action(), 0..12)) {
         let people = signers();
         let content = |n: usize| ReportContent { text: format!("text {n}"), findings: vec![] };
         let mut r = Report::draft(AccessionNumber::parse("A").unwrap(), people[author].clone(), content(0), t0());
@@ -304,6 +314,10 @@ proptest! {
             }
             if r.state == ReportState::Authorized {
                 let signer = r.authorized_by.clone().expect("authorized reports name their signer");
+                prop_assert!(
+                    radgate_domain::ending::signs_final(signer.role, signer.mandate.as_ref()),
+                    "{:?} signed a final report without a mandate for it", signer
+                );
                 let prelim_then_auth = r.history.iter().any(|v| v.act == Act::SubmittedPreliminary);
                 if prelim_then_auth {
                     prop_assert_ne!(&signer.id, &r.author.id, "the author authorized their own preliminary report");

@@ -101,14 +101,34 @@ fn supervised_delegate_cannot_sign_their_own_draft() {
 }
 
 #[test]
-fn delegate_with_independent_mandate_signs_own_draft() {
+fn a_delegate_under_sampled_review_still_cannot_sign_final() {
+    // Task delegation keeps the radiologist responsible, whatever the supervision mode.
     let ap_msk = signer(
         "ap-msk",
         Role::Ap,
         Some(SupervisionMode::SampleReview { fraction: 0.1 }),
     );
     let mut r = draft(ap_msk.clone());
-    r.authorize(&ap_msk, at()).unwrap();
+    assert_eq!(
+        r.authorize(&ap_msk, at()),
+        Err(ReportError::MayNotSignFinal(Role::Ap))
+    );
+    assert_eq!(r.state, ReportState::Draft);
+}
+
+#[test]
+fn a_big_registered_performer_under_reallocation_signs_own_draft() {
+    let pa = Signer {
+        id: ProfessionalId::parse("pa-mulder").unwrap(),
+        role: Role::Pa,
+        mandate: Some(Mandate {
+            agreement_id: "ta-puncture-pa".into(),
+            kind: AgreementKind::Reallocation,
+            supervision: SupervisionMode::None,
+        }),
+    };
+    let mut r = draft(pa.clone());
+    r.authorize(&pa, at()).unwrap();
     assert_eq!(r.state, ReportState::Authorized);
 }
 

@@ -126,6 +126,10 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/work-items/{id}/release", post(release))
         .route("/api/v1/work-items/{id}/complete", post(complete))
         .route(
+            "/api/v1/work-items/{id}/close",
+            post(crate::reports::close_without_report),
+        )
+        .route(
             "/api/v1/work-items/{id}/clear",
             post(crate::gatekeeping::clear),
         )
@@ -503,22 +507,11 @@ async fn complete(
     ItemId(id): ItemId,
 ) -> Result<axum::Json<WorkItem>, Problem> {
     let person = caller.person()?;
-    // Gatekeeping ends in a clearance or an escalation, a review in its finding: each has
-    // its own action, which records what a bare "complete" would lose.
+    // Each kind of work ends its own way (the domain's `ending`): gatekeeping by clear or
+    // escalate, a review by its finding, delegated work by a preliminary report, a read by
+    // an authorized report. A bare "complete" only ends a read whose report is signed.
     if let Some(item) = app.store.work_item(id).await? {
-        match radgate_domain::safety::step_of(&item) {
-            radgate_domain::safety::Step::Gatekeeping => {
-                return Err(Problem::conflict(format!(
-                    "work item {id} is gatekeeping: POST .../clear or .../escalate"
-                )));
-            }
-            radgate_domain::safety::Step::Review => {
-                return Err(Problem::conflict(format!(
-                    "work item {id} is a retrospective review: POST .../review with {{\"missed\": true|false}}"
-                )));
-            }
-            radgate_domain::safety::Step::Other => {}
-        }
+        crate::reports::require_complete(&app, person, &item).await?;
     }
     Ok(axum::Json(
         app.store

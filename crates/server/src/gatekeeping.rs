@@ -8,9 +8,10 @@ use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Duration, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::decision::Pathway;
+use radgate_domain::ending::{ItemKind, kind_of};
 use radgate_domain::ids::TaskTypeId;
 use radgate_domain::report::{AUTHORIZATION_TASK, REVIEW_TASK};
-use radgate_domain::safety::{SafetyReport, Step, agreed_width, drawn_for_review, step_of};
+use radgate_domain::safety::{SafetyReport, agreed_width, drawn_for_review};
 use radgate_domain::study::Priority;
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, SafetyReview, Tx};
@@ -34,11 +35,11 @@ pub struct Ended {
 }
 
 /// Loads the item under a row lock and checks it is the kind of step the action ends.
-async fn locked(tx: &mut Tx, id: u64, step: Step, action: &str) -> Result<WorkItem, Problem> {
+async fn locked(tx: &mut Tx, id: u64, kind: ItemKind, action: &str) -> Result<WorkItem, Problem> {
     let Some(item) = tx.work_item_for_update(id).await? else {
         return Err(Problem::not_found(format!("work item {id} does not exist")));
     };
-    if step_of(&item) != step {
+    if kind_of(&item) != kind {
         return Err(Problem::conflict(format!(
             "work item {id} ({}) cannot be {action}",
             item.task
@@ -99,7 +100,7 @@ pub async fn clear(
     let person = caller.person()?;
     let now = Utc::now();
     let mut tx = app.store.begin().await?;
-    let mut item = locked(&mut tx, id, Step::Gatekeeping, "cleared").await?;
+    let mut item = locked(&mut tx, id, ItemKind::Gatekeeping, "cleared").await?;
     item.complete(&person.professional)
         .map_err(|e| Problem::conflict(e.to_string()))?;
     tx.save_work_item(&item).await?;
@@ -130,7 +131,7 @@ pub async fn escalate(
     let person = caller.person()?;
     let now = Utc::now();
     let mut tx = app.store.begin().await?;
-    let mut item = locked(&mut tx, id, Step::Gatekeeping, "escalated").await?;
+    let mut item = locked(&mut tx, id, ItemKind::Gatekeeping, "escalated").await?;
     item.escalate_by(&person.professional)
         .map_err(|e| Problem::conflict(e.to_string()))?;
     tx.save_work_item(&item).await?;
@@ -185,7 +186,7 @@ pub async fn review(
     }
     let now = Utc::now();
     let mut tx = app.store.begin().await?;
-    let mut item = locked(&mut tx, id, Step::Review, "reviewed").await?;
+    let mut item = locked(&mut tx, id, ItemKind::Review, "reviewed").await?;
     item.complete(&person.professional)
         .map_err(|e| Problem::conflict(e.to_string()))?;
     tx.save_work_item(&item).await?;

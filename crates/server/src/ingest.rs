@@ -127,6 +127,12 @@ pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Pro
 /// decision changes the work, the open items of the old one give way to new ones.
 pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, Problem> {
     let result = async {
+        // The result as the register says it means: flags from the operating points.
+        let read = app
+            .department
+            .read_ai_result(r)
+            .map_err(|e| Problem::invalid(e.field(), e.to_string()))?;
+        let r = &read;
         let now = Utc::now();
         let mut tx = app.store.begin().await?;
         match tx.insert_ai_result(r, now).await? {
@@ -181,6 +187,12 @@ async fn usable(app: &App, tx: &mut Tx, results: Vec<AiResult>) -> Result<Vec<Ai
         .filter_map(|(app, kind)| Some((AiAppId::parse(app).ok()?, AlarmKind::parse(kind)?)))
         .collect();
     let changes = tx.latest_status_changes().await?;
+    // Read again against the register in force: a result stored before the register
+    // changed (another version, another operating point) means what the register says now.
+    let results = results
+        .iter()
+        .filter_map(|r| app.department.read_ai_result(r).ok())
+        .collect();
     Ok(radgate_domain::monitoring::usable_results(
         results,
         &app.department,

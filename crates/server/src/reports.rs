@@ -7,15 +7,18 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::authz;
+use radgate_domain::ending::{self, Ending, EndingRefusal, Work};
 use radgate_domain::ids::{AccessionNumber, FindingCode, ProfessionalId, TaskTypeId};
 use radgate_domain::portfolio::Suspension;
 use radgate_domain::quality::{Discrepancy, LiftError, judge, suspension_supervisor};
-use radgate_domain::report::{Report, ReportContent, ReportError, Signer, authorization_task};
+use radgate_domain::report::{
+    Report, ReportContent, ReportError, ReportState, Signer, authorization_task,
+};
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
 use serde::Deserialize;
 
-use crate::api::Body;
+use crate::api::{Body, ItemId};
 use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::state::App;
@@ -52,39 +55,62 @@ fn accession(raw: String) -> Result<AccessionNumber, Problem> {
     AccessionNumber::parse(raw).map_err(|e| Problem::invalid("accession", e.to_string()))
 }
 
-/// The person acting on a study's report, the work item they hold for it, and their
-/// mandate for that item's task.
+/// The person acting on a study's report, the work item they hold for it, what that item
+/// is under their mandate (the domain's `ending::work_of`), and their signer record.
 async fn acting(
     app: &App,
     tx: &mut Tx,
     person: &User,
     accession: &AccessionNumber,
-) -> Result<(Signer, WorkItem), Problem> {
-    let item = tx
+) -> Result<(Signer, WorkItem, Work), Problem> {
+    let held = tx
         .claimed_items(accession.as_str(), &person.professional)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            Problem::conflict(format!(
-                "claim a work item of {accession} before reporting on it"
-            ))
-        })?;
-    let mandate = authz::mandate(
-        person.role,
-        item.task.as_str(),
-        &app.department,
-        Utc::now().date_naive(),
-    )
-    .map_err(|r| Problem::forbidden(r.to_string()))?;
-    Ok((
-        Signer {
-            id: person.professional.clone(),
-            role: person.role,
-            mandate,
-        },
-        item,
-    ))
+        .await?;
+    if held.is_empty() {
+        return Err(Problem::conflict(format!(
+            "claim a work item of {accession} before reporting on it"
+        )));
+    }
+    let today = Utc::now().date_naive();
+    let mut refusal = None;
+    for item in held {
+        let mandate = authz::mandate(person.role, item.task.as_str(), &app.department, today)
+            .map_err(|r| Problem::forbidden(r.to_string()))?;
+        let work = ending::work_of(&item, person.role, mandate.as_ref());
+        match ending::may_end(work, Ending::Report, None, None) {
+            Ok(()) => {
+                let signer = Signer {
+                    id: person.professional.clone(),
+                    role: person.role,
+                    mandate,
+                };
+                return Ok((signer, item, work));
+            }
+            Err(e) => refusal = refusal.or(Some((item.id, e))),
+        }
+    }
+    let (id, e) = refusal.expect("at least one held item was refused");
+    Err(Problem::conflict(format!("work item {id}: {e}")))
+}
+
+/// Refuses an ending the domain does not allow for this work.
+fn require_ending(
+    work: Work,
+    how: Ending,
+    report: Option<ReportState>,
+    reason: Option<&str>,
+) -> Result<(), Problem> {
+    ending::may_end(work, how, report, reason).map_err(ending_problem)
+}
+
+pub(crate) fn ending_problem(e: EndingRefusal) -> Problem {
+    match e {
+        EndingRefusal::Delegated | EndingRefusal::CloseIsRadiologists => {
+            Problem::forbidden(e.to_string())
+        }
+        EndingRefusal::EmptyReason => Problem::invalid("reason", e.to_string()),
+        _ => Problem::conflict(e.to_string()),
+    }
 }
 
 /// A report transition in progress: the open transaction, who acts with which item, and
@@ -93,6 +119,7 @@ struct Step {
     tx: Tx,
     signer: Signer,
     item: WorkItem,
+    work: Work,
     report: Report,
     now: DateTime<Utc>,
 }
@@ -100,7 +127,7 @@ struct Step {
 async fn begin_step(app: &App, person: &User, acc: String) -> Result<Step, Problem> {
     let acc = accession(acc)?;
     let mut tx = app.store.begin().await?;
-    let (signer, item) = acting(app, &mut tx, person, &acc).await?;
+    let (signer, item, work) = acting(app, &mut tx, person, &acc).await?;
     let report = tx
         .report_for_update(acc.as_str())
         .await?
@@ -109,6 +136,7 @@ async fn begin_step(app: &App, person: &User, acc: String) -> Result<Step, Probl
         tx,
         signer,
         item,
+        work,
         report,
         now: Utc::now(),
     })
@@ -212,7 +240,7 @@ pub async fn draft(
     let acc = accession(acc)?;
     let now = Utc::now();
     let mut tx = app.store.begin().await?;
-    let (signer, _) = acting(&app, &mut tx, person, &acc).await?;
+    let (signer, _, _) = acting(&app, &mut tx, person, &acc).await?;
     let content = ReportContent {
         text: t.text,
         findings: t.findings,
@@ -244,9 +272,11 @@ pub async fn submit(
         mut tx,
         signer,
         item,
+        work,
         mut report,
         now,
     } = begin_step(&app, person, acc).await?;
+    require_ending(work, Ending::SubmitPreliminary, Some(report.state), None)?;
     report
         .submit_preliminary(&signer, now)
         .map_err(report_problem)?;
@@ -293,9 +323,11 @@ pub async fn authorize(
         mut tx,
         signer,
         item,
+        work,
         mut report,
         now,
     } = begin_step(&app, person, acc).await?;
+    require_ending(work, Ending::SignFinal, Some(report.state), None)?;
     let grade = match (report.needs_discrepancy_grade(), grading.discrepancy) {
         (true, None) => {
             return Err(Problem::invalid(
@@ -465,9 +497,12 @@ pub async fn return_for_correction(
         mut tx,
         signer,
         item,
+        work,
         mut report,
         now,
     } = begin_step(&app, person, acc).await?;
+    // Returning a preliminary report is the authorizing read's other outcome.
+    require_ending(work, Ending::SignFinal, Some(report.state), None)?;
     report
         .return_for_correction(&signer, &r.reason, now)
         .map_err(report_problem)?;
@@ -525,4 +560,68 @@ pub async fn addendum(
     record(&app, &mut tx, &report, now, &[]).await?;
     tx.commit().await?;
     Ok(axum::Json(report))
+}
+
+/// What `item` is for `person`, under the mandate they hold for its task today.
+fn work_for(app: &App, person: &User, item: &WorkItem) -> Result<Work, Problem> {
+    let mandate = authz::mandate(
+        person.role,
+        item.task.as_str(),
+        &app.department,
+        Utc::now().date_naive(),
+    )
+    .map_err(|r| Problem::forbidden(r.to_string()))?;
+    Ok(ending::work_of(item, person.role, mandate.as_ref()))
+}
+
+/// Refuses a bare "complete" of work that must end another way.
+pub(crate) async fn require_complete(
+    app: &App,
+    person: &User,
+    item: &WorkItem,
+) -> Result<(), Problem> {
+    let work = work_for(app, person, item)?;
+    let report = app
+        .store
+        .report(item.accession.as_str())
+        .await?
+        .map(|r| r.state);
+    require_ending(work, Ending::Complete, report, None)
+}
+
+/// Ends a radiologist's read without a report, with the reason on the audit trail (an
+/// order cancelled after acquisition, a duplicate exam, images not diagnostic).
+pub async fn close_without_report(
+    State(app): State<App>,
+    caller: Caller,
+    ItemId(id): ItemId,
+    Body(r): Body<Reason>,
+) -> Result<axum::Json<WorkItem>, Problem> {
+    let person = caller.person()?;
+    let now = Utc::now();
+    let mut tx = app.store.begin().await?;
+    let mut item = tx
+        .work_item_for_update(id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("work item {id} does not exist")))?;
+    let work = work_for(&app, person, &item)?;
+    require_ending(work, Ending::CloseWithoutReport, None, Some(&r.reason))?;
+    item.complete(&person.professional)
+        .map_err(|e| Problem::conflict(e.to_string()))?;
+    tx.save_work_item(&item).await?;
+    tx.audit(&AuditEvent {
+        at: now,
+        actor: person.professional.to_string(),
+        kind: AuditKind::Complete,
+        subject: format!("work_item/{id}"),
+        detail: serde_json::json!({
+            "accession": item.accession.as_str(),
+            "task": item.task.as_str(),
+            "outcome": "closed without report",
+            "reason": r.reason.trim(),
+        }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(item))
 }

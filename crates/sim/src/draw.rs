@@ -94,24 +94,28 @@ pub(crate) fn draw_exam(
             let spec = app.finding(f.code.as_str());
             let range = spec.map_or((0.0, 1.0), |s| s.score_range);
             let score = draw_score(&f.model, positive, range, rng);
-            let (critical, normal) = spec.map_or((false, false), |s| s.flags(score));
             findings.push(AiFinding {
                 code: f.code.clone(),
                 score: Some(score),
-                critical,
-                normal,
+                critical: false,
+                normal: false,
             });
         }
         let latency_ms = (latency_min * MINUTE_MS) as i64;
+        let sent = AiResult {
+            id: format!("{}-{accession}", sim.app),
+            app: sim.app.clone(),
+            app_version: app.version.clone(),
+            accession: study.accession.clone(),
+            received_at: acquired_at + Duration::milliseconds(latency_ms),
+            findings,
+        };
+        // The flags are the register's reading of the scores, as in live routing.
+        let result = radgate_domain::ai::read_result(std::slice::from_ref(app), &sent).expect(
+            "the simulation table is checked against the register and draws scores in range",
+        );
         ai.push(DrawnAi {
-            result: AiResult {
-                id: format!("{}-{accession}", sim.app),
-                app: sim.app.clone(),
-                app_version: app.version.clone(),
-                accession: study.accession.clone(),
-                received_at: acquired_at + Duration::milliseconds(latency_ms),
-                findings,
-            },
+            result,
             latency_ms,
             failed,
         });

@@ -14,7 +14,7 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use crate::audit::{AuditRecord, GENESIS, chain_hash};
 use crate::dialect::Dialect;
 use crate::worklist::{NewWorkItem, work_item};
-use crate::{Result, StoreError, millis};
+use crate::{Result, StoreError, from_millis, millis};
 
 /// What an ingest did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,21 +205,24 @@ impl Tx {
             .transpose()
     }
 
-    /// The AI results for a study, in arrival order.
+    /// The AI results for a study, in arrival order, each with the time radgate received
+    /// it (not the sender's claim), which routing at a given time goes by.
     pub async fn ai_results_for(&mut self, accession: &str) -> Result<Vec<AiResult>> {
         let rows = sqlx::query(
-            "SELECT id, body FROM ai_results WHERE accession = $1 ORDER BY received_at, id",
+            "SELECT id, body, received_at FROM ai_results WHERE accession = $1 ORDER BY received_at, id",
         )
         .bind(accession)
         .fetch_all(&mut *self.inner)
         .await?;
         rows.iter()
             .map(|r| {
-                parse(
+                let mut result: AiResult = parse(
                     "AI result",
                     &r.try_get::<String, _>("id")?,
                     &r.try_get::<String, _>("body")?,
-                )
+                )?;
+                result.received_at = from_millis(r.try_get::<i64, _>("received_at")?);
+                Ok(result)
             })
             .collect()
     }

@@ -474,7 +474,7 @@ async fn configuration_changes_are_recorded_and_audited_and_policy_versions_are_
         );
 
         let changed = Department::parse(
-            &DEPARTMENT.replace("sample_fraction = 0.10", "sample_fraction = 0.20"),
+            &DEPARTMENT.replace("npv_interval_width = 0.04", "npv_interval_width = 0.03"),
         )
         .unwrap();
         let second = store
@@ -484,10 +484,10 @@ async fn configuration_changes_are_recorded_and_audited_and_policy_versions_are_
         assert_eq!(second.len(), 1, "{backend}: {second:?}");
         assert_eq!(
             (second[0].table, second[0].id.as_str(), second[0].what),
-            ("task_agreements", "ta-msk-ultrasound", "changed")
+            ("task_agreements", "ta-cxr-gatekeeping", "changed")
         );
         let trail = store
-            .audit_trail("task_agreements/ta-msk-ultrasound")
+            .audit_trail("task_agreements/ta-cxr-gatekeeping")
             .await
             .unwrap();
         assert_eq!(

@@ -11,11 +11,24 @@ use crate::decision::{AiEvidence, Decision};
 use crate::study::Study;
 
 impl Policy {
-    /// Routes `study` given the AI results that have arrived by `now`.
+    /// Routes `study` given the AI results that have arrived by `now`: a result received
+    /// after `now` is not seen. Results are read as the register says they mean
+    /// (`ai::read_result`) before they come here.
     ///
     /// Deterministic: the same policy, study, results (in the same order) and `now` give
     /// the same decision.
     pub fn decide(&self, study: &Study, results: &[AiResult], now: DateTime<Utc>) -> Decision {
+        let arrived: Vec<AiResult>;
+        let results = if results.iter().all(|r| r.received_at <= now) {
+            results
+        } else {
+            arrived = results
+                .iter()
+                .filter(|r| r.received_at <= now)
+                .cloned()
+                .collect();
+            &arrived
+        };
         let fired = self
             .rules
             .iter()
