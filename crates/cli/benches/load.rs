@@ -203,7 +203,14 @@ fn main() {
         run(&account, Some("a-long-password-1\n"));
         let mut key_args = vec!["api-key", "create"];
         key_args.extend(db.iter().map(String::as_str));
-        key_args.extend(["--name", "bench", "--scopes", "ingest"]);
+        key_args.extend([
+            "--department",
+            &dept,
+            "--name",
+            "bench",
+            "--scopes",
+            "ingest,read,ai:pe-detect,ai:cxr-normal,ai:fracture-detect,ai:ich-detect,ai:cspine-fracture",
+        ]);
         let key = run(&key_args, None);
 
         let server = Server::start(&db);

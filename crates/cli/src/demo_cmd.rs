@@ -71,6 +71,7 @@ pub fn run(o: Options) -> Result<()> {
             department: dept,
             listen: o.listen,
             secure_cookies: false,
+            session_idle: Duration::from_secs(30 * 60),
             reroute_every: Duration::from_secs(5),
             mllp_listen: None,
             mllp_idle: radgate_server::MLLP_IDLE,

@@ -94,6 +94,9 @@ enum Command {
         /// Mark the session cookie Secure (when radgate is served over TLS)
         #[arg(long)]
         secure_cookies: bool,
+        /// Minutes a login session may go unused before it ends
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        session_idle_minutes: u64,
         /// Seconds between checks for studies whose AI wait has run out
         #[arg(long, default_value_t = 15)]
         reroute_every: u64,
@@ -260,6 +263,14 @@ enum AccountCommand {
         #[arg(long)]
         professional: String,
     },
+    /// Disable an account: its sessions end at once and it cannot log in until
+    /// `account add` sets a new password
+    Disable {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -268,9 +279,13 @@ enum ApiKeyCommand {
     Create {
         #[command(flatten)]
         database: Database,
+        /// The department whose AI register `ai:APP` scopes name
+        #[arg(long)]
+        department: PathBuf,
         #[arg(long)]
         name: String,
-        /// Scopes, e.g. `ingest`
+        /// Comma-separated: `ingest` (orders and studies), `ai:APP` (results of one
+        /// application of the AI register), `read` (clinical records)
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
     },
@@ -571,6 +586,7 @@ fn main() -> ExitCode {
             policy,
             department,
             secure_cookies,
+            session_idle_minutes,
             reroute_every,
             mllp_listen,
             mllp_idle_seconds,
@@ -609,7 +625,10 @@ fn main() -> ExitCode {
             },
             &policy,
             &department,
-            secure_cookies,
+            serve_cmd::Sessions {
+                secure_cookies,
+                idle: std::time::Duration::from_secs(session_idle_minutes * 60),
+            },
             std::time::Duration::from_secs(reroute_every.max(1)),
         ),
         Command::Account {
@@ -626,14 +645,23 @@ fn main() -> ExitCode {
             &username,
             &professional,
         ),
+        Command::Account {
+            command: AccountCommand::Disable { database, username },
+        } => serve_cmd::disable_account(serve_cmd::Target::from(&database), &username),
         Command::ApiKey {
             command:
                 ApiKeyCommand::Create {
                     database,
+                    department,
                     name,
                     scopes,
                 },
-        } => serve_cmd::create_api_key(serve_cmd::Target::from(&database), &name, &scopes),
+        } => serve_cmd::create_api_key(
+            serve_cmd::Target::from(&database),
+            &department,
+            &name,
+            &scopes,
+        ),
         Command::Portfolio {
             command:
                 PortfolioCommand::Import {

@@ -15,7 +15,7 @@ use crate::serve_cmd::Target;
 pub fn import(target: Target, department: &Path, file: &Path) -> Result<()> {
     let (dept, _) = load::department(department)?;
     let text = load::read(file)?;
-    let assessments = match parse_assessments(&text, &dept) {
+    let assessments = match parse_assessments(&text, &dept, Utc::now().date_naive()) {
         Ok(a) => a,
         Err(rows) => {
             for e in &rows {

@@ -57,12 +57,19 @@ pub struct DicomListen {
     pub forward: Vec<radgate_server::DicomNode>,
 }
 
+/// How login sessions are kept.
+pub struct Sessions {
+    pub secure_cookies: bool,
+    /// A session unused this long ends.
+    pub idle: std::time::Duration,
+}
+
 pub fn serve(
     target: Target,
     listen: Listen,
     policy: &Path,
     department: &Path,
-    secure_cookies: bool,
+    sessions: Sessions,
     reroute_every: std::time::Duration,
 ) -> Result<()> {
     let Listen {
@@ -103,7 +110,8 @@ pub fn serve(
             policy,
             department,
             listen,
-            secure_cookies,
+            secure_cookies: sessions.secure_cookies,
+            session_idle: sessions.idle,
             reroute_every,
             mllp_listen,
             mllp_idle,
@@ -212,13 +220,39 @@ pub fn add_account(
     })
 }
 
-pub fn create_api_key(target: Target, name: &str, scopes: &[String]) -> Result<()> {
+pub fn disable_account(target: Target, username: &str) -> Result<()> {
+    load::runtime()?.block_on(async {
+        let store = target.open().await?;
+        if !store.disable_user(username, chrono::Utc::now()).await? {
+            anyhow::bail!("no account `{username}`");
+        }
+        eprintln!("account `{username}` disabled; its sessions have ended");
+        Ok(())
+    })
+}
+
+pub fn create_api_key(
+    target: Target,
+    department: &Path,
+    name: &str,
+    scopes: &[String],
+) -> Result<()> {
+    let (dept, _) = load::department(department)?;
+    // Every scope must read, before anything is stored.
+    let scopes: Vec<String> = scopes
+        .iter()
+        .map(|s| {
+            radgate_domain::authz::Scope::parse(s.trim(), &dept)
+                .map(|s| s.code())
+                .map_err(|e| anyhow::anyhow!("--scopes: {e}"))
+        })
+        .collect::<Result<_>>()?;
     let key = new_secret();
     load::runtime()?.block_on(async {
         target
             .open()
             .await?
-            .put_api_key(&sha256_hex(&key), name, scopes, chrono::Utc::now())
+            .put_api_key(&sha256_hex(&key), name, &scopes, chrono::Utc::now())
             .await?;
         eprintln!(
             "API key `{name}` with scopes {} saved; it is shown once:",

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::http::{call, provision_people};
+use support::http::{call, login, provision_people};
 use support::{Server, databases};
 
 fn py(program: &str, arg: &Value) -> Value {
@@ -662,4 +662,130 @@ fn a_newer_copy_too_large_for_the_journal_is_not_replaced_by_the_journaled_older
     let cmp = py(COMPARE, &json!({"sent": large, "stored": path}));
     assert_eq!(cmp["same_pixels"], true, "the older copy came back: {cmp}");
     drop(s);
+}
+
+/// Issue 12, item 4: a received study that cannot be routed as it came (an accession number
+/// longer than DICOM's 16 characters, no order) is kept and put on the reconciliation list
+/// with the reason, counted in /metrics, and the department's reconciler is told; sent with
+/// dcmtk's storescu.
+#[test]
+fn studies_that_cannot_be_routed_land_on_the_reconciliation_list() {
+    let db = databases("dicom_reconcile").remove(0);
+    let storage = tmp("dicom-reconcile");
+    let s = Server::start_with(
+        &db,
+        &[
+            "--dicom-listen",
+            "127.0.0.1:0",
+            "--dicom-storage",
+            storage.to_str().unwrap(),
+            "--dicom-quiet-seconds",
+            "1",
+        ],
+    );
+    let addr = s.dicom.clone().unwrap();
+    let key = provision_people(&db);
+    let files = tmp("dicom-reconcile-files");
+    for (study, accession) in [
+        ("1.2.826.0.1.3680043.8.498.7001", "ACC-TOO-LONG-FOR-DICOM"),
+        ("1.2.826.0.1.3680043.8.498.7002", "NOORDER1"),
+    ] {
+        py(
+            GENERATE,
+            &json!({"dir": files.to_str().unwrap(), "study": study, "accession": accession,
+                "series": [[format!("{study}.1"), 2]]}),
+        );
+    }
+    storescu("MODALITY1", &addr, &files);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let list = loop {
+        let r = call(
+            "GET",
+            &format!("{}/api/v1/reconciliation", s.url),
+            Some(&key),
+            None,
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        if r.body.as_array().unwrap().len() == 2 {
+            break r.body;
+        }
+        assert!(Instant::now() < deadline, "never listed: {}", r.body);
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let reason = |study: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["study_uid"] == study)
+            .unwrap_or_else(|| panic!("{study} not listed: {list}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let long = reason("1.2.826.0.1.3680043.8.498.7001");
+    assert!(
+        long.starts_with("not routed: ") && long.contains("16"),
+        "{long}"
+    );
+    let orphan = reason("1.2.826.0.1.3680043.8.498.7002");
+    assert!(
+        orphan.contains("no order for accession `NOORDER1`"),
+        "{orphan}"
+    );
+    assert_eq!(list[0]["instances"], 2);
+    // Kept, not lost: the files are stored.
+    wait_for_file(&stored(
+        &storage,
+        "1.2.826.0.1.3680043.8.498.7001",
+        "1.2.826.0.1.3680043.8.498.7001.1",
+        "1.2.826.0.1.3680043.8.498.7001.1.1",
+    ));
+    let metrics = support::agent()
+        .get(format!("{}/metrics", s.url))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("radgate_reconciliation_open 2"),
+        "{metrics}"
+    );
+    let rad = login(&s.url, "devries");
+    let notes = call(
+        "GET",
+        &format!("{}/api/v1/notifications", s.url),
+        None,
+        Some(&rad),
+        None,
+    )
+    .body;
+    let texts: Vec<&str> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("needs reconciliation"))
+            .count(),
+        2,
+        "{texts:?}"
+    );
+    // A session that may not search clinical records does not see the list.
+    let ap = login(&s.url, "smit");
+    assert_eq!(
+        call(
+            "GET",
+            &format!("{}/api/v1/reconciliation", s.url),
+            None,
+            Some(&ap),
+            None
+        )
+        .status,
+        403
+    );
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::department::Department;
-use crate::ids::{ProfessionalId, TaskTypeId};
+use crate::ids::{AiAppId, ProfessionalId, TaskTypeId};
 use crate::portfolio::{AuthorizationStatus, Portfolio, derive};
 use crate::professional::{Professional, Role};
 use crate::report::Mandate;
@@ -215,6 +215,184 @@ pub fn tasks_for(role: Role, dept: &Department, day: NaiveDate) -> Vec<crate::id
         .collect()
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssessorRefusal {
+    #[error("`{0}` is not a professional of the department")]
+    Unknown(String),
+    #[error("nobody assesses themselves")]
+    Themselves,
+    #[error(
+        "{assessor} is not an assessor of {assessee} for `{task}`: radiologists, their supervisors and, where the programme says so, its staff assess"
+    )]
+    NotAssessor {
+        assessor: ProfessionalId,
+        assessee: ProfessionalId,
+        task: String,
+    },
+}
+
+/// Whether `assessor` may record or confirm an assessment of `assessee` for `task` on
+/// `day`: a radiologist (who answer for the delegated work), one of the assessee's
+/// supervisors (a trainee's named supervisors, the responsible specialists of the
+/// agreements that delegate to their role), or the staff of the assessee's programme when
+/// the programme says its staff assess. Never a peer, and never oneself.
+pub fn may_assess(
+    assessor: &ProfessionalId,
+    assessee: &ProfessionalId,
+    task: &str,
+    dept: &Department,
+    day: NaiveDate,
+) -> Result<(), AssessorRefusal> {
+    let who = dept
+        .professional(assessor.as_str())
+        .ok_or_else(|| AssessorRefusal::Unknown(assessor.to_string()))?;
+    let subject = dept
+        .professional(assessee.as_str())
+        .ok_or_else(|| AssessorRefusal::Unknown(assessee.to_string()))?;
+    if who.id == subject.id {
+        return Err(AssessorRefusal::Themselves);
+    }
+    let programme_staff = dept
+        .trainee(&subject.id)
+        .and_then(|t| dept.programme(&t.programme))
+        .is_some_and(|p| p.staff_assess && p.staff.contains(&who.id));
+    if who.role == Role::Radiologist
+        || supervisors_of(subject, dept, day).contains(&who.id)
+        || programme_staff
+    {
+        Ok(())
+    } else {
+        Err(AssessorRefusal::NotAssessor {
+            assessor: who.id.clone(),
+            assessee: subject.id.clone(),
+            task: task.to_string(),
+        })
+    }
+}
+
+/// What a system's API key may do. People never feed routing; systems read nothing
+/// clinical unless a key says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Orders and studies (the RIS, the PACS, the modalities' gateway).
+    Ingest,
+    /// The results of one AI application of the register (its vendor's platform).
+    Ai(AiAppId),
+    /// Read clinical records: decisions, reports and the FHIR facade's clinical resources.
+    Read,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    #[error(
+        "unknown scope `{0}`; scopes are `ingest`, `read` and `ai:APP` (an application of the AI register)"
+    )]
+    Unknown(String),
+    #[error("scope `{0}` names no application of the AI register")]
+    UnknownApp(String),
+}
+
+impl Scope {
+    /// Reads a scope as given when a key is made; `ai:APP` must name a registered
+    /// application.
+    pub fn parse(s: &str, dept: &Department) -> Result<Scope, ScopeError> {
+        match s {
+            "ingest" => Ok(Scope::Ingest),
+            "read" => Ok(Scope::Read),
+            _ => match s.strip_prefix("ai:") {
+                Some(app) => match dept.ai_application(app) {
+                    Some(a) => Ok(Scope::Ai(a.id.clone())),
+                    None => Err(ScopeError::UnknownApp(s.to_string())),
+                },
+                None => Err(ScopeError::Unknown(s.to_string())),
+            },
+        }
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            Scope::Ingest => "ingest".into(),
+            Scope::Read => "read".into(),
+            Scope::Ai(app) => format!("ai:{app}"),
+        }
+    }
+}
+
+/// What feeds routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed<'a> {
+    Order,
+    Study,
+    AiResult(&'a AiAppId),
+}
+
+/// Who is asking, for the rules on feeding routing and reading records.
+#[derive(Debug, Clone, Copy)]
+pub enum Requester<'a> {
+    Person(Role),
+    System(&'a [Scope]),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedRefusal {
+    #[error(
+        "orders, studies and AI results come from systems with an API key; a person's session does not feed routing"
+    )]
+    Person,
+    #[error("this API key lacks the `{0}` scope")]
+    MissingScope(String),
+}
+
+/// Whether `who` may feed routing with `what`: systems only, an order or study with
+/// `ingest`, an AI result only with the scope of its own application, so one vendor's key
+/// cannot speak for another's application.
+pub fn may_feed(who: Requester<'_>, what: Feed<'_>) -> Result<(), FeedRefusal> {
+    let Requester::System(scopes) = who else {
+        return Err(FeedRefusal::Person);
+    };
+    let needed = match what {
+        Feed::Order | Feed::Study => Scope::Ingest,
+        Feed::AiResult(app) => Scope::Ai(app.clone()),
+    };
+    if scopes.contains(&needed) {
+        Ok(())
+    } else {
+        Err(FeedRefusal::MissingScope(needed.code()))
+    }
+}
+
+/// A person's tie to a study, for reading its clinical records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StudyTie {
+    /// They hold or held a work item of the study.
+    pub worked_on: bool,
+    /// The study has an open item of a task they may claim (they decide whether to take it).
+    pub may_claim_open_item: bool,
+}
+
+/// Whether `who` may read a study's clinical records (its routing decision, report, and
+/// FHIR resources): radiologists, who answer for every read; other clinicians for the
+/// studies they work on or may take; systems with the `read` scope. Programme staff see
+/// portfolios, not patients.
+pub fn may_read_study(who: Requester<'_>, tie: StudyTie) -> bool {
+    match who {
+        Requester::System(scopes) => scopes.contains(&Scope::Read),
+        Requester::Person(Role::Radiologist) => true,
+        Requester::Person(Role::ProgrammeStaff | Role::Student) => false,
+        Requester::Person(_) => tie.worked_on || tie.may_claim_open_item,
+    }
+}
+
+/// Whether `who` may search clinical records across studies (the FHIR facade's searches
+/// by patient or identifier): radiologists and systems with the `read` scope. Others
+/// reach the studies of their work through their worklist.
+pub fn may_search_clinical(who: Requester<'_>) -> bool {
+    match who {
+        Requester::System(scopes) => scopes.contains(&Scope::Read),
+        Requester::Person(role) => role == Role::Radiologist,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +462,79 @@ mod tests {
             .map(|t| t.to_string())
             .collect();
         assert_eq!(ap, ["oncology_preliminary_report", "msk_ultrasound_report"]);
+    }
+
+    #[test]
+    fn only_systems_feed_routing_and_an_ai_key_speaks_for_its_own_application_only() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let pe = AiAppId::parse("pe-detect").unwrap();
+        let cxr = AiAppId::parse("cxr-normal").unwrap();
+        for role in Role::ALL {
+            for what in [Feed::Order, Feed::Study, Feed::AiResult(&pe)] {
+                assert_eq!(
+                    may_feed(Requester::Person(role), what),
+                    Err(FeedRefusal::Person)
+                );
+            }
+        }
+        let vendor = [Scope::parse("ai:pe-detect", &dept).unwrap()];
+        assert_eq!(
+            may_feed(Requester::System(&vendor), Feed::AiResult(&pe)),
+            Ok(())
+        );
+        assert_eq!(
+            may_feed(Requester::System(&vendor), Feed::AiResult(&cxr)),
+            Err(FeedRefusal::MissingScope("ai:cxr-normal".into()))
+        );
+        assert!(may_feed(Requester::System(&vendor), Feed::Study).is_err());
+        let ris = [Scope::Ingest];
+        assert_eq!(may_feed(Requester::System(&ris), Feed::Order), Ok(()));
+        assert!(may_feed(Requester::System(&ris), Feed::AiResult(&pe)).is_err());
+        assert_eq!(
+            Scope::parse("ai:no-such-ai", &dept),
+            Err(ScopeError::UnknownApp("ai:no-such-ai".into()))
+        );
+        assert_eq!(
+            Scope::parse("admin", &dept),
+            Err(ScopeError::Unknown("admin".into()))
+        );
+    }
+
+    #[test]
+    fn reading_a_study_follows_the_work() {
+        let none = StudyTie {
+            worked_on: false,
+            may_claim_open_item: false,
+        };
+        let worked = StudyTie {
+            worked_on: true,
+            may_claim_open_item: false,
+        };
+        let open = StudyTie {
+            worked_on: false,
+            may_claim_open_item: true,
+        };
+        assert!(may_read_study(Requester::Person(Role::Radiologist), none));
+        for role in [
+            Role::Pa,
+            Role::Ap,
+            Role::MbbAi,
+            Role::Mbb,
+            Role::Tg,
+            Role::Resident,
+        ] {
+            assert!(!may_read_study(Requester::Person(role), none), "{role}");
+            assert!(may_read_study(Requester::Person(role), worked), "{role}");
+            assert!(may_read_study(Requester::Person(role), open), "{role}");
+        }
+        assert!(!may_read_study(
+            Requester::Person(Role::ProgrammeStaff),
+            worked
+        ));
+        assert!(!may_read_study(Requester::System(&[Scope::Ingest]), worked));
+        assert!(may_read_study(Requester::System(&[Scope::Read]), none));
+        assert!(may_search_clinical(Requester::Person(Role::Radiologist)));
+        assert!(!may_search_clinical(Requester::Person(Role::Pa)));
+        assert!(!may_search_clinical(Requester::System(&[Scope::Ingest])));
     }
 }

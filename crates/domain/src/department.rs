@@ -20,6 +20,8 @@ pub struct Department {
     pub sites: Vec<String>,
     /// The radiology AI officer: receives monitoring alarms and alone clears them.
     pub raio: Option<ProfessionalId>,
+    /// Who is told of received studies that could not be routed (the reconciliation list).
+    pub reconciler: Option<ProfessionalId>,
     pub tasks: Vec<TaskType>,
     pub professionals: Vec<Professional>,
     pub agreements: Vec<TaskAgreement>,
@@ -82,18 +84,24 @@ impl Department {
         };
         let mut top = Table::new(&doc, "the department file", 1);
         top.skip("simulation");
-        let (name, sites, raio) = match top.table(&mut r, "department") {
+        let (name, sites, raio, reconciler) = match top.table(&mut r, "department") {
             Some(mut t) => {
                 t.name = "[department]".into();
                 let name = t.req_string(&mut r, "name").map(|n| n.value);
                 let sites = t.strings(&mut r, "sites").map(|s| s.value);
                 let raio = t.string(&mut r, "raio");
+                let reconciler = t.string(&mut r, "reconciler");
                 t.finish(&mut r);
-                (name.unwrap_or_default(), sites.unwrap_or_default(), raio)
+                (
+                    name.unwrap_or_default(),
+                    sites.unwrap_or_default(),
+                    raio,
+                    reconciler,
+                )
             }
             None => {
                 r.error(1, "the department file is missing the [department] table");
-                (String::new(), Vec::new(), None)
+                (String::new(), Vec::new(), None, None)
             }
         };
 
@@ -207,11 +215,22 @@ impl Department {
                     }
                 },
             );
+        let reconciler = reconciler.and_then(|v| {
+            let found = professionals.iter().find(|p| p.id.as_str() == v.value);
+            if found.is_none() {
+                r.error(
+                    v.line,
+                    format!("reconciler `{}` is not a known professional", v.value),
+                );
+            }
+            found.map(|p| p.id.clone())
+        });
 
         r.into_result(Department {
             name,
             sites,
             raio,
+            reconciler,
             tasks,
             professionals,
             agreements,

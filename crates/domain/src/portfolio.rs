@@ -65,6 +65,58 @@ pub enum AssessorBackground {
     Other,
 }
 
+impl AssessorBackground {
+    /// The background of someone in `role`, from their professional record: physicians
+    /// are medical, technologists, practitioners and technical physicians technical.
+    pub fn of(role: Role) -> AssessorBackground {
+        match role {
+            Role::Radiologist | Role::Resident | Role::Pa | Role::EdPhysician => {
+                AssessorBackground::Medical
+            }
+            Role::Mbb | Role::MbbAi | Role::Ap | Role::Tg => AssessorBackground::Technical,
+            Role::Student | Role::ProgrammeStaff => AssessorBackground::Other,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AssessorBackground::Medical => "medical",
+            AssessorBackground::Technical => "technical",
+            AssessorBackground::Other => "other",
+        }
+    }
+}
+
+/// Why an assessment is not admitted to a portfolio, with the field it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    #[error(transparent)]
+    Invalid(#[from] AssessmentError),
+    #[error("{date} is after today ({today}): an assessment records what was observed")]
+    FutureDate { date: NaiveDate, today: NaiveDate },
+    #[error(transparent)]
+    Assessor(#[from] crate::authz::AssessorRefusal),
+    #[error("the assessor's background is {recorded} by their professional record, not {stated}")]
+    Background {
+        stated: &'static str,
+        recorded: &'static str,
+    },
+}
+
+impl AdmitError {
+    pub fn field(&self) -> &'static str {
+        match self {
+            AdmitError::Invalid(AssessmentError::Score { .. }) => "scores",
+            AdmitError::Invalid(AssessmentError::NarrativeRequired) => "narrative",
+            AdmitError::Invalid(AssessmentError::SelfAssessment) | AdmitError::Assessor(_) => {
+                "assessor"
+            }
+            AdmitError::FutureDate { .. } => "date",
+            AdmitError::Background { .. } => "assessor_background",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssessmentStatus {
@@ -133,6 +185,47 @@ impl Assessment {
         }
         self.status = AssessmentStatus::Confirmed;
         Ok(())
+    }
+
+    /// Admits an assessment to the assessee's portfolio on `today`: valid, not dated in the
+    /// future, by someone who may assess the assessee for the task
+    /// ([`crate::authz::may_assess`]), with the assessor's background taken from their
+    /// professional record (`stated`, when the source gave one, must agree with it).
+    pub fn admit(
+        mut self,
+        stated: Option<AssessorBackground>,
+        dept: &crate::department::Department,
+        today: NaiveDate,
+    ) -> Result<Assessment, AdmitError> {
+        self.validate()?;
+        if self.date > today {
+            return Err(AdmitError::FutureDate {
+                date: self.date,
+                today,
+            });
+        }
+        crate::authz::may_assess(
+            &self.assessor,
+            &self.assessee,
+            self.task.as_str(),
+            dept,
+            today,
+        )?;
+        let role = dept
+            .professional(self.assessor.as_str())
+            .map(|p| p.role)
+            .expect("may_assess knows the assessor");
+        let recorded = AssessorBackground::of(role);
+        if let Some(stated) = stated
+            && stated != recorded
+        {
+            return Err(AdmitError::Background {
+                stated: stated.code(),
+                recorded: recorded.code(),
+            });
+        }
+        self.assessor_background = recorded;
+        Ok(self)
     }
 
     /// The rules every assessment must meet before it is stored.

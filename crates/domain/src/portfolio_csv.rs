@@ -49,7 +49,14 @@ impl std::fmt::Display for RowError {
 
 /// Parses and checks every row against the department (people, task catalog) and the
 /// assessment rules; returns all assessments or every problem.
-pub fn parse_assessments(text: &str, dept: &Department) -> Result<Vec<Assessment>, Vec<RowError>> {
+/// The assessments of `text`, each admitted as on `today` ([`Assessment::admit`]): the
+/// stated background must match the assessor's record, no date lies after today, and every
+/// assessor may assess their assessee.
+pub fn parse_assessments(
+    text: &str,
+    dept: &Department,
+    today: chrono::NaiveDate,
+) -> Result<Vec<Assessment>, Vec<RowError>> {
     let (_, records, mut errors) = read_rows(text, |h| {
         if h.iter().map(String::as_str).eq(HEADER.iter().copied()) {
             Ok(())
@@ -64,7 +71,7 @@ pub fn parse_assessments(text: &str, dept: &Department) -> Result<Vec<Assessment
     let mut out = Vec::new();
     let mut ids = std::collections::HashMap::new();
     for (row, record) in records {
-        match parse_row(&record, dept) {
+        match parse_row(&record, dept, today) {
             Ok(a) => {
                 if let Some(first) = ids.insert(a.id.clone(), row) {
                     errors.push(RowError {
@@ -127,7 +134,11 @@ pub(crate) fn read_rows(
     Ok((header, records, errors))
 }
 
-fn parse_row(r: &csv::StringRecord, dept: &Department) -> Result<Assessment, String> {
+fn parse_row(
+    r: &csv::StringRecord,
+    dept: &Department,
+    today: chrono::NaiveDate,
+) -> Result<Assessment, String> {
     let field = |i: usize| r.get(i).unwrap_or("");
     let person = |i: usize| -> Result<ProfessionalId, String> {
         let v = field(i);
@@ -198,8 +209,8 @@ fn parse_row(r: &csv::StringRecord, dept: &Department) -> Result<Assessment, Str
         narrative: field(14).to_string(),
         status,
     };
-    a.validate().map_err(|e| e.to_string())?;
-    Ok(a)
+    a.admit(Some(assessor_background), dept, today)
+        .map_err(|e| format!("{}: {e}", e.field()))
 }
 
 #[cfg(test)]
@@ -207,6 +218,10 @@ mod tests {
     use super::*;
 
     const DEPARTMENT: &str = include_str!("../../../examples/department.toml");
+
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    }
     const HEAD: &str = "id,assessee,assessor,assessor_background,task,placement,date,expertise,communication,collaboration,organisation,knowledge_science,professionalism,entrustment,narrative,status\n";
 
     #[test]
@@ -215,7 +230,7 @@ mod tests {
         let text = format!(
             "{HEAD}k1,mbb-jansen,rad-devries,medical,cxr_gatekeeping,thorax,2026-03-01,4,4,n/o,,5,4,4,\"Good, calm triage\",confirmed\n"
         );
-        let a = parse_assessments(&text, &dept).unwrap();
+        let a = parse_assessments(&text, &dept, today()).unwrap();
         assert_eq!(a.len(), 1);
         assert_eq!(
             a[0].scores,
@@ -234,16 +249,49 @@ mod tests {
              k4,mbb-jansen,rad-devries,medical,cxr_gatekeeping,thorax,2026-03-01,4,4,4,4,4,4,2,,confirmed\n\
              k1,mbb-jansen,rad-devries,medical,cxr_gatekeeping,thorax,2026-03-02,4,4,4,4,4,4,4,,confirmed\n"
         );
-        let errors = parse_assessments(&text, &dept).unwrap_err();
+        let errors = parse_assessments(&text, &dept, today()).unwrap_err();
         let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(
             shown,
             [
                 "row 3: assessee: `nobody` is not a professional of the department",
                 "row 4: date: `2026-13-01` is not YYYY-MM-DD",
-                "row 5: narrative feedback is required when the entrustment is 2 or lower or a domain scores 2 or lower",
+                "row 5: narrative: narrative feedback is required when the entrustment is 2 or lower or a domain scores 2 or lower",
                 "row 6: id `k1` was already used on row 2",
             ]
+        );
+    }
+
+    #[test]
+    fn assessments_come_from_assessors_with_their_recorded_background_and_no_future_dates() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        // A PA and a peer AP assess nobody; a radiologist is medical, not technical; the
+        // day after today is refused.
+        let text = format!(
+            "{HEAD}k1,ap-smit,pa-mulder,medical,oncology_preliminary_report,onc,2026-03-01,4,4,4,4,4,4,5,,confirmed\n\
+             k2,ap-smit,ap-dekker,technical,oncology_preliminary_report,onc,2026-03-01,4,4,4,4,4,4,5,,confirmed\n\
+             k3,ap-smit,rad-devries,technical,oncology_preliminary_report,onc,2026-03-01,4,4,4,4,4,4,5,,confirmed\n\
+             k4,ap-smit,rad-devries,medical,oncology_preliminary_report,onc,2026-12-02,4,4,4,4,4,4,5,,confirmed\n\
+             k5,ap-smit,rad-devries,medical,oncology_preliminary_report,onc,2026-12-01,4,4,4,4,4,4,5,,confirmed\n"
+        );
+        let errors = parse_assessments(&text, &dept, today()).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 4, "{shown:?}");
+        assert!(
+            shown[0].starts_with("row 2: assessor: pa-mulder is not an assessor"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with("row 3: assessor: ap-dekker is not an assessor"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[2].starts_with("row 4: assessor_background: "),
+            "{shown:?}"
+        );
+        assert!(
+            shown[3].starts_with("row 5: date: 2026-12-02 is after today"),
+            "{shown:?}"
         );
     }
 
@@ -255,7 +303,7 @@ mod tests {
     #[test]
     fn a_wrong_header_is_refused() {
         let dept = Department::parse(DEPARTMENT).unwrap();
-        let errors = parse_assessments("id,who\nk1,x\n", &dept).unwrap_err();
+        let errors = parse_assessments("id,who\nk1,x\n", &dept, today()).unwrap_err();
         assert_eq!(errors[0].row, 1);
         assert!(errors[0].message.starts_with("header must be"));
     }

@@ -26,6 +26,9 @@ pub struct Programme {
     pub requirements: ProgrammeRequirements,
     /// Share of confirmed assessments the exam committee re-assesses.
     pub review_fraction: f64,
+    /// Whether its staff assess its trainees (record and confirm KKBs), besides their
+    /// supervisors and the radiologists (`staff_assess`, default false).
+    pub staff_assess: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -252,6 +255,7 @@ pub(crate) fn parse_programme(
 ) -> Option<Programme> {
     let name = t.req_string(r, "name").map(|v| v.value);
     let staff = people_list(r, t, "staff", people);
+    let staff_assess = t.boolean(r, "staff_assess").is_some_and(|b| b.value);
     let review_fraction = t.float(r, "review_fraction").map_or(0.1, |v| {
         if (0.0..=1.0).contains(&v.value) {
             v.value
@@ -318,6 +322,7 @@ pub(crate) fn parse_programme(
         staff,
         requirements: requirements?,
         review_fraction,
+        staff_assess,
     })
 }
 

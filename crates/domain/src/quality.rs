@@ -72,8 +72,10 @@ pub struct Judgement {
     pub minor_above_limit: bool,
 }
 
-/// Judges the most recent grades (oldest first in `grades`): suspension when, over at
-/// least a full window, the Wilson 95% lower bound of the major rate exceeds the limit.
+/// Judges the most recent grades (oldest first in `grades`), at most a window of them, after
+/// every grade: suspension when the Wilson 95% lower bound of the major rate, or of the
+/// minor rate, exceeds its limit. Evidence acts as it comes: three majors in four reports
+/// suspend at once; the lower bound keeps one minor slip in twenty from doing so.
 pub fn judge(grades: &[Discrepancy], limits: &Limits) -> Judgement {
     let recent = &grades[grades.len().saturating_sub(limits.window)..];
     let n = recent.len() as u64;
@@ -82,18 +84,21 @@ pub fn judge(grades: &[Discrepancy], limits: &Limits) -> Judgement {
         (n > 0).then(|| proportion(k, n, Method::Wilson, 0.95).expect("k <= n, n > 0"))
     };
     let (major, minor) = (rate(Discrepancy::Major), rate(Discrepancy::Minor));
-    let full = recent.len() >= limits.window;
-    let suspend = match major {
-        Some(m) if full && m.lower > limits.major => Some(format!(
-            "major discrepancy rate {:.1}% over the last {n} reports (95% CI {:.1}-{:.1}%) exceeds the {:.0}% limit",
-            m.estimate * 100.0,
-            m.lower * 100.0,
-            m.upper * 100.0,
-            limits.major * 100.0
-        )),
+    let over = |name: &str, r: Interval, limit: f64| {
+        format!(
+            "{name} discrepancy rate {:.1}% over the last {n} reports (95% CI {:.1}-{:.1}%) exceeds the {:.0}% limit",
+            r.estimate * 100.0,
+            r.lower * 100.0,
+            r.upper * 100.0,
+            limit * 100.0
+        )
+    };
+    let minor_above_limit = minor.is_some_and(|m| m.lower > limits.minor);
+    let suspend = match (major, minor) {
+        (Some(m), _) if m.lower > limits.major => Some(over("major", m, limits.major)),
+        (_, Some(m)) if minor_above_limit => Some(over("minor", m, limits.minor)),
         _ => None,
     };
-    let minor_above_limit = full && minor.is_some_and(|m| m.lower > limits.minor);
     Judgement {
         reports: recent.len(),
         major,
@@ -190,8 +195,24 @@ mod tests {
     }
 
     #[test]
-    fn fewer_reports_than_the_window_never_suspend() {
-        assert_eq!(judge(&grades(10, 0, 49), &Limits::default()).suspend, None);
+    fn evidence_acts_before_the_window_is_full() {
+        // 3 majors in 4: Wilson 95% lower bound 30.1% (statsmodels' proportion_confint(3, 4,
+        // method="wilson")), far above 5%.
+        let j = judge(&grades(3, 0, 4), &Limits::default());
+        assert!((j.major.unwrap().lower - 0.300_64).abs() < 5e-4, "{j:?}");
+        assert!(j.suspend.unwrap().contains("over the last 4 reports"));
+        // 1 major in 20: lower bound 0.89%, within the limit.
+        assert_eq!(judge(&grades(1, 0, 20), &Limits::default()).suspend, None);
+    }
+
+    #[test]
+    fn too_many_minor_discrepancies_suspend_too() {
+        // 8 minors in 20: Wilson lower bound 21.9% > 10%.
+        let j = judge(&grades(0, 8, 20), &Limits::default());
+        assert!(j.suspend.unwrap().starts_with("minor discrepancy rate"));
+        assert!(j.minor_above_limit);
+        // 2 minors in 20: lower bound 2.8%.
+        assert_eq!(judge(&grades(0, 2, 20), &Limits::default()).suspend, None);
     }
 
     #[test]

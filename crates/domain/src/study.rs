@@ -140,6 +140,57 @@ pub struct Study {
     pub protocol: Option<String>,
 }
 
+/// A time outside the clinical window: before 1900, or more than a day after now (a
+/// clock a day fast is a clock to fix, not a study to route).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {value} lies outside the clinical window ({from} to {to})")]
+pub struct TimeRefusal {
+    pub field: &'static str,
+    pub value: DateTime<Utc>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// Refuses `value` of `field` when it lies outside the clinical window at `now`. Every
+/// time a sender states passes here before routing does arithmetic with it.
+pub fn check_clinical_time(
+    field: &'static str,
+    value: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), TimeRefusal> {
+    let from = DateTime::<Utc>::from_timestamp(-2_208_988_800, 0).expect("1900-01-01 is a time");
+    let to = now
+        .checked_add_signed(chrono::Duration::days(1))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if value < from || value > to {
+        return Err(TimeRefusal {
+            field,
+            value,
+            from,
+            to,
+        });
+    }
+    Ok(())
+}
+
+impl Study {
+    /// The study's times lie in the clinical window ([`check_clinical_time`]).
+    pub fn check_times(&self, now: DateTime<Utc>) -> Result<(), TimeRefusal> {
+        check_clinical_time("acquired_at", self.acquired_at, now)?;
+        if let Some(t) = self.ordered_at {
+            check_clinical_time("ordered_at", t, now)?;
+        }
+        Ok(())
+    }
+}
+
+impl Order {
+    /// The order's time lies in the clinical window ([`check_clinical_time`]).
+    pub fn check_times(&self, now: DateTime<Utc>) -> Result<(), TimeRefusal> {
+        check_clinical_time("ordered_at", self.ordered_at, now)
+    }
+}
+
 /// One study with the AI results that arrived for it: the input to routing when it is
 /// asked for outside the service (`radgate policy explain`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

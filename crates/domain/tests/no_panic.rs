@@ -56,3 +56,95 @@ proptest! {
         }
     }
 }
+
+/// Any instant chrono can hold, from the far past to the far future.
+fn instant() -> impl Strategy<Value = chrono::DateTime<chrono::Utc>> {
+    let (lo, hi) = (
+        chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp(),
+        chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp(),
+    );
+    prop_oneof![
+        lo..=hi,
+        Just(lo),
+        Just(hi),
+        // The clinical window's edges, and around the year 262142 of the issue.
+        -2_208_988_801i64..=-2_208_988_799,
+        8_210_266_815_999i64..=8_210_266_876_799,
+    ]
+    .prop_map(|s| chrono::DateTime::from_timestamp(s, 0).expect("in chrono's range"))
+}
+
+fn number() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>(),
+        -1.0f64..2.0,
+        1.0f64..11.0,
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(f64::MAX),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The ingest path's domain steps, as the server takes them: the clinical window, the
+    /// register's reading of the AI result, routing at any time. Whatever the dates and
+    /// numbers, each step answers; none panics.
+    #[test]
+    fn the_ingest_path_never_panics_on_dates_or_numbers(
+        acquired in instant(), ordered in proptest::option::of(instant()), received in instant(),
+        now in instant(), score in number(), app in 0usize..5, procedure in 0usize..4,
+    ) {
+        use radgate_domain::ai::{AiFinding, AiResult};
+        use radgate_domain::ids::{AccessionNumber, PatientId};
+        use radgate_domain::{Priority, Study};
+        static PARSED: std::sync::OnceLock<(Department, Policy)> = std::sync::OnceLock::new();
+        let (dept, policy) = PARSED.get_or_init(|| {
+            (Department::parse(DEPARTMENT).unwrap(), Policy::parse(POLICY).unwrap())
+        });
+        let study = Study {
+            accession: AccessionNumber::parse("P1").unwrap(),
+            study_uid: None,
+            patient: PatientId::parse("PSEUDO-1").unwrap(),
+            patient_age_years: Some(40),
+            modality: ["CT", "DX", "CR", "MG"][procedure].into(),
+            procedure_code: ["CTPA", "XTHORAX", "CTHEAD-TR", "MGSCREEN"][procedure].into(),
+            body_part: "CHEST".into(),
+            priority: Priority::Routine,
+            site: "main".into(),
+            ordering_department: "ED".into(),
+            clinical_question: None,
+            ordered_at: ordered,
+            acquired_at: acquired,
+            manufacturer: None,
+            model: None,
+            protocol: None,
+        };
+        let a = &dept.ai_applications[app];
+        let result = AiResult {
+            id: "r".into(),
+            app: a.id.clone(),
+            app_version: a.version.clone(),
+            accession: study.accession.clone(),
+            received_at: received,
+            findings: vec![AiFinding {
+                code: a.findings[0].code.clone(),
+                score: Some(score),
+                critical: score > 0.5,
+                normal: false,
+            }],
+        };
+        let in_window = study.check_times(now).is_ok();
+        let read = dept.read_ai_result(&result);
+        if let Ok(r) = &read {
+            let (lo, hi) = a.findings[0].score_range;
+            prop_assert!(r.findings[0].score.is_some_and(|s| s >= lo && s <= hi));
+        }
+        let results: Vec<AiResult> = read.into_iter().collect();
+        let d = policy.decide(&study, &results, now);
+        if in_window {
+            prop_assert!(d.due >= study.acquired_at);
+        }
+    }
+}

@@ -2,8 +2,7 @@
 //! store, answer.
 
 use axum::Router;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,16 +14,17 @@ use radgate_domain::study::{Order, Study};
 use radgate_domain::workitem::WorkItem;
 use radgate_store::ClaimError;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
-use crate::auth::{Caller, SESSION_COOKIE, hash_password, new_secret, sha256_hex, verify_password};
+use crate::auth::{
+    Caller, ClientAddr, SESSION_COOKIE, hash_password, new_secret, sha256_hex, verify_password,
+};
 use crate::ingest::{self, Outcome};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::state::App;
 
-/// Larger bodies are refused with 413 before they are read: no radgate message is near it.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub use crate::extract::MAX_BODY_BYTES;
+use crate::extract::{Body, ItemId};
 const SESSION_HOURS: i64 = 10;
 
 pub fn router(app: App) -> Router {
@@ -41,6 +41,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/ai-results", post(post_ai_result))
         .route("/api/v1/studies/{accession}/decision", get(get_decision))
         .route("/api/v1/worklist", get(worklist))
+        .route("/api/v1/worklist/mine", get(my_items))
+        .route("/api/v1/reconciliation", get(reconciliation))
         .route(
             "/api/v1/professionals/{id}/authorizations",
             get(authorizations),
@@ -165,62 +167,9 @@ pub fn router(app: App) -> Router {
         )
         .fallback(|| async { Problem::not_found("no such endpoint; see /api/v1/openapi.json") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
+        .layer(axum::middleware::from_fn(crate::extract::problems_only))
         .with_state(app)
-}
-
-/// A JSON body whose rejection is a problem naming the field and the reason.
-pub struct Body<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(JsonRejection::JsonDataError(e)) => {
-                // serde names the path (`study.body_part`) and the reason.
-                let detail =
-                    std::error::Error::source(&e).map_or_else(|| e.body_text(), |s| s.to_string());
-                let field = detail.split(':').next().unwrap_or("").trim().to_string();
-                Err(Problem::invalid(field, detail))
-            }
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::bad_request(
-                "send the body as JSON with `Content-Type: application/json`",
-            )),
-            Err(JsonRejection::BytesRejection(e))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                Err(Problem {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    kind: "about:blank#too-large",
-                    title: "Body too large",
-                    detail: format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
-                    field: None,
-                })
-            }
-            Err(e) => Err(Problem::bad_request(e.body_text())),
-        }
-    }
-}
-
-/// A work item id from the path, refused as a problem when it is not a number.
-pub struct ItemId(pub u64);
-
-impl<S: Send + Sync> FromRequestParts<S> for ItemId {
-    type Rejection = Problem;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Problem> {
-        match Path::<u64>::from_request_parts(parts, state).await {
-            Ok(Path(id)) => Ok(ItemId(id)),
-            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => {
-                Err(Problem::invalid("id", e.body_text()))
-            }
-            Err(e) => Err(Problem::bad_request(e.body_text())),
-        }
-    }
 }
 
 async fn healthz() -> &'static str {
@@ -238,9 +187,10 @@ async fn readyz(State(app): State<App>) -> Result<&'static str, Problem> {
 async fn metrics(State(app): State<App>) -> Result<Response, Problem> {
     let open = app.store.open_item_count().await?;
     let outbox = app.store.backlog().await?;
+    let unreconciled = app.store.reconciliation_count().await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(open, outbox),
+        app.metrics.render(open, outbox, unreconciled),
     )
         .into_response())
 }
@@ -260,33 +210,49 @@ struct Login {
     password: String,
 }
 
-async fn login(State(app): State<App>, Body(l): Body<Login>) -> Result<Response, Problem> {
-    if let Some(wait) = app.throttle.wait(&l.username) {
-        return Err(Problem::too_many(format!(
-            "too many failed logins for this user; try again in {wait} s"
-        )));
+async fn login(
+    State(app): State<App>,
+    ClientAddr(addr): ClientAddr,
+    Body(l): Body<Login>,
+) -> Result<Response, Problem> {
+    let addr = addr.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if let Some(wait) = app.throttle.wait(&l.username, addr) {
+        return Err(Problem::too_many(
+            format!("too many failed logins from this address; try again in {wait} s"),
+            wait,
+        ));
     }
+    // A fixed number of hashes at a time: the rest are refused at once, not queued.
+    let Ok(permit) = app.hashing.clone().try_acquire_owned() else {
+        return Err(Problem::too_many(
+            "too many logins at once; try again in a moment",
+            1,
+        ));
+    };
     let user = app.store.user(&l.username).await?;
     // Verify against a dummy hash for unknown users too, so timing does not tell them apart.
-    let ok = match &user {
-        Some(u) => verify_password(&l.password, &u.password_hash),
-        None => {
-            let _ = verify_password(
-                &l.password,
-                DUMMY_HASH.get_or_init(|| hash_password("radgate")),
-            );
-            false
-        }
+    let hash = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => DUMMY_HASH.get_or_init(|| hash_password("radgate")).clone(),
     };
+    let password = l.password;
+    // Off the async workers: a hash takes tens of milliseconds of one core.
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_password(&password, &hash)
+    })
+    .await
+    .map_err(Problem::internal)?
+        && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        app.throttle.failed(&l.username);
+        app.throttle.failed(&l.username, addr);
         Metrics::bump(&app.metrics.logins_failed);
         return Err(Problem {
             detail: "unknown username or wrong password".into(),
             ..Problem::unauthenticated()
         });
     };
-    app.throttle.succeeded(&l.username);
+    app.throttle.succeeded(&l.username, addr);
     let token = new_secret();
     let now = Utc::now();
     app.store
@@ -357,7 +323,7 @@ async fn post_order(
     caller: Caller,
     Body(order): Body<Order>,
 ) -> Result<Response, Problem> {
-    caller.require_scope("ingest")?;
+    caller.may_feed(authz::Feed::Order)?;
     Ok(ingested(
         ingest::order(&app, &order, &caller.actor()).await?,
     ))
@@ -368,7 +334,7 @@ async fn post_study(
     caller: Caller,
     Body(study): Body<Study>,
 ) -> Result<Response, Problem> {
-    caller.require_scope("ingest")?;
+    caller.may_feed(authz::Feed::Study)?;
     Ok(ingested(
         ingest::study(&app, &study, &caller.actor()).await?,
     ))
@@ -379,7 +345,7 @@ async fn post_ai_result(
     caller: Caller,
     Body(r): Body<AiResult>,
 ) -> Result<Response, Problem> {
-    caller.require_scope("ingest")?;
+    caller.may_feed(authz::Feed::AiResult(&r.app))?;
     Ok(ingested(
         ingest::ai_result(&app, &r, &caller.actor()).await?,
     ))
@@ -387,11 +353,12 @@ async fn post_ai_result(
 
 async fn get_decision(
     State(app): State<App>,
-    _caller: Caller,
+    caller: Caller,
     Path(accession): Path<String>,
 ) -> Result<Response, Problem> {
     let accession = AccessionNumber::parse(accession)
         .map_err(|e| Problem::invalid("accession", e.to_string()))?;
+    caller.may_read_study(&app, accession.as_str()).await?;
     let mut tx = app.store.begin().await?;
     let decision = tx.latest_decision(accession.as_str()).await?;
     drop(tx);
@@ -401,6 +368,25 @@ async fn get_decision(
             "no decision for accession {accession}"
         ))),
     }
+}
+
+/// The caller's own items: those they claimed, and reports returned to them for correction.
+async fn my_items(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<WorkItem>>, Problem> {
+    let person = caller.person()?;
+    Ok(axum::Json(app.store.held_by(&person.professional).await?))
+}
+
+/// Received studies that could not be routed as they came (no order, an accession number
+/// or UID refused), with the reason: for those who may search clinical records.
+async fn reconciliation(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<radgate_store::Unreconciled>>, Problem> {
+    caller.may_search_clinical()?;
+    Ok(axum::Json(app.store.reconciliation().await?))
 }
 
 /// The caller's worklist: open items of the tasks the domain lets them claim.

@@ -7,13 +7,13 @@ use chrono::{NaiveDate, Utc};
 use radgate_domain::authz;
 use radgate_domain::ids::{ProfessionalId, TaskTypeId};
 use radgate_domain::portfolio::{
-    Assessment, AssessmentStatus, AssessorBackground, ConfirmError, Entrustment,
+    AdmitError, Assessment, AssessmentStatus, AssessorBackground, ConfirmError, Entrustment,
 };
 use radgate_store::ImportError;
 use serde::Deserialize;
 
-use crate::api::Body;
 use crate::auth::Caller;
+use crate::extract::Body;
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -23,7 +23,9 @@ pub struct NewAssessment {
     id: String,
     assessee: ProfessionalId,
     assessor: ProfessionalId,
-    assessor_background: AssessorBackground,
+    /// Taken from the assessor's professional record; when given, it must agree.
+    #[serde(default)]
+    assessor_background: Option<AssessorBackground>,
     task: TaskTypeId,
     placement: String,
     date: NaiveDate,
@@ -60,7 +62,7 @@ pub async fn create(
         id: n.id,
         assessee: n.assessee,
         assessor: n.assessor,
-        assessor_background: n.assessor_background,
+        assessor_background: AssessorBackground::Other,
         task: n.task,
         placement: n.placement,
         date: n.date,
@@ -72,8 +74,19 @@ pub async fn create(
     a.status = a.entered_by(&person.professional).ok_or_else(|| {
         Problem::forbidden("only the assessor or the assessee may enter an assessment")
     })?;
-    a.validate()
-        .map_err(|e| Problem::invalid("assessment", e.to_string()))?;
+    let a = a
+        .admit(
+            n.assessor_background,
+            &app.department,
+            Utc::now().date_naive(),
+        )
+        .map_err(|e| match e {
+            // The caller is the assessor and may not assess: not a matter of input.
+            AdmitError::Assessor(_) if a_is_assessor(&person.professional, &e) => {
+                Problem::forbidden(e.to_string())
+            }
+            e => Problem::invalid(e.field(), e.to_string()),
+        })?;
     match app
         .store
         .import_assessments(
@@ -83,7 +96,22 @@ pub async fn create(
         )
         .await
     {
-        Ok(done) if done.created == 1 => Ok((StatusCode::CREATED, axum::Json(a))),
+        Ok(done) if done.created == 1 => {
+            if a.status == AssessmentStatus::Requested {
+                let mut tx = app.store.begin().await?;
+                tx.notify(
+                    &a.assessor,
+                    Utc::now(),
+                    &format!(
+                        "{} asks you to confirm assessment {} ({}, {}).",
+                        a.assessee, a.id, a.task, a.date
+                    ),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            Ok((StatusCode::CREATED, axum::Json(a)))
+        }
         Ok(_) => Ok((StatusCode::OK, axum::Json(a))),
         Err(ImportError::Conflict(_)) => Err(Problem::conflict(format!(
             "assessment id {} is already used",
@@ -91,6 +119,10 @@ pub async fn create(
         ))),
         Err(ImportError::Store(e)) => Err(e.into()),
     }
+}
+
+fn a_is_assessor(caller: &ProfessionalId, e: &AdmitError) -> bool {
+    matches!(e, AdmitError::Assessor(authz::AssessorRefusal::NotAssessor { assessor, .. }) if assessor == caller)
 }
 
 /// The assessor confirms a requested assessment.
@@ -105,6 +137,15 @@ pub async fn confirm(
         .assessment(&id)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no assessment {id}")))?;
+    // The department may have changed since the request: the assessor must still be one.
+    authz::may_assess(
+        &a.assessor,
+        &a.assessee,
+        a.task.as_str(),
+        &app.department,
+        Utc::now().date_naive(),
+    )
+    .map_err(|e| Problem::forbidden(e.to_string()))?;
     a.confirm(&person.professional).map_err(|e| match e {
         ConfirmError::NotAssessor(_) => Problem::forbidden(e.to_string()),
         ConfirmError::AlreadyConfirmed => Problem::conflict(e.to_string()),

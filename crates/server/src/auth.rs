@@ -2,6 +2,7 @@
 //! What they may do is the domain's question (`radgate_domain::authz`), asked by handlers.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use radgate_domain::authz::{self, Feed, Requester, Scope, StudyTie};
 use radgate_store::{ApiKey, User};
 use sha2::{Digest, Sha256};
 
@@ -22,7 +24,10 @@ pub const SESSION_COOKIE: &str = "radgate_session";
 #[derive(Debug, Clone)]
 pub enum Caller {
     Person(User),
-    System(ApiKey),
+    /// A system's key with its scopes as the domain reads them (a stored scope that no
+    /// longer reads, such as an application since removed from the register, grants
+    /// nothing).
+    System(ApiKey, Vec<Scope>),
 }
 
 impl Caller {
@@ -30,14 +35,13 @@ impl Caller {
     pub fn person(&self) -> Result<&User, Problem> {
         match self {
             Caller::Person(u) => Ok(u),
-            Caller::System(k) => Err(Problem::forbidden(format!(
+            Caller::System(k, _) => Err(Problem::forbidden(format!(
                 "API key `{}` acts for a system, not a person",
                 k.name
             ))),
         }
     }
 
-    /// Systems need the scope; people may ingest too (manual entry), as themselves.
     /// The person, when they may oversee the AI applications and cleared exams
     /// (monitoring, the register, pilots, safety): `authz::may_oversee_ai`.
     pub fn ai_overseer(&self) -> Result<&User, Problem> {
@@ -62,20 +66,90 @@ impl Caller {
         Ok(person)
     }
 
-    pub fn require_scope(&self, scope: &str) -> Result<(), Problem> {
+    /// Who is asking, as the domain's access rules see them.
+    pub fn requester(&self) -> Requester<'_> {
         match self {
-            Caller::System(k) if !k.scopes.iter().any(|s| s == scope) => Err(Problem::forbidden(
-                format!("API key `{}` lacks the `{scope}` scope", k.name),
-            )),
-            _ => Ok(()),
+            Caller::Person(u) => Requester::Person(u.role),
+            Caller::System(_, scopes) => Requester::System(scopes),
         }
+    }
+
+    /// May this caller feed routing with `what` (`authz::may_feed`)?
+    pub fn may_feed(&self, what: Feed<'_>) -> Result<(), Problem> {
+        authz::may_feed(self.requester(), what).map_err(|e| match self {
+            Caller::System(k, _) => Problem::forbidden(format!("API key `{}`: {e}", k.name)),
+            Caller::Person(_) => Problem::forbidden(e.to_string()),
+        })
+    }
+
+    /// May this caller read the clinical records of study `accession`
+    /// (`authz::may_read_study`)? A person's tie to the study is their work on it.
+    pub async fn may_read_study(&self, app: &App, accession: &str) -> Result<(), Problem> {
+        let tie = match self {
+            Caller::System(..) => StudyTie {
+                worked_on: false,
+                may_claim_open_item: false,
+            },
+            Caller::Person(u) => {
+                let items = app.store.work_items_for(accession).await?;
+                let worked_on = items
+                    .iter()
+                    .any(|i| i.assignee.as_ref() == Some(&u.professional));
+                let may_claim_open_item = if worked_on {
+                    false
+                } else {
+                    let portfolio = app.store.portfolio(&u.professional).await?;
+                    let tasks = authz::claimable_tasks(
+                        &u.professional,
+                        u.role,
+                        &app.department,
+                        &portfolio,
+                        chrono::Utc::now().date_naive(),
+                    );
+                    items.iter().any(|i| {
+                        i.state == radgate_domain::workitem::WorkItemState::Open
+                            && tasks.contains(&i.task)
+                    })
+                };
+                StudyTie {
+                    worked_on,
+                    may_claim_open_item,
+                }
+            }
+        };
+        if authz::may_read_study(self.requester(), tie) {
+            Ok(())
+        } else {
+            Err(self.not_for_reading())
+        }
+    }
+
+    /// May this caller search clinical records across studies (`authz::may_search_clinical`)?
+    pub fn may_search_clinical(&self) -> Result<(), Problem> {
+        if authz::may_search_clinical(self.requester()) {
+            Ok(())
+        } else {
+            Err(self.not_for_reading())
+        }
+    }
+
+    fn not_for_reading(&self) -> Problem {
+        Problem::forbidden(match self {
+            Caller::System(k, _) => format!(
+                "API key `{}` lacks the `read` scope for clinical records",
+                k.name
+            ),
+            Caller::Person(_) => {
+                "a study's records are for radiologists and for those who work on it".into()
+            }
+        })
     }
 
     /// The actor recorded in the audit log.
     pub fn actor(&self) -> String {
         match self {
             Caller::Person(u) => u.professional.to_string(),
-            Caller::System(k) => format!("api-key:{}", k.name),
+            Caller::System(k, _) => format!("api-key:{}", k.name),
         }
     }
 }
@@ -124,7 +198,14 @@ impl FromRequestParts<App> for Caller {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(Problem::unauthenticated)?;
             return match app.store.api_key(&sha256_hex(key.trim())).await? {
-                Some(k) => Ok(Caller::System(k)),
+                Some(k) => {
+                    let scopes = k
+                        .scopes
+                        .iter()
+                        .filter_map(|s| Scope::parse(s, &app.department).ok())
+                        .collect();
+                    Ok(Caller::System(k, scopes))
+                }
                 None => Err(Problem::unauthenticated()),
             };
         }
@@ -140,7 +221,7 @@ impl FromRequestParts<App> for Caller {
             .ok_or_else(Problem::unauthenticated)?;
         match app
             .store
-            .session_user(&sha256_hex(&token), chrono::Utc::now())
+            .session_user(&sha256_hex(&token), chrono::Utc::now(), app.session_idle)
             .await?
         {
             Some(u) => Ok(Caller::Person(u)),
@@ -149,40 +230,140 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
-/// Slows down password guessing: after `LIMIT` failures for one username within
-/// `WINDOW`, further attempts are refused until the window has passed.
-#[derive(Default)]
+/// Slows down password guessing without letting anyone lock another person out. Failures
+/// are counted per source address and per (username, address); past a few free attempts
+/// each further try waits twice as long as the one before (1 s, 2 s, 4 s ... up to 15
+/// minutes), and the count is forgotten 15 minutes after the last failure. The right
+/// password from another address is never refused because someone guessed elsewhere, and
+/// spraying many usernames from one address runs into the address's own count.
+///
+/// Behind a reverse proxy every client has the proxy's address: then the per-address
+/// delays apply to everyone at once, so put radgate's login behind the proxy's own limits.
 pub struct Throttle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
-const LIMIT: usize = 5;
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Address(IpAddr),
+    UserAtAddress(String, IpAddr),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    last: Instant,
+}
+
+/// Failures from one (username, address) before delays begin.
+const FREE_PER_USER: u32 = 3;
+/// Failures from one address, over all usernames, before delays begin.
+const FREE_PER_ADDRESS: u32 = 10;
+const LONGEST: Duration = Duration::from_secs(15 * 60);
+/// Entries kept at most; beyond it the stalest are forgotten first.
+const MAX_ENTRIES: usize = 100_000;
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Entry {
+    /// When the next attempt may be made, after `free` failures that cost nothing.
+    fn next(&self, free: u32) -> Instant {
+        if self.failures < free {
+            return self.last;
+        }
+        let doublings = (self.failures - free).min(20);
+        self.last + Duration::from_secs(1u64 << doublings).min(LONGEST)
+    }
+}
 
 impl Throttle {
-    /// Seconds to wait before the next attempt, if the username is throttled.
-    pub fn wait(&self, username: &str) -> Option<u64> {
-        let mut map = self.failures.lock().expect("throttle lock");
-        let now = Instant::now();
-        let list = map.entry(username.to_string()).or_default();
-        list.retain(|t| now.duration_since(*t) < WINDOW);
-        (list.len() >= LIMIT).then(|| (WINDOW - now.duration_since(list[0])).as_secs().max(1))
+    fn keys(username: &str, addr: IpAddr) -> [(Key, u32); 2] {
+        [
+            (Key::Address(addr), FREE_PER_ADDRESS),
+            (Key::UserAtAddress(username.to_owned(), addr), FREE_PER_USER),
+        ]
     }
 
-    pub fn failed(&self, username: &str) {
-        self.failures
-            .lock()
-            .expect("throttle lock")
-            .entry(username.to_string())
-            .or_default()
-            .push(Instant::now());
+    /// Seconds to wait before the next attempt for `username` from `addr`, if any.
+    pub fn wait(&self, username: &str, addr: IpAddr) -> Option<u64> {
+        self.wait_at(username, addr, Instant::now())
     }
 
-    pub fn succeeded(&self, username: &str) {
-        self.failures
+    fn wait_at(&self, username: &str, addr: IpAddr, now: Instant) -> Option<u64> {
+        let map = self.entries.lock().expect("throttle lock");
+        Self::keys(username, addr)
+            .iter()
+            .filter_map(|(k, free)| map.get(k).map(|e| e.next(*free)))
+            .filter(|next| *next > now)
+            .map(|next| (next - now).as_secs_f64().ceil() as u64)
+            .max()
+    }
+
+    pub fn failed(&self, username: &str, addr: IpAddr) {
+        self.failed_at(username, addr, Instant::now());
+    }
+
+    fn failed_at(&self, username: &str, addr: IpAddr, now: Instant) {
+        let mut map = self.entries.lock().expect("throttle lock");
+        if map.len() >= MAX_ENTRIES {
+            map.retain(|_, e| now.duration_since(e.last) < LONGEST);
+            if map.len() >= MAX_ENTRIES {
+                // Still full: forget the stalest half rather than grow.
+                let mut ages: Vec<Instant> = map.values().map(|e| e.last).collect();
+                ages.sort_unstable();
+                let cut = ages[ages.len() / 2];
+                map.retain(|_, e| e.last > cut);
+            }
+        }
+        for (key, _) in Self::keys(username, addr) {
+            let e = map.entry(key).or_insert(Entry {
+                failures: 0,
+                last: now,
+            });
+            if now.duration_since(e.last) >= LONGEST {
+                e.failures = 0;
+            }
+            e.failures += 1;
+            e.last = now;
+        }
+    }
+
+    /// A successful login forgets that username's failures from that address.
+    pub fn succeeded(&self, username: &str, addr: IpAddr) {
+        self.entries
             .lock()
             .expect("throttle lock")
-            .remove(username);
+            .remove(&Key::UserAtAddress(username.to_owned(), addr));
+    }
+}
+
+/// The password hashes computed at once: argon2id takes 19 MiB and tens of milliseconds
+/// each, so a flood of logins must queue for a few permits, not for memory. Logins beyond
+/// them are answered 429 at once.
+pub fn hash_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
+}
+
+/// The client's address, as the listener saw it (`None` when served without one, as in
+/// tests that call the router directly).
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 
@@ -201,16 +382,55 @@ mod tests {
     }
 
     #[test]
-    fn five_failures_throttle_the_username_only() {
+    fn guessing_slows_down_per_address_and_never_locks_out_the_owner_elsewhere() {
         let t = Throttle::default();
-        for _ in 0..4 {
-            t.failed("alice");
+        let (attacker, owner): (IpAddr, IpAddr) =
+            ("10.0.0.66".parse().unwrap(), "10.0.0.7".parse().unwrap());
+        let t0 = Instant::now();
+        for i in 0..FREE_PER_USER {
+            assert_eq!(t.wait_at("raio", attacker, t0), None, "free attempt {i}");
+            t.failed_at("raio", attacker, t0);
         }
-        assert_eq!(t.wait("alice"), None);
-        t.failed("alice");
-        assert!(t.wait("alice").is_some());
-        assert_eq!(t.wait("bob"), None);
-        t.succeeded("alice");
-        assert_eq!(t.wait("alice"), None);
+        // Past the free attempts: 1 s, then 2 s, then 4 s.
+        assert_eq!(t.wait_at("raio", attacker, t0), Some(1));
+        t.failed_at("raio", attacker, t0);
+        assert_eq!(t.wait_at("raio", attacker, t0), Some(2));
+        t.failed_at("raio", attacker, t0);
+        assert_eq!(t.wait_at("raio", attacker, t0), Some(4));
+        // The owner, from their own workstation, is not slowed down at all.
+        assert_eq!(t.wait_at("raio", owner, t0), None);
+        // 15 minutes after the last failure the count is forgotten.
+        t.failed_at("raio", attacker, t0);
+        assert_eq!(t.wait_at("raio", attacker, t0 + LONGEST), None);
+        t.failed_at("raio", attacker, t0 + LONGEST);
+        assert_eq!(
+            t.wait_at("raio", attacker, t0 + LONGEST),
+            None,
+            "a fresh count"
+        );
+    }
+
+    #[test]
+    fn spraying_many_usernames_from_one_address_is_throttled_too() {
+        let t = Throttle::default();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let t0 = Instant::now();
+        for i in 0..FREE_PER_ADDRESS {
+            t.failed_at(&format!("user{i}"), a, t0);
+        }
+        assert_eq!(t.wait_at("someone-new", a, t0), Some(1));
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        assert_eq!(t.wait_at("someone-new", other, t0), None);
+    }
+
+    #[test]
+    fn the_throttle_stays_bounded_under_a_flood_of_addresses() {
+        let t = Throttle::default();
+        let t0 = Instant::now();
+        for i in 0..(MAX_ENTRIES as u32 / 2 + 10) {
+            let addr = IpAddr::from(std::net::Ipv4Addr::from(i));
+            t.failed_at("x", addr, t0 + Duration::from_millis(u64::from(i)));
+        }
+        assert!(t.entries.lock().unwrap().len() <= MAX_ENTRIES);
     }
 }

@@ -11,8 +11,8 @@ use radgate_domain::drift::{AlarmKind, DriftSettings, evaluate, input_mix};
 use radgate_store::{Alarm, Stratum};
 use serde::Deserialize;
 
-use crate::api::Body;
 use crate::auth::Caller;
+use crate::extract::Body;
 use crate::problem::Problem;
 use crate::state::App;
 

@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
+use radgate_domain::authz::Feed;
 use radgate_interop::fhir::{self, FhirError, operation_outcome};
 use serde_json::Value;
 
@@ -134,13 +135,22 @@ async fn resource(app: &App, kind: &str, id: &str) -> Result<Option<Value>, Fhir
     })
 }
 
+/// The clinical resources (about patients and their studies); the department's people
+/// (Practitioner, PractitionerRole) are a directory any caller may read.
+fn clinical(kind: &str) -> bool {
+    !matches!(kind, "Practitioner" | "PractitionerRole")
+}
+
 pub async fn read(
     State(app): State<App>,
     caller: Result<Caller, Problem>,
     Path((kind, id)): Path<(String, String)>,
 ) -> Result<Fhir, Fhir> {
-    caller?;
+    let caller = caller?;
     known(&kind)?;
+    if clinical(&kind) {
+        caller.may_search_clinical()?;
+    }
     match resource(&app, &kind, &id).await? {
         Some(v) => Ok(Fhir(StatusCode::OK, v)),
         None => Err(not_found(&kind, &id)),
@@ -202,8 +212,11 @@ pub async fn search(
     Path(kind): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Fhir, Fhir> {
-    caller?;
+    let caller = caller?;
     known(&kind)?;
+    if clinical(&kind) {
+        caller.may_search_clinical()?;
+    }
     for key in q.keys() {
         if ![
             "identifier",
@@ -363,7 +376,6 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Fhir, Fhir> {
     let caller = caller?;
-    caller.require_scope("ingest")?;
     let v: Value = serde_json::from_slice(&body).map_err(|e| {
         invalid(FhirError {
             path: "body".into(),
@@ -378,12 +390,14 @@ pub async fn create(
     }
     let (outcome, resource) = match kind.as_str() {
         "ServiceRequest" => {
+            caller.may_feed(Feed::Order)?;
             let order = fhir::order_from_service_request(&v).map_err(invalid)?;
             let o = crate::ingest::order(&app, &order, &caller.actor()).await?;
             (o, fhir::service_request(&order))
         }
         "Observation" => {
             let result = fhir::ai_result_from_observation(&v).map_err(invalid)?;
+            caller.may_feed(Feed::AiResult(&result.app))?;
             let o = crate::ingest::ai_result(&app, &result, &caller.actor()).await?;
             (o, fhir::observation(&result))
         }

@@ -4,7 +4,7 @@
 //! reviewing radiologist records whether anything was missed (`/review`). The safety
 //! report counts the reviews.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, Duration, Utc};
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::decision::Pathway;
@@ -17,8 +17,9 @@ use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, SafetyReview, Tx};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Body, ItemId};
 use crate::auth::Caller;
+use crate::extract::Params;
+use crate::extract::{Body, ItemId};
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -242,7 +243,7 @@ pub async fn safety(
     State(app): State<App>,
     caller: Caller,
     Path(task): Path<String>,
-    Query(w): Query<Width>,
+    Params(w): Params<Width>,
 ) -> Result<axum::Json<SafetyReport>, Problem> {
     caller.ai_overseer()?;
     let Some(task) = app.department.task(&task).map(|t| t.id.clone()) else {

@@ -66,9 +66,14 @@ fn count(app: &App, kind: Kind, outcome: &Result<Outcome, Problem>) {
     });
 }
 
+fn window(e: radgate_domain::study::TimeRefusal) -> Problem {
+    Problem::invalid(e.field, e.to_string())
+}
+
 pub async fn order(app: &App, order: &Order, actor: &str) -> Result<Outcome, Problem> {
     let result = async {
         let now = Utc::now();
+        order.check_times(now).map_err(window)?;
         let mut tx = app.store.begin().await?;
         let status = match tx.insert_order(order, now).await? {
             Err(refused) => return Err(Problem::conflict(refused.to_string())),
@@ -91,6 +96,7 @@ pub async fn order(app: &App, order: &Order, actor: &str) -> Result<Outcome, Pro
 pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Problem> {
     let result = async {
         let now = Utc::now();
+        study.check_times(now).map_err(window)?;
         let mut tx = app.store.begin().await?;
         match tx.insert_study(study, now).await? {
             Inserted::Created => {}
@@ -134,6 +140,8 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
             .map_err(|e| Problem::invalid(e.field(), e.to_string()))?;
         let r = &read;
         let now = Utc::now();
+        radgate_domain::study::check_clinical_time("received_at", r.received_at, now)
+            .map_err(window)?;
         let mut tx = app.store.begin().await?;
         match tx.insert_ai_result(r, now).await? {
             Inserted::Created => {}

@@ -8,6 +8,7 @@ mod auth;
 mod charts;
 mod dicom;
 mod drift;
+mod extract;
 mod fhir;
 mod forward;
 mod gatekeeping;
@@ -35,9 +36,9 @@ use radgate_store::Store;
 /// How often the background drift check evaluates every AI application in use.
 pub const DRIFT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
-pub use api::MAX_BODY_BYTES;
 pub use auth::{hash_password, new_secret, sha256_hex};
 pub use dicom::DicomConfig;
+pub use extract::MAX_BODY_BYTES;
 pub use forward::DicomNode;
 pub use mllp::{IDLE as MLLP_IDLE, MAX_FRAME as MLLP_MAX_FRAME};
 pub use openapi::DOCUMENT as OPENAPI;
@@ -51,6 +52,8 @@ pub struct Config {
     pub department: Department,
     pub listen: SocketAddr,
     pub secure_cookies: bool,
+    /// A login session unused this long ends (default 30 minutes).
+    pub session_idle: std::time::Duration,
     /// How often studies whose AI wait may have run out are routed again.
     pub reroute_every: std::time::Duration,
     /// Where the HL7 v2 (MLLP) listener takes orders; none when not given.
@@ -101,6 +104,9 @@ impl Server {
             department: Arc::new(config.department),
             metrics: Arc::default(),
             throttle: Arc::default(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(auth::hash_permits())),
+            session_idle: chrono::Duration::from_std(config.session_idle)
+                .unwrap_or(chrono::Duration::MAX),
             secure_cookies: config.secure_cookies,
             ris: config.ris.map(Arc::new),
         };
@@ -232,9 +238,12 @@ impl Server {
         let hl7 = self
             .mllp
             .map(|l| tokio::spawn(mllp::serve(self.app.clone(), l, self.mllp_idle)));
-        let served = axum::serve(self.listener, api::router(self.app))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            api::router(self.app).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         sweeper.abort();
         monitor.abort();
         for task in [hl7, sender, completer]

@@ -33,7 +33,12 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn render(&self, open_items: i64, outbox: radgate_store::Backlog) -> String {
+    pub fn render(
+        &self,
+        open_items: i64,
+        outbox: radgate_store::Backlog,
+        unreconciled: i64,
+    ) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -93,6 +98,10 @@ impl Metrics {
             s,
             "# HELP radgate_outbox_pending Messages owed to other systems (ORU to the RIS), not yet acknowledged.\n# TYPE radgate_outbox_pending gauge\nradgate_outbox_pending {}\n# HELP radgate_outbox_oldest_seconds Age of the oldest message not yet acknowledged.\n# TYPE radgate_outbox_oldest_seconds gauge\nradgate_outbox_oldest_seconds {oldest}",
             outbox.pending
+        );
+        let _ = writeln!(
+            s,
+            "# HELP radgate_reconciliation_open Received studies that could not be routed as they came (GET /api/v1/reconciliation).\n# TYPE radgate_reconciliation_open gauge\nradgate_reconciliation_open {unreconciled}"
         );
         s
     }

@@ -1,13 +1,14 @@
 //! AI performance over HTTP: the same figures as `radgate monitor`, for radiologists (the
 //! RAIO is one).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{NaiveDate, Utc};
 use radgate_domain::monitoring::{MetricsRow, TurnaroundRow, turnaround_rows};
 use radgate_store::Stratum;
 use serde::Deserialize;
 
 use crate::auth::Caller;
+use crate::extract::Params;
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -26,7 +27,7 @@ pub async fn metrics(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(w): Query<Window>,
+    Params(w): Params<Window>,
 ) -> Result<axum::Json<Vec<MetricsRow>>, Problem> {
     caller.ai_overseer()?;
     if app.department.ai_application(&id).is_none() {
@@ -79,7 +80,7 @@ pub async fn turnaround(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<TurnaroundQuery>,
+    Params(q): Params<TurnaroundQuery>,
 ) -> Result<axum::Json<Vec<TurnaroundRow>>, Problem> {
     caller.ai_overseer()?;
     if app.department.ai_application(&id).is_none() {

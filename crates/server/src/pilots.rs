@@ -7,8 +7,8 @@ use chrono::Utc;
 use radgate_domain::pilot::{Declaration, Outcome, Pilot, PilotDecision, PilotError, PilotReport};
 use serde::{Deserialize, Serialize};
 
-use crate::api::Body;
 use crate::auth::Caller;
+use crate::extract::Body;
 use crate::problem::Problem;
 use crate::state::App;
 

@@ -15,6 +15,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds the client should wait before trying again (`Retry-After`), for 429 and 503.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -30,6 +33,7 @@ impl Problem {
             title,
             detail: detail.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -89,13 +93,53 @@ impl Problem {
         )
     }
 
-    pub fn too_many(detail: impl Into<String>) -> Problem {
-        Problem::new(
+    /// 429 with `Retry-After: seconds`.
+    pub fn too_many(detail: impl Into<String>, seconds: u64) -> Problem {
+        let mut p = Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "about:blank#throttled",
             "Too many attempts",
             detail,
+        );
+        p.retry_after = Some(seconds.max(1));
+        p
+    }
+
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "about:blank#unsupported-media-type",
+            "Unsupported media type",
+            detail,
         )
+    }
+
+    pub fn too_large(limit: usize) -> Problem {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "about:blank#too-large",
+            "Body too large",
+            format!("bodies are limited to {limit} bytes"),
+        )
+    }
+
+    /// A problem for a status some layer below the handlers chose (405, a path that does
+    /// not decode): the status's own title, and the detail given.
+    pub fn of_status(status: StatusCode, detail: impl Into<String>) -> Problem {
+        match status {
+            StatusCode::METHOD_NOT_ALLOWED => Problem::new(
+                status,
+                "about:blank#method-not-allowed",
+                "Method not allowed",
+                detail,
+            ),
+            StatusCode::NOT_FOUND => Problem::not_found(detail),
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                Problem::new(status, "about:blank#invalid", "Invalid input", detail)
+            }
+            s if s.is_server_error() => Problem::internal(detail.into()),
+            s => Problem::new(s, "about:blank#bad-request", "Bad request", detail),
+        }
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Problem {
@@ -122,12 +166,18 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_string(&self).expect("problem serializes");
-        (
+        let mut response = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(s) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+        }
+        response
     }
 }
 

@@ -1,7 +1,7 @@
 //! Programme monitoring over HTTP: a trainee's progress (private like the rest of their
 //! portfolio), and for programme staff the cohort view and the exam committee's sample.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::Utc;
 use radgate_domain::authz;
 use radgate_domain::portfolio::Assessment;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use radgate_store::User;
 
 use crate::auth::Caller;
+use crate::extract::Params;
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -107,7 +108,7 @@ pub async fn sample(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<SampleQuery>,
+    Params(q): Params<SampleQuery>,
 ) -> Result<axum::Json<Sample>, Problem> {
     let programme = staff_programme(&app, caller.person()?, &id)?;
     let fraction = q.fraction.unwrap_or(programme.review_fraction);

@@ -8,8 +8,8 @@ use radgate_domain::ai::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::api::Body;
 use crate::auth::Caller;
+use crate::extract::Body;
 use crate::problem::Problem;
 use crate::state::App;
 

@@ -18,8 +18,8 @@ use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
 use serde::Deserialize;
 
-use crate::api::{Body, ItemId};
 use crate::auth::Caller;
+use crate::extract::{Body, ItemId};
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -219,10 +219,11 @@ async fn record(
 
 pub async fn get(
     State(app): State<App>,
-    _caller: Caller,
+    caller: Caller,
     Path(acc): Path<String>,
 ) -> Result<axum::Json<Report>, Problem> {
     let acc = accession(acc)?;
+    caller.may_read_study(&app, acc.as_str()).await?;
     match app.store.report(acc.as_str()).await? {
         Some(r) => Ok(axum::Json(r)),
         None => Err(Problem::not_found(format!("no report for {acc}"))),
@@ -510,6 +511,17 @@ pub async fn return_for_correction(
     back.claim(&report.author.id)
         .map_err(|e| Problem::conflict(e.to_string()))?;
     tx.save_work_item(&back).await?;
+    tx.notify(
+        &report.author.id,
+        now,
+        &format!(
+            "{} returned your report of {} for correction: {}",
+            person.professional,
+            report.accession,
+            r.reason.trim()
+        ),
+    )
+    .await?;
     let done = finish_item(&mut tx, item, person).await?;
     record(
         &app,

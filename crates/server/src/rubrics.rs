@@ -15,8 +15,8 @@ use radgate_store::{Inserted, User};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::Body;
 use crate::auth::Caller;
+use crate::extract::Body;
 use crate::problem::Problem;
 use crate::state::App;
 

@@ -9,8 +9,8 @@ use radgate_domain::assessor_agreement::{
 };
 use serde::Deserialize;
 
-use crate::api::Body;
 use crate::auth::Caller;
+use crate::extract::Body;
 use crate::problem::Problem;
 
 #[derive(Deserialize)]

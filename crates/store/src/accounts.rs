@@ -40,25 +40,52 @@ fn user(row: &sqlx::any::AnyRow) -> Result<User> {
 }
 
 impl Store {
-    /// Creates a user, or replaces the password and role of an existing one.
+    /// Creates a user, or replaces the password and role of an existing one; a replaced
+    /// password ends every session of the user and enables a disabled account.
     pub async fn put_user(&self, u: &User, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO users (username, professional_id, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (username) DO UPDATE SET professional_id = excluded.professional_id, role = excluded.role, password_hash = excluded.password_hash",
+             ON CONFLICT (username) DO UPDATE SET professional_id = excluded.professional_id, role = excluded.role, \
+             password_hash = excluded.password_hash, disabled_at = NULL",
         )
         .bind(&u.username)
         .bind(u.professional.as_str())
         .bind(u.role.code())
         .bind(&u.password_hash)
         .bind(millis(now))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM sessions WHERE username = $1")
+            .bind(&u.username)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Disables an account: its sessions end and it cannot log in until a new password is
+    /// set. `false` when there is no such account.
+    pub async fn disable_user(&self, username: &str, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let found = sqlx::query("UPDATE users SET disabled_at = $1 WHERE username = $2")
+            .bind(millis(now))
+            .bind(username)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        sqlx::query("DELETE FROM sessions WHERE username = $1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     pub async fn user(&self, username: &str) -> Result<Option<User>> {
         let row = sqlx::query(
-            "SELECT username, professional_id, role, password_hash FROM users WHERE username = $1",
+            "SELECT username, professional_id, role, password_hash FROM users WHERE username = $1 AND disabled_at IS NULL",
         )
         .bind(username)
         .fetch_optional(self.pool())
@@ -73,7 +100,7 @@ impl Store {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO sessions (token_hash, username, created_at, expires_at, last_seen) VALUES ($1, $2, $3, $4, $3)")
             .bind(token_hash)
             .bind(username)
             .bind(millis(now))
@@ -83,17 +110,37 @@ impl Store {
         Ok(())
     }
 
-    /// The user of an unexpired session.
-    pub async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+    /// The user of a session that has neither expired nor been idle for `idle`; the
+    /// session counts as used now (recorded at most once a minute, so reads stay reads).
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<User>> {
         let row = sqlx::query(
-            "SELECT u.username, u.professional_id, u.role, u.password_hash FROM sessions s JOIN users u ON u.username = s.username \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+            "SELECT u.username, u.professional_id, u.role, u.password_hash, COALESCE(s.last_seen, s.created_at) AS seen \
+             FROM sessions s JOIN users u ON u.username = s.username \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND COALESCE(s.last_seen, s.created_at) > $3 \
+             AND u.disabled_at IS NULL",
         )
         .bind(token_hash)
         .bind(millis(now))
+        .bind(millis(now - idle))
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(user).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let seen: i64 = row.try_get("seen")?;
+        if millis(now) - seen >= 60_000 {
+            sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
+                .bind(millis(now))
+                .bind(token_hash)
+                .execute(self.pool())
+                .await?;
+        }
+        user(&row).map(Some)
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use radgate_domain::acquisition::AcquiredInstance;
+use radgate_domain::ids::ProfessionalId;
 use radgate_domain::study::Order;
 use sqlx::Row;
 
@@ -161,10 +162,58 @@ impl Store {
         study_uid: &str,
         accession: &str,
         problem: Option<&str>,
+        reconcile: Option<&Reconcile<'_>>,
         forward_to: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
+        // In the completing transaction: a study that needs a person is never only a log line.
+        match reconcile {
+            Some(r) => {
+                let fresh = sqlx::query(
+                    "SELECT reason FROM reconciliation WHERE study_uid = $1 AND resolved_at IS NULL",
+                )
+                .bind(study_uid)
+                .fetch_optional(tx.conn())
+                .await?
+                .map(|row| row.try_get::<String, _>("reason"))
+                .transpose()?
+                .is_none_or(|reason| reason != r.reason);
+                sqlx::query(
+                    "INSERT INTO reconciliation (study_uid, accession, reason, instances, at, resolved_at) \
+                     VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (study_uid) DO UPDATE SET \
+                     accession = excluded.accession, reason = excluded.reason, \
+                     instances = excluded.instances, at = excluded.at, resolved_at = NULL",
+                )
+                .bind(study_uid)
+                .bind(accession)
+                .bind(r.reason)
+                .bind(r.instances as i64)
+                .bind(millis(now))
+                .execute(tx.conn())
+                .await?;
+                if fresh && let Some(who) = r.notify {
+                    tx.notify(
+                        who,
+                        now,
+                        &format!(
+                            "Study {study_uid} (accession `{accession}`, {} instances) needs reconciliation: {}",
+                            r.instances, r.reason
+                        ),
+                    )
+                    .await?;
+                }
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE reconciliation SET resolved_at = $1 WHERE study_uid = $2 AND resolved_at IS NULL",
+                )
+                .bind(millis(now))
+                .bind(study_uid)
+                .execute(tx.conn())
+                .await?;
+            }
+        }
         sqlx::query(
             "UPDATE dicom_studies SET completed_at = $1, completions = completions + 1, problem = $2 WHERE study_uid = $3",
         )
@@ -251,5 +300,55 @@ mod tests {
         let whole: StudyPart = "1.2.3".parse().unwrap();
         assert_eq!(whole.completion, None);
         assert!("1.2.3;completion=x".parse::<StudyPart>().is_err());
+    }
+}
+
+/// A received study that needs a person: why, how many instances, and whom to tell.
+pub struct Reconcile<'a> {
+    pub reason: &'a str,
+    pub instances: u64,
+    pub notify: Option<&'a ProfessionalId>,
+}
+
+/// An open entry of the reconciliation list.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unreconciled {
+    pub study_uid: String,
+    pub accession: String,
+    pub reason: String,
+    pub instances: i64,
+    pub since: DateTime<Utc>,
+}
+
+impl Store {
+    /// The open reconciliation list, oldest first.
+    pub async fn reconciliation(&self) -> Result<Vec<Unreconciled>> {
+        let rows = sqlx::query(
+            "SELECT study_uid, accession, reason, instances, at FROM reconciliation \
+             WHERE resolved_at IS NULL ORDER BY at, study_uid",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Unreconciled {
+                    study_uid: r.try_get("study_uid")?,
+                    accession: r.try_get("accession")?,
+                    reason: r.try_get("reason")?,
+                    instances: r.try_get("instances")?,
+                    since: from_millis(r.try_get("at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// How many studies wait for reconciliation, for the metrics.
+    pub async fn reconciliation_count(&self) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM reconciliation WHERE resolved_at IS NULL")
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?,
+        )
     }
 }

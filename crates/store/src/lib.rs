@@ -38,7 +38,7 @@ pub use accounts::{ApiKey, User};
 pub use alarms::Alarm;
 pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
 pub use configuration::{Change, ConfigurationError};
-pub use dicom::{QuietStudy, ReceivedInstance, StudyPart};
+pub use dicom::{QuietStudy, ReceivedInstance, Reconcile, StudyPart, Unreconciled};
 pub use monitoring::Stratum;
 pub use outbox::{Backlog, OutboxMessage};
 pub use portfolio::{ImportError, Imported};

@@ -92,6 +92,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0017_dicom_completion_of_instance.sql"),
         include_str!("../migrations/shared/0017_dicom_completion_of_instance.sql"),
     ),
+    (
+        18,
+        include_str!("../migrations/shared/0018_reconciliation.sql"),
+        include_str!("../migrations/shared/0018_reconciliation.sql"),
+    ),
+    (
+        19,
+        include_str!("../migrations/shared/0019_session_idle_and_disabled_accounts.sql"),
+        include_str!("../migrations/shared/0019_session_idle_and_disabled_accounts.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -119,6 +119,18 @@ impl Store {
         rows.iter().map(work_item).collect()
     }
 
+    /// The items `who` holds (claimed, including those returned to them), in worklist order.
+    pub async fn held_by(&self, who: &ProfessionalId) -> Result<Vec<WorkItem>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM work_items WHERE state = 'claimed' AND assignee = $1 \
+             ORDER BY priority, due, created_at, id"
+        )))
+        .bind(who.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(work_item).collect()
+    }
+
     /// Accession numbers of studies acquired since `since` that still have open work.
     pub async fn recent_studies_with_open_work(&self, since: DateTime<Utc>) -> Result<Vec<String>> {
         let rows = sqlx::query(

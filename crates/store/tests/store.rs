@@ -924,3 +924,103 @@ async fn register_status_changes_follow_the_domain_and_a_file_edit_counts_as_one
         assert!(store.verify_audit().await.unwrap().is_ok());
     }
 }
+
+#[tokio::test]
+async fn sessions_end_when_idle_and_when_the_password_changes() {
+    use radgate_domain::professional::Role;
+    for (backend, url) in stores("sessions").await {
+        let store = Store::connect(&url).await.unwrap();
+        let user = radgate_store::User {
+            username: "devries".into(),
+            professional: ProfessionalId::parse("rad-devries").unwrap(),
+            role: Role::Radiologist,
+            password_hash: "$argon2id$placeholder".into(),
+        };
+        store.put_user(&user, t0()).await.unwrap();
+        let idle = Duration::minutes(30);
+        store
+            .create_session("tok", "devries", t0(), t0() + Duration::hours(10))
+            .await
+            .unwrap();
+        let at = |m: i64| t0() + Duration::minutes(m);
+        // Used at 29 minutes, so still alive at 58; unused from 58 to 89, it has ended.
+        assert!(
+            store
+                .session_user("tok", at(29), idle)
+                .await
+                .unwrap()
+                .is_some(),
+            "{backend}"
+        );
+        assert!(
+            store
+                .session_user("tok", at(58), idle)
+                .await
+                .unwrap()
+                .is_some(),
+            "{backend}"
+        );
+        assert!(
+            store
+                .session_user("tok", at(89), idle)
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}"
+        );
+        // The absolute expiry holds however busy the session is.
+        store
+            .create_session("tok2", "devries", t0(), t0() + Duration::hours(1))
+            .await
+            .unwrap();
+        for m in (0..60).step_by(20) {
+            assert!(
+                store
+                    .session_user("tok2", at(m), idle)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        assert!(
+            store
+                .session_user("tok2", at(61), idle)
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}"
+        );
+        // A new password ends every session; disabling does too, and refuses the account.
+        store
+            .create_session("tok3", "devries", at(100), at(700))
+            .await
+            .unwrap();
+        store.put_user(&user, at(101)).await.unwrap();
+        assert!(
+            store
+                .session_user("tok3", at(102), idle)
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}"
+        );
+        store
+            .create_session("tok4", "devries", at(103), at(700))
+            .await
+            .unwrap();
+        assert!(store.disable_user("devries", at(104)).await.unwrap());
+        assert!(
+            store
+                .session_user("tok4", at(105), idle)
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}"
+        );
+        assert!(
+            store.user("devries").await.unwrap().is_none(),
+            "{backend}: disabled"
+        );
+        assert!(!store.disable_user("nobody", at(104)).await.unwrap());
+    }
+}

@@ -31,9 +31,20 @@ pub fn provision_people(db: &[String]) -> String {
     ] {
         add_account(db, user, professional);
     }
+    api_key(db, "ris", ALL_SCOPES)
+}
+
+/// Orders, studies, the results of every application of the example register, and reading:
+/// the key most tests feed and inspect the service with.
+pub const ALL_SCOPES: &str =
+    "ingest,read,ai:pe-detect,ai:cxr-normal,ai:fracture-detect,ai:ich-detect,ai:cspine-fracture";
+
+/// A new API key named `name` with `scopes` (comma-separated).
+pub fn api_key(db: &[String], name: &str, scopes: &str) -> String {
     let mut args = vec!["api-key", "create"];
     args.extend(db.iter().map(String::as_str));
-    args.extend(["--name", "ris", "--scopes", "ingest"]);
+    let dept = example("department.toml");
+    args.extend(["--department", &dept, "--name", name, "--scopes", scopes]);
     let key = run(&args, None);
     assert_eq!(key.len(), 64);
     key

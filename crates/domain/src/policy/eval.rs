@@ -51,7 +51,11 @@ impl Policy {
         let sla_minutes = then
             .sla_minutes
             .unwrap_or_else(|| self.sla.minutes(priority));
-        let due = study.acquired_at + Duration::minutes(sla_minutes.into());
+        // Saturating: routing must not panic on any time, however far out.
+        let due = study
+            .acquired_at
+            .checked_add_signed(Duration::minutes(sla_minutes.into()))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let (reasons, ai_evidence) = match rule {
             Some(rule) => rule.when.reasons(study, results, now),
             None => (Vec::new(), Vec::new()),

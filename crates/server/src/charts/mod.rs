@@ -5,7 +5,7 @@
 
 mod svg;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::{NaiveDate, Utc};
@@ -16,6 +16,7 @@ use radgate_store::Stratum;
 use serde::Deserialize;
 
 use crate::auth::Caller;
+use crate::extract::Params;
 use crate::problem::Problem;
 use crate::state::App;
 use svg::{PALETTE, Plot, count_ticks, percent_ticks};
@@ -149,7 +150,7 @@ pub async fn performance(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<ChartQuery>,
+    Params(q): Params<ChartQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     let (entry, spec) = target(&app, &caller, &id, q.finding.as_deref())?;
     let metric = q.metric.as_deref().unwrap_or("sensitivity");
@@ -183,7 +184,7 @@ pub async fn cusum(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<ChartQuery>,
+    Params(q): Params<ChartQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     let (entry, spec) = target(&app, &caller, &id, q.finding.as_deref())?;
     let points = app
@@ -275,7 +276,7 @@ pub async fn roc(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<ChartQuery>,
+    Params(q): Params<ChartQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     let (entry, spec) = target(&app, &caller, &id, q.finding.as_deref())?;
     let (start, end) = window(&q)?;

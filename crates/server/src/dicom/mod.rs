@@ -33,6 +33,7 @@ use radgate_interop::dicom::{
     Command, DicomError, VERIFICATION, command, read_command, read_instance, response, status,
 };
 use radgate_interop::pdu::{self, PData};
+use radgate_store::Reconcile;
 
 pub(crate) use journal::Journal;
 use materialize::{Journaled, Receipt, file_path};
@@ -478,11 +479,29 @@ pub(crate) async fn complete(
         };
         let destinations: Vec<String> = cfg.forward.iter().map(|n| n.destination()).collect();
         let accession = q.first.accession.as_deref().unwrap_or_default().trim();
+        // A study routed without its order went by defaults (UNKNOWN, routine): a person
+        // must match it to its order, as with one that could not be routed at all.
+        let reason = match (&problem, &order) {
+            (Some(p), _) => Some(format!("not routed: {p}")),
+            (None, None) if accession.is_empty() => {
+                Some("no accession number: routed without an order".to_owned())
+            }
+            (None, None) => Some(format!(
+                "no order for accession `{accession}`: routed as UNKNOWN, routine"
+            )),
+            (None, Some(_)) => None,
+        };
+        let reconcile = reason.as_deref().map(|reason| Reconcile {
+            reason,
+            instances: q.instances,
+            notify: app.department.reconciler.as_ref(),
+        });
         app.store
             .complete_study(
                 &q.study_uid,
                 accession,
                 problem.as_deref(),
+                reconcile.as_ref(),
                 &destinations,
                 Utc::now(),
             )
