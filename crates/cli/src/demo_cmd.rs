@@ -35,6 +35,7 @@ pub fn run(o: Options) -> Result<()> {
     let db = o.db.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("radgate-demo-{}.sqlite", std::process::id()))
     });
+    crate::serve_cmd::ports_free(&[o.listen])?;
     tokio::runtime::Runtime::new()?.block_on(async {
         let store = Store::open_sqlite(&db)
             .await

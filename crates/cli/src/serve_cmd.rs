@@ -57,6 +57,15 @@ pub struct DicomListen {
     pub forward: Vec<radgate_server::DicomNode>,
 }
 
+/// Fails with the address and the cause when one of `addresses` cannot be listened on
+/// (another program has it); binds and lets go, so nothing is created first.
+pub fn ports_free(addresses: &[SocketAddr]) -> Result<()> {
+    for a in addresses {
+        std::net::TcpListener::bind(a).with_context(|| format!("cannot listen on {a}"))?;
+    }
+    Ok(())
+}
+
 /// How login sessions are kept.
 pub struct Sessions {
     pub secure_cookies: bool,
@@ -102,6 +111,11 @@ pub fn serve(
             },
         )
     });
+    // Every address must be free before anything is created or printed.
+    let mut addresses = vec![listen];
+    addresses.extend(mllp_listen);
+    addresses.extend(dicom.as_ref().map(|(a, _)| *a));
+    ports_free(&addresses)?;
     load::runtime()?.block_on(async {
         let store = target.open().await?;
         record_configuration(&store, &department, &policy).await?;

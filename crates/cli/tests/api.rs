@@ -2798,3 +2798,127 @@ fn logins_cannot_lock_people_out_or_exhaust_the_server() {
     );
     assert_eq!(r.status, 401, "{}", r.body);
 }
+
+/// Issue 12, items 10 and 11: no input becomes a 500 or a panic, on either backend (a NUL
+/// byte is what PostgreSQL refuses and SQLite takes), and every error is
+/// `application/problem+json` naming the field.
+#[test]
+fn every_error_is_a_problem_naming_the_field_on_both_backends() {
+    for db in databases("problems") {
+        let key = provision_people(&db);
+        let s = Server::start(&db);
+        let u = |p: &str| format!("{}{p}", s.url);
+        let rad = login(&s.url, "devries");
+        let raw = |method: &str, path: &str, cookie: Option<&str>, body: Option<(&str, String)>| {
+            let mut req = ureq::http::Request::builder().method(method).uri(u(path));
+            if let Some(c) = cookie {
+                req = req.header("Cookie", c);
+            }
+            let resp = match body {
+                Some((ct, b)) => agent().run(req.header("Content-Type", ct).body(b).unwrap()),
+                None => agent().run(req.body(()).unwrap()),
+            }
+            .unwrap();
+            let status = resp.status().as_u16();
+            let header = |h: &str| {
+                resp.headers()
+                    .get(h)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            };
+            let (ct, allow) = (header("content-type"), header("allow"));
+            let body: Value = serde_json::from_str(&resp.into_body().read_to_string().unwrap())
+                .unwrap_or(Value::Null);
+            assert_eq!(
+                ct.as_deref(),
+                Some("application/problem+json"),
+                "{db:?} {method} {path}: {status} {body}"
+            );
+            (status, body["field"].as_str().map(String::from), allow)
+        };
+        let json_body = |v: Value| Some(("application/json", v.to_string()));
+        // NUL anywhere: 422 naming where, the same on both backends.
+        let (status, field, _) = raw(
+            "POST",
+            "/api/v1/login",
+            None,
+            json_body(json!({"username": "dev\u{0}ries", "password": "a-long-password-1"})),
+        );
+        assert_eq!(
+            (status, field.as_deref()),
+            (422, Some("username")),
+            "{db:?}"
+        );
+        let (status, field, _) = raw(
+            "GET",
+            "/fhir/Practitioner?identifier=x%00y",
+            Some(&rad),
+            None,
+        );
+        assert_eq!((status, field.as_deref()), (422, Some("query")), "{db:?}");
+        let (status, field, _) = raw(
+            "POST",
+            "/api/v1/reports/ACC1/return",
+            Some(&rad),
+            json_body(json!({"reason": "bad\u{0}"})),
+        );
+        assert_eq!((status, field.as_deref()), (422, Some("reason")), "{db:?}");
+        // A date no clinic has seen: refused, not a panic.
+        let mut far = study("FAR1", "CTPA", "CT", "CHEST");
+        far["acquired_at"] = json!("+262142-12-31T23:59:59Z");
+        let r = call("POST", &u("/api/v1/studies"), Some(&key), None, Some(&far));
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (422, Some("acquired_at")),
+            "{db:?}: {}",
+            r.body
+        );
+        let mut old = study("OLD1", "CTPA", "CT", "CHEST");
+        old["acquired_at"] = json!("1850-01-01T00:00:00Z");
+        assert_eq!(
+            call("POST", &u("/api/v1/studies"), Some(&key), None, Some(&old)).status,
+            422
+        );
+        // The field is a name, never the whole serde message.
+        let mut missing = study("MISS1", "CTPA", "CT", "CHEST");
+        missing.as_object_mut().unwrap().remove("modality");
+        let r = call(
+            "POST",
+            &u("/api/v1/studies"),
+            Some(&key),
+            None,
+            Some(&missing),
+        );
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (422, Some("modality")),
+            "{}",
+            r.body
+        );
+        // A query that does not parse, a wrong method, a wrong content type.
+        let (status, field, _) = raw(
+            "GET",
+            "/api/v1/safety/cxr_gatekeeping?width=wide",
+            Some(&rad),
+            None,
+        );
+        assert_eq!((status, field.as_deref()), (400, Some("width")), "{db:?}");
+        let (status, _, allow) = raw("DELETE", "/api/v1/worklist", Some(&rad), None);
+        assert_eq!(
+            (status, allow.as_deref()),
+            (405, Some("GET,HEAD")),
+            "{db:?}"
+        );
+        let (status, _, _) = raw(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(("text/plain", "x".into())),
+        );
+        assert_eq!(status, 415, "{db:?}");
+        // And the service goes on.
+        assert_eq!(
+            call("GET", &u("/api/v1/worklist"), None, Some(&rad), None).status,
+            200
+        );
+    }
+}

@@ -813,3 +813,79 @@ fn ai_check_lists_the_register_warnings_of_the_day() {
         "{text}"
     );
 }
+
+/// Issue 12, item 13: a database that is not one, a PostgreSQL that does not answer, or a
+/// port another program holds stops `serve` and `demo` within seconds, with one line naming
+/// the cause, before anything is created.
+#[test]
+fn start_up_fails_fast_with_one_line_naming_the_cause() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("start-up");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (policy, department) = (example("policy.toml"), example("department.toml"));
+    let serve = |db: &[&str], listen: &str| {
+        let mut args = vec!["serve"];
+        args.extend(db);
+        args.extend([
+            "--listen",
+            listen,
+            "--policy",
+            &policy,
+            "--department",
+            &department,
+        ]);
+        let started = std::time::Instant::now();
+        let out = radgate(&args);
+        (out, started.elapsed())
+    };
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "not a database, but a note someone kept\n").unwrap();
+    let (out, took) = serve(&["--db", text.to_str().unwrap()], "127.0.0.1:0");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("is not an SQLite database"), "{err}");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    assert_eq!(
+        std::fs::read_to_string(&text).unwrap(),
+        "not a database, but a note someone kept\n",
+        "the file is untouched"
+    );
+
+    // Nothing listens on port 1.
+    let (out, took) = serve(
+        &["--database-url", "postgres://radgate@127.0.0.1:1/radgate"],
+        "127.0.0.1:0",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot reach the database"), "{err}");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+
+    // A busy port: no database is created, no logins are printed.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let fresh = dir.join("fresh.sqlite");
+    let (out, _) = serve(&["--db", fresh.to_str().unwrap()], &addr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on {addr}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!fresh.exists(), "serve created its database before failing");
+    let demo_db = dir.join("demo.sqlite");
+    let out = radgate(&["demo", "--listen", &addr, "--db", demo_db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).is_empty(),
+        "no logins printed"
+    );
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on {addr}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!demo_db.exists(), "the demo left a database behind");
+}

@@ -73,6 +73,37 @@ pub enum StoreError {
     },
     #[error("the database has schema version {found}, newer than this radgate knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    #[error("{0} is not an SQLite database (it lacks the SQLite file header)")]
+    NotSqlite(String),
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
+}
+
+/// How long opening the database may take before radgate gives up with the cause.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The file an `sqlite:` URL names, when it names one.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Refuses, before anything is written, a file that exists and is not SQLite: opening it
+/// would otherwise fail on every pooled connection until the pool gives up.
+fn check_sqlite_file(path: &str) -> Result<()> {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Ok(()); // absent: SQLite creates it
+    };
+    let mut head = [0u8; 16];
+    match f.read(&mut head) {
+        Ok(0) => Ok(()),
+        Ok(n) if n == 16 && &head == b"SQLite format 3\0" => Ok(()),
+        _ => Err(StoreError::NotSqlite(path.to_owned())),
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -96,8 +127,32 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
+        if let Some(path) = sqlite_file(url) {
+            check_sqlite_file(path)?;
+        }
         let options = AnyConnectOptions::from_str(url)?;
-        let pool = dialect.pool_options().connect_with(options).await?;
+        // One connection first, within a few seconds, so that a wrong address or a server
+        // that is down is reported with its cause instead of a pool timing out.
+        match tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            <sqlx::AnyConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await
+        {
+            Err(_) => {
+                return Err(StoreError::Unreachable(format!(
+                    "no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(Err(e)) => return Err(StoreError::Unreachable(e.to_string())),
+            Ok(Ok(c)) => sqlx::Connection::close(c).await?,
+        }
+        let pool = dialect
+            .pool_options()
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await?;
         let store = Store { pool, dialect };
         migrate::run(&store).await?;
         Ok(store)
