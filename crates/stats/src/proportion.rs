@@ -93,10 +93,12 @@ pub fn proportion(
             (lower, upper)
         }
     };
+    // The bounds straddle the estimate in exact arithmetic; the last bit of rounding in a
+    // bisection or a square root must not put one on the wrong side.
     Ok(Interval {
         estimate: p,
-        lower: lower.clamp(0.0, 1.0),
-        upper: upper.clamp(0.0, 1.0),
+        lower: lower.clamp(0.0, p),
+        upper: upper.clamp(p, 1.0),
     })
 }
 
@@ -204,5 +206,29 @@ mod tests {
             proportion(1, 4, Method::Wald, 1.0),
             Err(ProportionError::BadConfidence(1.0))
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn trials() -> impl Strategy<Value = u64> {
+        prop_oneof![1u64..1_000, 1u64..1_000_000_000, 1u64..=1_000_000_000_000_000, Just(u64::MAX / 2)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn every_interval_holds_its_estimate(n in trials(), share in 0.0f64..=1.0, conf in 0.5f64..0.999) {
+            let k = ((n as f64) * share).floor().min(n as f64) as u64;
+            for m in [Method::Wald, Method::Wilson, Method::Exact] {
+                let i = proportion(k, n, m, conf).unwrap();
+                prop_assert!(0.0 <= i.lower && i.lower <= i.estimate && i.estimate <= i.upper && i.upper <= 1.0,
+                    "{m:?} {k}/{n} at {conf}: {i:?}");
+            }
+        }
     }
 }
