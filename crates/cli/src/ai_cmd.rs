@@ -13,9 +13,25 @@ use crate::load;
 use crate::serve_cmd::Target;
 
 /// The register's warnings as the department file declares it.
-pub fn check(department: &Path, on: Option<NaiveDate>, format: Format) -> Result<()> {
+/// The register's warnings from the file alone. Exits 1 when an application in use has a
+/// warning that is an error (expired CE certificate, production without CE marking),
+/// unless `warn_only`.
+pub fn check(
+    department: &Path,
+    on: Option<NaiveDate>,
+    format: Format,
+    warn_only: bool,
+) -> Result<()> {
     let (dept, _) = load::department(department)?;
-    print_register(&dept, &dept.ai_applications, on, format)
+    let errors = print_register(&dept, &dept.ai_applications, on, format)?;
+    if errors > 0 && !warn_only {
+        eprintln!(
+            "{}: {errors} error(s) in the AI register of applications in use (--warn-only to report them without failing)",
+            department.display()
+        );
+        return Err(load::Reported.into());
+    }
+    Ok(())
 }
 
 /// The register with each entry's status in force in the database.
@@ -33,7 +49,7 @@ pub fn list(
         .iter()
         .map(|a| a.in_force(&changes))
         .collect();
-    print_register(&dept, &entries, on, format)
+    print_register(&dept, &entries, on, format).map(drop)
 }
 
 pub fn status(
@@ -82,12 +98,13 @@ pub fn status(
     }
 }
 
+/// Prints each entry with its warnings; returns how many are errors on entries in use.
 fn print_register(
     dept: &Department,
     entries: &[AiApplication],
     on: Option<NaiveDate>,
     format: Format,
-) -> Result<()> {
+) -> Result<usize> {
     let today = on.unwrap_or_else(|| Utc::now().date_naive());
     let report: Vec<_> = entries
         .iter()
@@ -112,10 +129,19 @@ fn print_register(
                     warnings.len()
                 );
                 for w in warnings {
-                    println!("  - {w}");
+                    let level = if w.is_error() && a.status.in_use() {
+                        "error"
+                    } else {
+                        "warning"
+                    };
+                    println!("  - {level}: {w}");
                 }
             }
         }
     }
-    Ok(())
+    Ok(report
+        .iter()
+        .filter(|(a, _)| a.status.in_use())
+        .map(|(_, w)| w.iter().filter(|w| w.is_error()).count())
+        .sum())
 }

@@ -88,3 +88,18 @@ pub fn checked_policy(
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("cannot start the async runtime")
 }
+
+/// Reads `text` (the contents of `file`) as JSON of type `T`; a problem names the file, the
+/// line and the field: `case.json:3: study.acquired_at: premature end of input`.
+pub fn json<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let line = e.inner().line();
+        let path = e.path().to_string();
+        if path == "." {
+            anyhow::anyhow!("{}:{line}: {}", file.display(), e.inner())
+        } else {
+            anyhow::anyhow!("{}:{line}: {path}: {}", file.display(), e.inner())
+        }
+    })
+}

@@ -44,16 +44,16 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
         /// New studies per minute
-        #[arg(long, default_value_t = 12.0)]
+        #[arg(long, default_value_t = 12.0, allow_negative_numbers = true, value_parser = positive::<f64>)]
         rate: f64,
         /// How many times faster than declared the simulated AI applications answer
-        #[arg(long, default_value_t = 20.0)]
+        #[arg(long, default_value_t = 20.0, allow_negative_numbers = true, value_parser = positive::<f64>)]
         ai_speed: f64,
         /// Studies ingested at start, so worklists are not empty
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = whole::<u32>)]
         backlog: u32,
         /// Random seed of the simulated studies
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole::<u64>)]
         seed: u64,
     },
     /// Check and explain routing policies
@@ -70,10 +70,10 @@ enum Command {
         #[arg(long)]
         policy: PathBuf,
         /// Days to simulate
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = whole::<u32>)]
         days: u32,
         /// Random seed; the same seed gives the same output
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = whole::<u64>)]
         seed: u64,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -95,17 +95,17 @@ enum Command {
         #[arg(long)]
         secure_cookies: bool,
         /// Minutes a login session may go unused before it ends
-        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = positive::<u64>)]
         session_idle_minutes: u64,
         /// Seconds between checks for studies whose AI wait has run out
-        #[arg(long, default_value_t = 15)]
+        #[arg(long, default_value_t = 15, allow_negative_numbers = true, value_parser = positive::<u64>)]
         reroute_every: u64,
         /// Take HL7 v2 orders (ORM^O01, OMI^O23) over MLLP on this address, e.g.
         /// 0.0.0.0:2575
         #[arg(long)]
         mllp_listen: Option<std::net::SocketAddr>,
         /// Seconds an MLLP connection may stay silent before it is closed
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = positive::<u64>)]
         mllp_idle_seconds: u64,
         /// Send authorized reports as ORU^R01 to the RIS's MLLP listener at HOST:PORT,
         /// through a durable outbox with retries
@@ -130,11 +130,11 @@ enum Command {
         #[arg(long, default_value = "radgate-dicom")]
         dicom_storage: PathBuf,
         /// A study is complete once no instance arrived for this many seconds
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 60, allow_negative_numbers = true, value_parser = positive::<u64>)]
         dicom_quiet_seconds: u64,
         /// A study whose order states its expected series is complete once they are all
         /// in and no instance arrived for this many seconds
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = positive::<u64>)]
         dicom_settle_seconds: u64,
         /// Forward completed studies to this DICOM node (an AI node, the PACS), written
         /// AE@HOST:PORT; repeat for several
@@ -200,7 +200,7 @@ enum Command {
         /// --ai-sla-minutes) and to the authorized report, per priority
         #[arg(long)]
         turnaround: bool,
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 10.0, allow_negative_numbers = true, value_parser = positive::<f64>)]
         ai_sla_minutes: f64,
         #[arg(long, value_enum, default_value_t = monitor_cmd::MonitorFormat::Text)]
         format: monitor_cmd::MonitorFormat,
@@ -358,7 +358,7 @@ enum ProgrammeCommand {
         #[arg(long)]
         fraction: Option<f64>,
         /// The same seed over the same assessments draws the same sample
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole::<u64>)]
         seed: u64,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -388,7 +388,9 @@ enum AuthzCommand {
 #[derive(Subcommand)]
 enum AiCommand {
     /// Warnings per application: certificates expiring within 180 days or expired,
-    /// MDD-only certification, missing model-card fields, production without validation
+    /// MDD-only certification, missing model-card fields, production without validation.
+    /// Exits 1 when an application in use has an expired certificate or is in production
+    /// without CE marking
     Check {
         #[arg(long)]
         department: PathBuf,
@@ -397,6 +399,9 @@ enum AiCommand {
         on: Option<chrono::NaiveDate>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Report errors as warnings and exit 0
+        #[arg(long)]
+        warn_only: bool,
     },
     /// The register as it stands in the database: each entry's status in force (the
     /// latest change, else the department file's) and its warnings
@@ -502,9 +507,9 @@ struct Database {
 enum StatsCommand {
     /// A binomial proportion with its confidence interval, printed as JSON fractions
     Proportion {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = whole::<u64>)]
         successes: u64,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = positive::<u64>)]
         trials: u64,
         #[arg(long, value_enum, default_value_t = IntervalMethod::Wilson)]
         method: IntervalMethod,
@@ -534,6 +539,31 @@ enum IntervalMethod {
     Wilson,
     /// Clopper-Pearson
     Exact,
+}
+
+/// A number above zero, with a message that says so when it is not (clap's own would
+/// speak of an invalid digit, or take `-5` for a flag).
+fn positive<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + Default,
+{
+    match s.trim().parse::<T>() {
+        Ok(v) if v > T::default() => Ok(v),
+        _ => Err(format!("the value must be positive, got `{s}`")),
+    }
+}
+
+/// A whole number, zero or more.
+fn whole<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + Default,
+{
+    match s.trim().parse::<T>() {
+        Ok(v) if v >= T::default() => Ok(v),
+        _ => Err(format!(
+            "the value must be a whole number, zero or more, got `{s}`"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
@@ -710,8 +740,9 @@ fn main() -> ExitCode {
                     department,
                     on,
                     format,
+                    warn_only,
                 },
-        } => ai_cmd::check(&department, on, format),
+        } => ai_cmd::check(&department, on, format, warn_only),
         Command::Ai {
             command:
                 AiCommand::List {

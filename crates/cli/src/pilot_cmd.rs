@@ -26,8 +26,7 @@ pub fn declare(target: Target, department: &Path, file: &Path, by: &str) -> Resu
     let (dept, _) = load::department(department)?;
     raio(&dept, by)?;
     let text = load::read(file)?;
-    let d: Declaration = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.display(), e.line()))?;
+    let d: Declaration = load::json(file, &text)?;
     let pilot = Pilot::declare(d, &dept, by, Utc::now())
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let stored = load::runtime()?

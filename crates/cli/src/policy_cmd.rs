@@ -4,21 +4,38 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
-use radgate_domain::Decision;
 use radgate_domain::study::RoutingCase;
+use radgate_domain::{Decision, Policy};
 
 use crate::Format;
-use crate::load;
+use crate::load::{self, Reported};
 
+/// Checks a policy and reports every problem in one pass: those of reading it, and the
+/// semantic ones of every rule that read cleanly (shadowing, the department's catalog,
+/// agreements and register), by line.
 pub fn check(file: &Path, department: Option<&Path>) -> Result<()> {
-    let policy = load::policy(file)?;
-    if load::department_for(file, &policy, department).is_none() {
-        eprintln!(
-            "note: {}: no department given (--department or `department = ...`): task agreements and the AI register were not checked",
-            file.display()
-        );
+    let text = load::read(file)?;
+    let (policy, mut problems) = Policy::parse_partly(&text);
+    let Some(policy) = policy else {
+        load::report(file, &problems);
+        return Err(Reported.into());
+    };
+    let dept = match load::department_for(file, &policy, department) {
+        Some(d) => Some(load::department(&d)?.0),
+        None => {
+            eprintln!(
+                "note: {}: no department given (--department or `department = ...`): task agreements and the AI register were not checked",
+                file.display()
+            );
+            None
+        }
+    };
+    problems.extend(radgate_domain::policy::check(&policy, dept.as_ref()));
+    if !problems.is_empty() {
+        problems.sort_by_key(|d| d.line);
+        load::report(file, &problems);
+        return Err(Reported.into());
     }
-    load::checked_policy(file, department)?;
     println!(
         "{}: ok (policy {}, {} rules)",
         file.display(),
@@ -37,8 +54,7 @@ pub fn explain(
 ) -> Result<()> {
     let (policy, dept) = load::checked_policy(policy_file, department)?;
     let text = load::read(study_file)?;
-    let case: RoutingCase = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a valid routing case", study_file.display()))?;
+    let case: RoutingCase = load::json(study_file, &text)?;
     if let Err(e) = case.validate() {
         bail!("{}: {e}", study_file.display());
     }

@@ -60,8 +60,13 @@ pub fn certificate(
     let Some(p) = dept.professional(person) else {
         bail!("{}: no professional `{person}`", department.display());
     };
-    if kind.trim().is_empty() {
-        bail!("--kind must not be empty");
+    let known = dept.certificate_kinds();
+    if !known.contains(&kind) {
+        bail!(
+            "--kind: unknown certificate kind `{kind}`; {} knows {}",
+            department.display(),
+            known.join(", ")
+        );
     }
     let c = Certificate {
         holder: p.id.clone(),

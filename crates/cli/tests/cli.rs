@@ -143,7 +143,8 @@ task = "image_guided_puncture"
     )
     .unwrap();
 
-    // Unknown keys are reported first, alone: a policy with unknown keys is not analysed further.
+    // One pass: the unknown key, and the semantic problems of the rules that read cleanly
+    // (the broken rule `odd` itself is analysed once it reads).
     let o = radgate(&["policy", "check", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -152,6 +153,11 @@ task = "image_guided_puncture"
         err.contains(&format!("{f}:31: unknown key `modalty` in rule `odd`.when")),
         "{err}"
     );
+    assert!(
+        err.contains(&format!("{f}:19: rule `ct-head` can never fire")),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 2, "{err}");
 
     std::fs::write(
         &file,
@@ -768,6 +774,30 @@ fn simulate_refuses_zero_or_absurd_days() {
 }
 
 #[test]
+fn ai_check_fails_when_an_application_in_use_has_an_expired_certificate() {
+    let check = |extra: &[&str]| {
+        let dept = example("department.toml");
+        let mut args = vec!["ai", "check", "--department", &dept, "--on", "2029-07-01"];
+        args.extend(extra);
+        radgate(&args)
+    };
+    let o = check(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("  - error: CE certificate expired on 2029-06-30"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("error(s) in the AI register"),
+        "{}",
+        stderr(&o)
+    );
+    let o = check(&["--warn-only"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
 fn ai_check_lists_the_register_warnings_of_the_day() {
     let o = radgate(&[
         "ai",
@@ -808,7 +838,7 @@ fn ai_check_lists_the_register_warnings_of_the_day() {
     );
     assert!(
         text.contains(
-            "  - certified under the MDD only: the certificate lapses by 2028-12-31 at the latest"
+            "  - warning: certified under the MDD only: the certificate lapses by 2028-12-31 at the latest"
         ),
         "{text}"
     );
@@ -888,4 +918,86 @@ fn start_up_fails_fast_with_one_line_naming_the_cause() {
         stderr(&out)
     );
     assert!(!demo_db.exists(), "the demo left a database behind");
+}
+
+/// Issue 12: a negative number is told it must be positive, a date that does not parse
+/// names its field, and a certificate kind the department does not know is refused.
+#[test]
+fn command_line_values_are_refused_with_what_they_must_be() {
+    // Usage errors exit 2, as clap's do.
+    let usage = |o: &Output, needle: &str| {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+        assert!(stderr(o).contains(needle), "{}", stderr(o));
+    };
+    let o = radgate(&[
+        "stats",
+        "proportion",
+        "--successes",
+        "1",
+        "--trials",
+        "-5",
+        "--method",
+        "exact",
+    ]);
+    usage(
+        &o,
+        "--trials <TRIALS>': the value must be positive, got `-5`",
+    );
+    let o = radgate(&[
+        "stats",
+        "proportion",
+        "--successes",
+        "-1",
+        "--trials",
+        "5",
+        "--method",
+        "exact",
+    ]);
+    usage(
+        &o,
+        "the value must be a whole number, zero or more, got `-1`",
+    );
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("values");
+    std::fs::create_dir_all(&dir).unwrap();
+    let case = dir.join("case.json");
+    std::fs::write(
+        &case,
+        r#"{"study": {"accession": "A1", "patient": "P", "modality": "CT", "procedure_code": "CTPA",
+  "body_part": "CHEST", "priority": "routine", "site": "main", "ordering_department": "ED",
+  "acquired_at": "2026-13-01T00:00:00Z"}}"#,
+    )
+    .unwrap();
+    let policy = example("policy.toml");
+    let o = radgate(&[
+        "policy",
+        "explain",
+        "--policy",
+        &policy,
+        "--study",
+        case.to_str().unwrap(),
+    ]);
+    assert_fails_with(&o, "case.json:3: study.acquired_at: ");
+    let db = dir.join("values.sqlite");
+    let _ = std::fs::remove_file(&db);
+    let dept = example("department.toml");
+    let o = radgate(&[
+        "portfolio",
+        "certificate",
+        "--db",
+        db.to_str().unwrap(),
+        "--department",
+        &dept,
+        "--person",
+        "mbb-jansen",
+        "--kind",
+        "ai_endorsment",
+        "--valid-until",
+        "2027-01-01",
+    ]);
+    assert_fails_with(&o, "unknown certificate kind `ai_endorsment`");
+    assert!(
+        stderr(&o).contains("ai_endorsement, ai_literacy"),
+        "{}",
+        stderr(&o)
+    );
 }

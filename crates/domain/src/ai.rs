@@ -481,6 +481,18 @@ impl std::fmt::Display for RegisterWarning {
     }
 }
 
+impl RegisterWarning {
+    /// Whether using the application stops being lawful, not merely something to act on
+    /// soon: an expired CE certificate, or production use without CE marking.
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            RegisterWarning::CertificateExpired { .. }
+                | RegisterWarning::ProductionWithoutCeMarking
+        )
+    }
+}
+
 /// How far ahead a certificate's expiry is flagged.
 pub const CERTIFICATE_NOTICE_DAYS: i64 = 180;
 

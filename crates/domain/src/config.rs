@@ -76,6 +76,17 @@ impl<'s> Reader<'s> {
         !self.diagnostics.is_empty()
     }
 
+    /// How many problems have been found so far.
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    /// The problems found, by line.
+    pub fn into_diagnostics(mut self) -> Vec<Diagnostic> {
+        self.diagnostics.sort_by_key(|d| d.line);
+        self.diagnostics
+    }
+
     pub fn into_result<T>(mut self, value: T) -> Result<T, Diagnostics> {
         if self.diagnostics.is_empty() {
             Ok(value)

@@ -46,6 +46,23 @@ impl Department {
         self.ai_applications.iter().find(|a| a.id.as_str() == id)
     }
 
+    /// The certificate kinds that count for anything here: AI literacy (a condition of every
+    /// AI-supported task) and those the task agreements require. Others are refused when
+    /// recorded, so that a misspelt kind is not silently worthless.
+    pub fn certificate_kinds(&self) -> Vec<&str> {
+        let mut kinds: Vec<&str> = std::iter::once(crate::portfolio::AI_LITERACY)
+            .chain(
+                self.agreements
+                    .iter()
+                    .filter_map(|a| a.requirements.as_ref())
+                    .flat_map(|r| r.certificates.iter().map(String::as_str)),
+            )
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+
     /// An AI result as the register says it means ([`crate::ai::read_result`]).
     pub fn read_ai_result(
         &self,

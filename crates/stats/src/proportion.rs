@@ -215,7 +215,12 @@ mod properties {
     use proptest::prelude::*;
 
     fn trials() -> impl Strategy<Value = u64> {
-        prop_oneof![1u64..1_000, 1u64..1_000_000_000, 1u64..=1_000_000_000_000_000, Just(u64::MAX / 2)]
+        prop_oneof![
+            1u64..1_000,
+            1u64..1_000_000_000,
+            1u64..=1_000_000_000_000_000,
+            Just(u64::MAX / 2)
+        ]
     }
 
     proptest! {

@@ -307,8 +307,21 @@ print(json.dumps(out))
     for c in cases.as_array().unwrap() {
         let (k, n) = (c[0].as_u64().unwrap(), c[1].as_u64().unwrap());
         let i = radgate_stats::proportion(k, n, radgate_stats::Method::Exact, 0.95).unwrap();
-        close(i.lower, c[2].as_f64().unwrap(), 1e-9, &format!("lower {k}/{n}"));
-        close(i.upper, c[3].as_f64().unwrap(), 1e-9, &format!("upper {k}/{n}"));
-        assert!(i.lower <= i.estimate && i.estimate <= i.upper, "{k}/{n}: {i:?}");
+        close(
+            i.lower,
+            c[2].as_f64().unwrap(),
+            1e-9,
+            &format!("lower {k}/{n}"),
+        );
+        close(
+            i.upper,
+            c[3].as_f64().unwrap(),
+            1e-9,
+            &format!("upper {k}/{n}"),
+        );
+        assert!(
+            i.lower <= i.estimate && i.estimate <= i.upper,
+            "{k}/{n}: {i:?}"
+        );
     }
 }

@@ -10,9 +10,21 @@ impl Policy {
     /// Parses a policy. Problems of syntax, unknown keys, types and single values are all
     /// reported at once; cross-checks (shadowing, references) are in [`super::check`].
     pub fn parse(text: &str) -> Result<Policy, Diagnostics> {
+        match Policy::parse_partly(text) {
+            (Some(p), problems) if problems.is_empty() => Ok(p),
+            (_, problems) => Err(Diagnostics(problems)),
+        }
+    }
+
+    /// Parses what can be parsed: the problems found, and, where the file's structure
+    /// allows (its version, SLA table and default read), the policy made of the rules that
+    /// read without a problem, so that [`super::check`] can report the semantic problems
+    /// in the same pass. Leaving a broken rule out can hide a problem of a later rule, never
+    /// invent one.
+    pub fn parse_partly(text: &str) -> (Option<Policy>, Vec<crate::config::Diagnostic>) {
         let mut r = Reader::new(text);
         let Some(doc) = r.parse() else {
-            return Err(r.into_result(()).unwrap_err());
+            return (None, r.into_diagnostics());
         };
         let mut top = Table::new(&doc, "the policy", 1);
         let version = top.req_string(&mut r, "version");
@@ -72,6 +84,7 @@ impl Policy {
         let mut rules = Vec::new();
         let mut ids = Ids::new("rule");
         for mut t in top.tables(&mut r, "rule") {
+            let problems_before = r.error_count();
             let id = ids.read(&mut r, &mut t);
             let id = id.and_then(|id| parsed(&mut r, id, RuleId::parse));
             let description = t.string(&mut r, "description").map(|d| d.value);
@@ -101,7 +114,8 @@ impl Policy {
             };
             let line = t.line;
             t.finish(&mut r);
-            if let (Some(id), Some(then)) = (id, then) {
+            let clean = r.error_count() == problems_before;
+            if let (Some(id), Some(then), true) = (id, then, clean) {
                 rules.push(Rule {
                     id,
                     line,
@@ -113,21 +127,21 @@ impl Policy {
         }
         top.finish(&mut r);
 
-        if r.has_errors() {
-            return Err(r.into_result(()).unwrap_err());
-        }
-        let (default, default_line) = default.expect("no errors means a default was read");
-        r.into_result(Policy {
-            version: version.expect("checked").value,
-            name: name.unwrap_or_default(),
-            department,
-            allow_autonomous_normal,
-            ai_wait_minutes,
-            sla: sla.expect("checked"),
-            default,
-            default_line,
-            rules,
-        })
+        let policy = match (version, sla, default) {
+            (Some(version), Some(sla), Some((default, default_line))) => Some(Policy {
+                version: version.value,
+                name: name.unwrap_or_default(),
+                department,
+                allow_autonomous_normal,
+                ai_wait_minutes,
+                sla,
+                default,
+                default_line,
+                rules,
+            }),
+            _ => None,
+        };
+        (policy, r.into_diagnostics())
     }
 }
 
