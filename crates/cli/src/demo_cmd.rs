@@ -76,6 +76,7 @@ pub fn run(o: Options) -> Result<()> {
             reroute_every: Duration::from_secs(5),
             mllp_listen: None,
             mllp_idle: radgate_server::MLLP_IDLE,
+            mllp_allow: Vec::new(),
             ris: None,
             dicom: None,
         })

@@ -107,6 +107,9 @@ enum Command {
         /// Seconds an MLLP connection may stay silent before it is closed
         #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = positive::<u64>)]
         mllp_idle_seconds: u64,
+        /// Accept MLLP connections only from this address (repeat for several; default: any)
+        #[arg(long)]
+        mllp_allow: Vec<std::net::IpAddr>,
         /// Send authorized reports as ORU^R01 to the RIS's MLLP listener at HOST:PORT,
         /// through a durable outbox with retries
         #[arg(long)]
@@ -140,6 +143,16 @@ enum Command {
         /// AE@HOST:PORT; repeat for several
         #[arg(long, value_parser = parse_node)]
         forward_to: Vec<radgate_server::DicomNode>,
+        /// Associations served at once; more are refused (A-ASSOCIATE-RJ, transient)
+        #[arg(long, default_value_t = radgate_server::DICOM_MAX_ASSOCIATIONS, allow_negative_numbers = true, value_parser = positive::<usize>)]
+        dicom_max_associations: usize,
+        /// Accept associations only from this calling AE title (repeat for several;
+        /// default: any)
+        #[arg(long)]
+        dicom_allow_ae: Vec<String>,
+        /// The largest data set taken, in MiB; a larger one aborts its association
+        #[arg(long, default_value_t = radgate_server::DICOM_MAX_INSTANCE_BYTES >> 20, allow_negative_numbers = true, value_parser = positive::<u64>)]
+        dicom_max_instance_mib: u64,
     },
     /// Manage login accounts
     Account {
@@ -620,6 +633,7 @@ fn main() -> ExitCode {
             reroute_every,
             mllp_listen,
             mllp_idle_seconds,
+            mllp_allow,
             ris_mllp,
             ris_application,
             ris_facility,
@@ -630,12 +644,16 @@ fn main() -> ExitCode {
             dicom_quiet_seconds,
             dicom_settle_seconds,
             forward_to,
+            dicom_max_associations,
+            dicom_allow_ae,
+            dicom_max_instance_mib,
         } => serve_cmd::serve(
             serve_cmd::Target::from(&database),
             serve_cmd::Listen {
                 http: listen,
                 mllp: mllp_listen,
                 mllp_idle: std::time::Duration::from_secs(mllp_idle_seconds.max(1)),
+                mllp_allow,
                 ris: ris_mllp.map(|addr| radgate_server::RisTarget {
                     addr,
                     application: ris_application,
@@ -651,6 +669,9 @@ fn main() -> ExitCode {
                         settle: chrono::Duration::seconds(dicom_settle_seconds.max(1) as i64),
                     },
                     forward: forward_to,
+                    max_associations: dicom_max_associations,
+                    allowed_callers: dicom_allow_ae,
+                    max_instance_bytes: dicom_max_instance_mib.saturating_mul(1 << 20),
                 }),
             },
             &policy,

@@ -43,6 +43,8 @@ pub struct Listen {
     pub http: SocketAddr,
     pub mllp: Option<SocketAddr>,
     pub mllp_idle: std::time::Duration,
+    /// Addresses MLLP senders may connect from (empty: any).
+    pub mllp_allow: Vec<std::net::IpAddr>,
     /// Where authorized reports go (ORU^R01 over MLLP).
     pub ris: Option<radgate_server::RisTarget>,
     pub dicom: Option<DicomListen>,
@@ -55,6 +57,9 @@ pub struct DicomListen {
     pub storage: PathBuf,
     pub completion: radgate_domain::acquisition::Completion,
     pub forward: Vec<radgate_server::DicomNode>,
+    pub max_associations: usize,
+    pub allowed_callers: Vec<String>,
+    pub max_instance_bytes: u64,
 }
 
 /// Fails with the address and the cause when one of `addresses` cannot be listened on
@@ -85,6 +90,7 @@ pub fn serve(
         http: listen,
         mllp: mllp_listen,
         mllp_idle,
+        mllp_allow,
         ris,
         dicom,
     } = listen;
@@ -108,6 +114,9 @@ pub fn serve(
                 completion: d.completion,
                 site,
                 forward: d.forward,
+                max_associations: d.max_associations,
+                allowed_callers: d.allowed_callers,
+                max_instance_bytes: d.max_instance_bytes,
             },
         )
     });
@@ -129,6 +138,7 @@ pub fn serve(
             reroute_every,
             mllp_listen,
             mllp_idle,
+            mllp_allow,
             ris,
             dicom,
         })

@@ -789,3 +789,111 @@ fn studies_that_cannot_be_routed_land_on_the_reconciliation_list() {
         403
     );
 }
+
+/// Issue 12, item 9: the receiver has limits. Over `--dicom-max-associations` an
+/// association is refused (A-ASSOCIATE-RJ, transient, local limit exceeded), a calling AE
+/// title not listed is refused, a data set larger than the journal takes goes to disk as
+/// it arrives and is stored whole, and one larger than `--dicom-max-instance-mib` aborts
+/// its association and leaves nothing behind. With dcmtk's echoscu and storescu.
+#[test]
+fn the_receiver_bounds_associations_callers_and_instance_sizes() {
+    let db = databases("dicom_limits").remove(0);
+    let storage = tmp("dicom-limits");
+    let s = Server::start_with(
+        &db,
+        &[
+            "--dicom-listen",
+            "127.0.0.1:0",
+            "--dicom-storage",
+            storage.to_str().unwrap(),
+            "--dicom-max-associations",
+            "2",
+            "--dicom-allow-ae",
+            "MODALITY1",
+            "--dicom-max-instance-mib",
+            "16",
+        ],
+    );
+    let addr = s.dicom.clone().unwrap();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let echo = |aet: &str| dcmtk("echoscu", &["-aet", aet, "-aec", "RADGATE", host, port]);
+    assert!(echo("MODALITY1").status.success());
+    let refused = echo("STRANGER");
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(why.contains("calling ae title not recognized"), "{why}");
+
+    // Two connections that say nothing hold both places; the third is told to come back.
+    let idle: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = echo("MODALITY1");
+    assert!(!busy.status.success());
+    let why = String::from_utf8_lossy(&busy.stderr).to_lowercase();
+    assert!(
+        why.contains("rejected transient") && why.contains("local limit exceeded"),
+        "{why}"
+    );
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !echo("MODALITY1").status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "the places were never given back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // 12.5 MB goes to disk as it arrives and is stored whole; 32 MB is over the limit.
+    let study = "1.2.826.0.1.3680043.8.498.7100";
+    for (dir, rows, series) in [("limits-big", 2500, "1"), ("limits-huge", 4000, "2")] {
+        py(
+            GENERATE,
+            &json!({"dir": tmp(dir).to_str().unwrap(), "study": study, "accession": "LIM1",
+                "series": [[format!("{study}.{series}"), 1]], "rows": rows}),
+        );
+    }
+    storescu("MODALITY1", &addr, &tmp_keep("limits-big"));
+    let big = stored(
+        &storage,
+        study,
+        &format!("{study}.1"),
+        &format!("{study}.1.1"),
+    );
+    wait_for_file(&big);
+    assert!(std::fs::metadata(&big).unwrap().len() > 12_000_000);
+    let sent = dcmtk(
+        "storescu",
+        &[
+            "-aet",
+            "MODALITY1",
+            "-aec",
+            "RADGATE",
+            "+sd",
+            host,
+            port,
+            tmp_keep("limits-huge").to_str().unwrap(),
+        ],
+    );
+    let said = String::from_utf8_lossy(&sent.stderr).to_lowercase();
+    assert!(!sent.status.success() || said.contains("abort"), "{said}");
+    assert!(
+        !stored(
+            &storage,
+            study,
+            &format!("{study}.2"),
+            &format!("{study}.2.1")
+        )
+        .exists()
+    );
+    let incoming = storage.join(".incoming");
+    let left = std::fs::read_dir(&incoming).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "an aborted instance leaves no spill file");
+    assert!(echo("MODALITY1").status.success(), "the receiver goes on");
+}
+
+/// The directory `name` under the target's scratch space, as `tmp` made it (not emptied).
+fn tmp_keep(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}

@@ -371,3 +371,26 @@ fn an_authorized_report_reaches_the_ris_as_oru_even_when_the_ris_was_down_and_ra
         let _ = ris.wait();
     }
 }
+
+/// Issue 12, item 9: with `--mllp-allow`, only the listed addresses may send; another is
+/// closed at once, with nothing acknowledged or stored.
+#[test]
+fn mllp_takes_orders_only_from_the_allowed_addresses() {
+    let db = databases("mllp_allow").remove(0);
+    let s = Server::start_with(
+        &db,
+        &["--mllp-listen", "127.0.0.1:0", "--mllp-allow", "127.0.0.2"],
+    );
+    let mllp = s.mllp.clone().unwrap();
+    let frame = format!("\x0b{}\x1c\r", orm("CTRL-ALLOW", "1", "ALLOW1"));
+    let started = std::time::Instant::now();
+    let (answer, _) = raw(&mllp, frame.as_bytes(), Duration::from_secs(5));
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    // Closed (or reset) at once, not left to time out.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(order_status(&db[1], "ALLOW1"), None, "nothing stored");
+}

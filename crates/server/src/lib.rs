@@ -37,7 +37,10 @@ use radgate_store::Store;
 pub const DRIFT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub use auth::{hash_password, new_secret, sha256_hex};
-pub use dicom::DicomConfig;
+pub use dicom::{
+    DicomConfig, MAX_ASSOCIATIONS as DICOM_MAX_ASSOCIATIONS,
+    MAX_INSTANCE_BYTES as DICOM_MAX_INSTANCE_BYTES,
+};
 pub use extract::MAX_BODY_BYTES;
 pub use forward::DicomNode;
 pub use mllp::{IDLE as MLLP_IDLE, MAX_FRAME as MLLP_MAX_FRAME};
@@ -60,6 +63,8 @@ pub struct Config {
     pub mllp_listen: Option<SocketAddr>,
     /// An MLLP connection that sends nothing for this long is closed.
     pub mllp_idle: std::time::Duration,
+    /// The addresses MLLP senders may connect from; empty allows any.
+    pub mllp_allow: Vec<std::net::IpAddr>,
     /// Where authorized reports go as ORU^R01, through the durable outbox.
     pub ris: Option<RisTarget>,
     /// The DICOM receiver (C-ECHO, C-STORE SCP): where it listens and how it stores.
@@ -71,6 +76,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     mllp: Option<tokio::net::TcpListener>,
     mllp_idle: std::time::Duration,
+    mllp_allow: Vec<std::net::IpAddr>,
     dicom: Option<(std::net::TcpListener, Arc<DicomConfig>, Arc<dicom::Journal>)>,
     app: state::App,
     reroute_every: std::time::Duration,
@@ -132,6 +138,7 @@ impl Server {
             mllp,
             dicom,
             mllp_idle: config.mllp_idle,
+            mllp_allow: config.mllp_allow,
             app,
             reroute_every: config.reroute_every,
         })
@@ -235,9 +242,14 @@ impl Server {
                 }
             })
         });
-        let hl7 = self
-            .mllp
-            .map(|l| tokio::spawn(mllp::serve(self.app.clone(), l, self.mllp_idle)));
+        let hl7 = self.mllp.map(|l| {
+            tokio::spawn(mllp::serve(
+                self.app.clone(),
+                l,
+                self.mllp_idle,
+                self.mllp_allow,
+            ))
+        });
         let served = axum::serve(
             self.listener,
             api::router(self.app).into_make_service_with_connect_info::<SocketAddr>(),

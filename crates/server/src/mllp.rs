@@ -28,10 +28,17 @@ pub(crate) fn control_id() -> String {
     format!("RG{}{n:04}", Utc::now().timestamp_millis())
 }
 
-pub async fn serve(app: App, listener: TcpListener, idle: Duration) {
+/// Serves MLLP connections; when `allow` lists addresses, a connection from any other
+/// is closed at once.
+pub async fn serve(app: App, listener: TcpListener, idle: Duration, allow: Vec<std::net::IpAddr>) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                if !allow.is_empty() && !allow.contains(&peer.ip()) {
+                    tracing::warn!("MLLP connection from {peer} refused: not an allowed sender");
+                    drop(stream);
+                    continue;
+                }
                 let app = app.clone();
                 tokio::spawn(async move {
                     if let Err(e) = connection(&app, stream, idle).await {

@@ -16,6 +16,7 @@
 
 mod journal;
 mod materialize;
+mod spill;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dicom_ul::association::Association;
-use dicom_ul::association::server::ServerAssociationOptions;
+use dicom_ul::association::server::{AccessControl, ServerAssociationOptions};
 use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
 use radgate_domain::acquisition::{AcquiredInstance, Arrivals, Completion, study_from};
 use radgate_interop::dicom::{
@@ -37,6 +38,7 @@ use radgate_store::Reconcile;
 
 pub(crate) use journal::Journal;
 use materialize::{Journaled, Receipt, file_path};
+use spill::Spill;
 
 use crate::state::App;
 
@@ -68,6 +70,57 @@ pub struct DicomConfig {
     pub site: String,
     /// Where completed studies go (AI nodes, the PACS).
     pub forward: Vec<crate::forward::DicomNode>,
+    /// Associations served at once; more are refused with A-ASSOCIATE-RJ (transient,
+    /// local limit exceeded).
+    pub max_associations: usize,
+    /// The calling AE titles accepted; empty accepts any.
+    pub allowed_callers: Vec<String>,
+    /// The largest data set taken; a larger one aborts its association.
+    pub max_instance_bytes: u64,
+}
+
+/// Defaults of the receiver's limits.
+pub const MAX_ASSOCIATIONS: usize = 32;
+pub const MAX_INSTANCE_BYTES: u64 = 4 << 30;
+
+/// Accepts the calling AE titles of the configuration, or any when it lists none.
+struct Callers<'a>(&'a [String]);
+
+impl AccessControl for Callers<'_> {
+    fn check_access(
+        &self,
+        _this: &str,
+        calling: &str,
+        _called: &str,
+        _user: Option<&dicom_ul::pdu::UserIdentity>,
+    ) -> Result<(), dicom_ul::pdu::AssociationRJServiceUserReason> {
+        if self.0.is_empty() || self.0.iter().any(|a| a == calling.trim()) {
+            Ok(())
+        } else {
+            Err(dicom_ul::pdu::AssociationRJServiceUserReason::CallingAETitleNotRecognized)
+        }
+    }
+}
+
+/// A-ASSOCIATE-RJ: rejected-transient (2), by the service provider's presentation layer
+/// (3), local limit exceeded (2) (PS3.8 9.3.4).
+const BUSY: [u8; 10] = [0x03, 0x00, 0, 0, 0, 4, 0x00, 0x02, 0x03, 0x02];
+
+/// Answers an association over the limit: reads its request (briefly) and rejects it, so
+/// the modality knows to try again later rather than that the network failed.
+fn refuse_busy(mut stream: std::net::TcpStream) {
+    use std::io::Read;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    let mut head = [0u8; 6];
+    if stream.read_exact(&mut head).is_ok() && head[0] == 0x01 {
+        let len = u32::from_be_bytes([head[2], head[3], head[4], head[5]]).min(64 * 1024);
+        let _ = std::io::copy(
+            &mut (&mut stream).take(u64::from(len)),
+            &mut std::io::sink(),
+        );
+        let _ = stream.write_all(&BUSY);
+    }
 }
 
 /// Opens the receiver's journal, first finishing what an earlier run acknowledged.
@@ -107,6 +160,18 @@ pub(crate) fn spawn(
             .spawn(move || materialize::run(app, journal, rx, rt))
             .expect("a thread for the DICOM materializer");
     }
+    // Over the limit, associations are refused on one thread of their own, a few at a
+    // time; the rest are closed at once.
+    let (refuse, refusals) = std::sync::mpsc::sync_channel::<std::net::TcpStream>(16);
+    std::thread::Builder::new()
+        .name("dicom-refuse".into())
+        .spawn(move || {
+            for stream in refusals {
+                refuse_busy(stream);
+            }
+        })
+        .expect("a thread for refusing DICOM associations");
+    let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("dicom-accept".into())
         .spawn(move || {
@@ -119,15 +184,28 @@ pub(crate) fn spawn(
                         continue;
                     }
                 };
+                use std::sync::atomic::Ordering;
+                if active.fetch_add(1, Ordering::AcqRel) >= cfg.max_associations {
+                    active.fetch_sub(1, Ordering::AcqRel);
+                    tracing::warn!(
+                        "DICOM: {} associations at once; refusing one more",
+                        cfg.max_associations
+                    );
+                    let _ = refuse.try_send(stream);
+                    continue;
+                }
                 let (app, cfg, rt, intake) = (app.clone(), cfg.clone(), rt.clone(), intake.clone());
+                let done = active.clone();
                 let spawned = std::thread::Builder::new()
                     .name("dicom-association".into())
                     .spawn(move || {
                         if let Err(e) = association(&app, stream, &cfg, &intake, &rt) {
                             tracing::info!("DICOM association ended: {e}");
                         }
+                        done.fetch_sub(1, Ordering::AcqRel);
                     });
                 if let Err(e) = spawned {
+                    active.fetch_sub(1, Ordering::AcqRel);
                     tracing::warn!("cannot start a DICOM association thread: {e}");
                 }
             }
@@ -147,7 +225,7 @@ fn association(
     // dicom-ul leaves Nagle's algorithm on; small responses would then wait ~40 ms each.
     stream.set_nodelay(true)?;
     let mut options = ServerAssociationOptions::new()
-        .accept_any()
+        .ae_access_control(Callers(&cfg.allowed_callers))
         .ae_title(cfg.ae_title.as_str())
         .promiscuous(true)
         .with_abstract_syntax(VERIFICATION)
@@ -172,6 +250,11 @@ fn association(
         .collect();
     let (mut cmd, mut data) = (Vec::new(), Vec::new());
     let mut pending: Option<(Command, u8)> = None;
+    // Memory per association stays bounded: past what the journal takes, a data set goes
+    // to a spill file as it arrives.
+    let spill_at = intake.journal.max_payload();
+    let mut spill: Option<Spill> = None;
+    let mut received: u64 = 0;
     loop {
         let header = match pdu::read_header(&mut wire, max_pdu) {
             Ok(h) => h,
@@ -200,6 +283,33 @@ fn association(
                             return Ok(());
                         }
                     };
+                    if !pdv.command {
+                        received += u64::from(pdv.len);
+                        if received > cfg.max_instance_bytes {
+                            tracing::warn!(
+                                "DICOM: a data set from {calling} passed {} bytes; association aborted",
+                                cfg.max_instance_bytes
+                            );
+                            let _ = assoc.abort();
+                            return Ok(());
+                        }
+                        if spill.is_some() || data.len() >= spill_at {
+                            if let Err(e) = spill_data(
+                                &mut spill,
+                                &mut data,
+                                pending.as_ref(),
+                                &contexts,
+                                cfg,
+                                &calling,
+                            ) {
+                                tracing::error!(
+                                    "DICOM: cannot spill a data set from {calling}: {e}"
+                                );
+                                let _ = assoc.abort();
+                                return Ok(());
+                            }
+                        }
+                    }
                     if !pdv.last {
                         continue;
                     }
@@ -231,15 +341,30 @@ fn association(
                         }
                         continue;
                     }
+                    received = 0;
                     let Some((c, pc)) = pending.take() else {
                         data.clear();
+                        spill = None;
                         continue;
                     };
                     let ts = contexts
                         .iter()
                         .find(|(id, _)| *id == pc)
                         .map_or("", |(_, ts)| ts.as_str());
-                    let code = if c.field == command::C_STORE_RQ {
+                    let code = if let Some(mut s) = spill.take() {
+                        match s.append(&data) {
+                            Ok(()) if c.field == command::C_STORE_RQ => {
+                                store_spilled(app, cfg, intake, rt, &c, ts, s, &calling)
+                            }
+                            Ok(()) => 0x0211,
+                            Err(e) => {
+                                tracing::error!(
+                                    "DICOM: cannot spill a data set from {calling}: {e}"
+                                );
+                                status::OUT_OF_RESOURCES
+                            }
+                        }
+                    } else if c.field == command::C_STORE_RQ {
                         // The next instance is likely as large: one allocation, no regrowth.
                         let size = data.len();
                         let dataset = std::mem::replace(&mut data, Vec::with_capacity(size));
@@ -366,6 +491,102 @@ fn store(
         tracing::warn!("DICOM: the materializer has stopped; the journal keeps the instance");
     }
     status::SUCCESS
+}
+
+/// Moves what `data` holds to the spill file, starting one when needed. Data without a
+/// command to go with it is dropped (it could never be stored).
+fn spill_data(
+    spill: &mut Option<Spill>,
+    data: &mut Vec<u8>,
+    pending: Option<&(Command, u8)>,
+    contexts: &[(u8, String)],
+    cfg: &DicomConfig,
+    calling: &str,
+) -> std::io::Result<()> {
+    match (spill.as_mut(), pending) {
+        (Some(s), _) => s.append(data)?,
+        (None, Some((c, pc))) => {
+            let ts = contexts
+                .iter()
+                .find(|(id, _)| id == pc)
+                .map_or("", |(_, ts)| ts.as_str());
+            let header = radgate_interop::dicom::file_header(
+                &c.affected_sop_class,
+                &c.affected_sop_instance,
+                ts,
+                calling,
+            );
+            *spill = Some(Spill::start(&cfg.storage, &header, data)?);
+        }
+        (None, None) => {}
+    }
+    data.clear();
+    Ok(())
+}
+
+/// Stores an instance that arrived in a spill file: its attributes read from the head,
+/// the file made durable in its place, then indexed, before it is answered.
+#[allow(clippy::too_many_arguments)]
+fn store_spilled(
+    app: &App,
+    cfg: &DicomConfig,
+    intake: &Intake,
+    rt: &tokio::runtime::Handle,
+    c: &Command,
+    ts: &str,
+    spill: Spill,
+    calling: &str,
+) -> u16 {
+    let instance = match read_instance(&spill.head, ts) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(
+                "DICOM: instance {} from {calling} refused: {e}",
+                c.affected_sop_instance
+            );
+            return status::CANNOT_UNDERSTAND;
+        }
+    };
+    if instance.sop_instance_uid != c.affected_sop_instance
+        || !safe_uid(&instance.study_uid)
+        || !safe_uid(&instance.series_uid)
+        || !safe_uid(&instance.sop_instance_uid)
+    {
+        tracing::warn!(
+            "DICOM: instance {} from {calling} refused: its UIDs do not match the request or are not valid",
+            c.affected_sop_instance
+        );
+        return status::DATASET_MISMATCH;
+    }
+    let receipt = Receipt {
+        sop_class: c.affected_sop_class.clone(),
+        sop_instance: instance.sop_instance_uid.clone(),
+        transfer_syntax: ts.to_owned(),
+        calling: calling.to_owned(),
+        received_at: Utc::now(),
+        dataset: Vec::new(),
+    };
+    let (dir, path) = file_path(&cfg.storage, &instance);
+    // As for any large instance: those answered before it are filed first.
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while intake.journal.pending() > 0 && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if let Err(e) = spill.finish(&cfg.storage, &dir, &path) {
+        tracing::error!("DICOM: cannot store {}: {e}", path.display());
+        return status::OUT_OF_RESOURCES;
+    }
+    let row = receipt.indexed(instance, &path);
+    match rt.block_on(app.store.record_instances(&[row])) {
+        Ok(()) => {
+            crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
+            status::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("DICOM: stored {} but cannot index it: {e}", path.display());
+            status::OUT_OF_RESOURCES
+        }
+    }
 }
 
 /// Stores an instance too large for the journal: its file made durable, then indexed.
