@@ -20,6 +20,7 @@ const COLUMNS: [&str; 4] = ["item", "rater_a_score", "rater_b_score", "criterion
 
 /// One item scored by both assessors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScorePair {
     pub item: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

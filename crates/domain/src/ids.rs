@@ -114,8 +114,9 @@ id_type!(
         if s.len() > 16 {
             return Err("must be at most 16 characters (DICOM SH)");
         }
-        if s.chars().any(|c| c.is_control() || c == '\\') {
-            return Err("must not hold control characters or backslashes");
+        // DICOM's default repertoire: printable ASCII; SH excludes the backslash.
+        if !s.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'\\') {
+            return Err("must be printable ASCII without backslashes");
         }
         Ok(())
     }
@@ -149,8 +150,9 @@ id_type!(
         if s.trim().is_empty() || s.len() > 64 {
             return Err("must be 1 to 64 characters");
         }
-        if s.chars().any(char::is_control) {
-            return Err("must not hold control characters");
+        // HL7 CX identifiers as RIS and PACS exchange them: printable ASCII.
+        if !s.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return Err("must be printable ASCII");
         }
         Ok(())
     }

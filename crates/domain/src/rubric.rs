@@ -30,6 +30,7 @@ pub struct Criterion {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CommitteeMember {
     pub person: ProfessionalId,
     pub background: AssessorBackground,
