@@ -311,7 +311,10 @@ fn bad_input_gets_a_clear_4xx_stores_nothing_and_the_server_keeps_serving() {
     );
     assert_eq!(status, 413);
     let (status, _) = send(study("BAD3", "X", "CT", "HEAD").to_string(), "text/plain");
-    assert_eq!(status, 415, "a body that is not JSON is an unsupported media type");
+    assert_eq!(
+        status, 415,
+        "a body that is not JSON is an unsupported media type"
+    );
     let r = call(
         "POST",
         &format!("{}/api/v1/work-items/abc/claim", s.url),

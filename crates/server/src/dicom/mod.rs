@@ -293,21 +293,19 @@ fn association(
                             let _ = assoc.abort();
                             return Ok(());
                         }
-                        if spill.is_some() || data.len() >= spill_at {
-                            if let Err(e) = spill_data(
+                        if (spill.is_some() || data.len() >= spill_at)
+                            && let Err(e) = spill_data(
                                 &mut spill,
                                 &mut data,
                                 pending.as_ref(),
                                 &contexts,
                                 cfg,
                                 &calling,
-                            ) {
-                                tracing::error!(
-                                    "DICOM: cannot spill a data set from {calling}: {e}"
-                                );
-                                let _ = assoc.abort();
-                                return Ok(());
-                            }
+                            )
+                        {
+                            tracing::error!("DICOM: cannot spill a data set from {calling}: {e}");
+                            let _ = assoc.abort();
+                            return Ok(());
                         }
                     }
                     if !pdv.last {
@@ -415,6 +413,72 @@ fn safe_uid(uid: &str) -> bool {
         && !uid.starts_with('.')
 }
 
+/// The routing attributes of a received data set (or of its first bytes), when its UIDs
+/// are valid and match the request; else the C-STORE status that refuses it.
+fn accepted_instance(
+    dataset: &[u8],
+    ts: &str,
+    c: &Command,
+    calling: &str,
+) -> Result<AcquiredInstance, u16> {
+    let instance = match read_instance(dataset, ts) {
+        Ok(i) => i,
+        Err(e @ DicomError::TransferSyntax(_)) => {
+            tracing::warn!("DICOM: {e} (from {calling})");
+            return Err(status::CANNOT_UNDERSTAND);
+        }
+        Err(e) => {
+            tracing::warn!(
+                "DICOM: instance {} from {calling} refused: {e}",
+                c.affected_sop_instance
+            );
+            return Err(status::CANNOT_UNDERSTAND);
+        }
+    };
+    if instance.sop_instance_uid != c.affected_sop_instance
+        || !safe_uid(&instance.study_uid)
+        || !safe_uid(&instance.series_uid)
+        || !safe_uid(&instance.sop_instance_uid)
+    {
+        tracing::warn!(
+            "DICOM: instance {} from {calling} refused: its UIDs do not match the request or are not valid",
+            c.affected_sop_instance
+        );
+        return Err(status::DATASET_MISMATCH);
+    }
+    Ok(instance)
+}
+
+/// Lets the instances answered before a large one be filed first, so that an older copy
+/// of the same instance never replaces it (bounded: other senders keep adding).
+fn wait_for_the_journal(intake: &Intake) {
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while intake.journal.pending() > 0 && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Indexes an instance whose file is already durable; the C-STORE status.
+fn index_stored(
+    app: &App,
+    rt: &tokio::runtime::Handle,
+    receipt: &Receipt,
+    instance: AcquiredInstance,
+    path: &Path,
+) -> u16 {
+    let row = receipt.indexed(instance, path);
+    match rt.block_on(app.store.record_instances(&[row])) {
+        Ok(()) => {
+            crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
+            status::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("DICOM: stored {} but cannot index it: {e}", path.display());
+            status::OUT_OF_RESOURCES
+        }
+    }
+}
+
 /// Stores one instance and returns the C-STORE status.
 #[allow(clippy::too_many_arguments)]
 fn store(
@@ -427,31 +491,10 @@ fn store(
     dataset: Vec<u8>,
     calling: &str,
 ) -> u16 {
-    let instance = match read_instance(&dataset, ts) {
+    let instance = match accepted_instance(&dataset, ts, c, calling) {
         Ok(i) => i,
-        Err(e @ DicomError::TransferSyntax(_)) => {
-            tracing::warn!("DICOM: {e} (from {calling})");
-            return status::CANNOT_UNDERSTAND;
-        }
-        Err(e) => {
-            tracing::warn!(
-                "DICOM: instance {} from {calling} refused: {e}",
-                c.affected_sop_instance
-            );
-            return status::CANNOT_UNDERSTAND;
-        }
+        Err(code) => return code,
     };
-    if instance.sop_instance_uid != c.affected_sop_instance
-        || !safe_uid(&instance.study_uid)
-        || !safe_uid(&instance.series_uid)
-        || !safe_uid(&instance.sop_instance_uid)
-    {
-        tracing::warn!(
-            "DICOM: instance {} from {calling} refused: its UIDs do not match the request or are not valid",
-            c.affected_sop_instance
-        );
-        return status::DATASET_MISMATCH;
-    }
     let receipt = Receipt {
         sop_class: c.affected_sop_class.clone(),
         sop_instance: instance.sop_instance_uid.clone(),
@@ -463,12 +506,7 @@ fn store(
     let (dir, path) = file_path(&cfg.storage, &instance);
     let head = receipt.head();
     if head.len() + receipt.dataset.len() > intake.journal.max_payload() {
-        // Instances answered before this one are filed first, so that an older copy of
-        // the same instance never replaces this one (bounded: other senders keep adding).
-        let until = std::time::Instant::now() + Duration::from_secs(10);
-        while intake.journal.pending() > 0 && std::time::Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_for_the_journal(intake);
         return store_directly(app, cfg, rt, receipt, instance, &dir, &path);
     }
     let seq = match intake.journal.append(&[&head, &receipt.dataset]) {
@@ -537,27 +575,10 @@ fn store_spilled(
     spill: Spill,
     calling: &str,
 ) -> u16 {
-    let instance = match read_instance(&spill.head, ts) {
+    let instance = match accepted_instance(&spill.head, ts, c, calling) {
         Ok(i) => i,
-        Err(e) => {
-            tracing::warn!(
-                "DICOM: instance {} from {calling} refused: {e}",
-                c.affected_sop_instance
-            );
-            return status::CANNOT_UNDERSTAND;
-        }
+        Err(code) => return code,
     };
-    if instance.sop_instance_uid != c.affected_sop_instance
-        || !safe_uid(&instance.study_uid)
-        || !safe_uid(&instance.series_uid)
-        || !safe_uid(&instance.sop_instance_uid)
-    {
-        tracing::warn!(
-            "DICOM: instance {} from {calling} refused: its UIDs do not match the request or are not valid",
-            c.affected_sop_instance
-        );
-        return status::DATASET_MISMATCH;
-    }
     let receipt = Receipt {
         sop_class: c.affected_sop_class.clone(),
         sop_instance: instance.sop_instance_uid.clone(),
@@ -567,26 +588,12 @@ fn store_spilled(
         dataset: Vec::new(),
     };
     let (dir, path) = file_path(&cfg.storage, &instance);
-    // As for any large instance: those answered before it are filed first.
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    while intake.journal.pending() > 0 && std::time::Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for_the_journal(intake);
     if let Err(e) = spill.finish(&cfg.storage, &dir, &path) {
         tracing::error!("DICOM: cannot store {}: {e}", path.display());
         return status::OUT_OF_RESOURCES;
     }
-    let row = receipt.indexed(instance, &path);
-    match rt.block_on(app.store.record_instances(&[row])) {
-        Ok(()) => {
-            crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
-            status::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!("DICOM: stored {} but cannot index it: {e}", path.display());
-            status::OUT_OF_RESOURCES
-        }
-    }
+    index_stored(app, rt, &receipt, instance, &path)
 }
 
 /// Stores an instance too large for the journal: its file made durable, then indexed.
@@ -609,17 +616,7 @@ fn store_directly(
         tracing::error!("DICOM: cannot store {}: {e}", path.display());
         return status::OUT_OF_RESOURCES;
     }
-    let row = receipt.indexed(instance, path);
-    match rt.block_on(app.store.record_instances(&[row])) {
-        Ok(()) => {
-            crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
-            status::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!("DICOM: stored {} but cannot index it: {e}", path.display());
-            status::OUT_OF_RESOURCES
-        }
-    }
+    index_stored(app, rt, &receipt, instance, path)
 }
 
 /// Writes the file under a temporary name, fsyncs it, renames it into place and fsyncs
