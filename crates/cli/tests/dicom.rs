@@ -445,6 +445,23 @@ fn instances_acknowledged_before_a_crash_are_filed_and_indexed_at_the_next_start
     for f in &files {
         wait_for_file(f);
     }
+    // A file appears a moment before its batch of index rows commits: wait for the rows
+    // too, so that the crash below takes away exactly what the test deletes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while support::scalar(
+        &db[1],
+        "SELECT CAST(COUNT(*) AS TEXT) FROM dicom_instances WHERE study_uid = $1",
+        study,
+    )
+    .as_deref()
+        != Some("4")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the instances were never indexed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // The power goes: radgate dies, and what the file system had not synced is gone (the
     // files and their index rows; the journal was flushed before each acknowledgement).
     s.kill9();
