@@ -15,9 +15,7 @@ use radgate_domain::workitem::WorkItem;
 use radgate_store::ClaimError;
 use serde::Deserialize;
 
-use crate::auth::{
-    Caller, ClientAddr, SESSION_COOKIE, hash_password, new_secret, sha256_hex, verify_password,
-};
+use crate::auth::{Caller, ClientAddr, SESSION_COOKIE, hash_password, new_secret, sha256_hex};
 use crate::ingest::{self, Outcome};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
@@ -222,28 +220,21 @@ async fn login(
             wait,
         ));
     }
-    // A fixed number of hashes at a time: the rest are refused at once, not queued.
-    let Ok(permit) = app.hashing.clone().try_acquire_owned() else {
-        return Err(Problem::too_many(
-            "too many logins at once; try again in a moment",
-            1,
-        ));
-    };
     let user = app.store.user(&l.username).await?;
     // Verify against a dummy hash for unknown users too, so timing does not tell them apart.
     let hash = match &user {
         Some(u) => u.password_hash.clone(),
         None => DUMMY_HASH.get_or_init(|| hash_password("radgate")).clone(),
     };
-    let password = l.password;
-    // Off the async workers: a hash takes tens of milliseconds of one core.
-    let ok = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        verify_password(&password, &hash)
-    })
-    .await
-    .map_err(Problem::internal)?
-        && user.is_some();
+    // A fixed number of hashes at a time, on their own threads: the rest are refused at
+    // once, not queued.
+    let Ok(ok) = app.passwords.verify(l.password, hash).await else {
+        return Err(Problem::too_many(
+            "too many logins at once; try again in a moment",
+            1,
+        ));
+    };
+    let ok = ok && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
         app.throttle.failed(&l.username, addr);
         Metrics::bump(&app.metrics.logins_failed);

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -348,6 +348,63 @@ impl Throttle {
 /// them are answered 429 at once.
 pub fn hash_permits() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
+}
+
+/// The password checks of logins, on a fixed set of threads of their own: one per permit.
+/// Fixed threads keep memory flat: the allocator keeps an arena per thread that has
+/// allocated, and a fresh thread per hash would leave 19 MiB behind in each.
+pub struct PasswordChecks {
+    permits: Arc<tokio::sync::Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Check>,
+}
+
+struct Check {
+    password: String,
+    hash: String,
+    answer: tokio::sync::oneshot::Sender<bool>,
+}
+
+/// All the permits are taken: the login is refused at once.
+#[derive(Debug)]
+pub struct Busy;
+
+impl PasswordChecks {
+    pub fn start(threads: usize) -> PasswordChecks {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Check>(threads);
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("password-{i}"))
+                .spawn(move || {
+                    loop {
+                        let next = queue.lock().expect("password queue").recv();
+                        let Ok(c) = next else { return };
+                        let _ = c.answer.send(verify_password(&c.password, &c.hash));
+                    }
+                })
+                .expect("a thread for password checks");
+        }
+        PasswordChecks {
+            permits: Arc::new(tokio::sync::Semaphore::new(threads)),
+            jobs,
+        }
+    }
+
+    /// Whether `password` matches `hash`, checked on the password threads; `Busy` when
+    /// every one of them is taken.
+    pub async fn verify(&self, password: String, hash: String) -> Result<bool, Busy> {
+        let _permit = self.permits.clone().try_acquire_owned().map_err(|_| Busy)?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Check {
+                password,
+                hash,
+                answer,
+            })
+            .map_err(|_| Busy)?;
+        answered.await.map_err(|_| Busy)
+    }
 }
 
 /// The client's address, as the listener saw it (`None` when served without one, as in

@@ -15,8 +15,9 @@ pub struct App {
     pub department: Arc<Department>,
     pub metrics: Arc<Metrics>,
     pub throttle: Arc<Throttle>,
-    /// Permits for password hashing (`auth::hash_permits`): logins beyond them get 429.
-    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Password checks on a few threads of their own (`auth::hash_permits`); logins
+    /// beyond them get 429.
+    pub passwords: Arc<crate::auth::PasswordChecks>,
     /// A session unused this long ends, whatever its absolute expiry.
     pub session_idle: chrono::Duration,
     /// Marks the session cookie `Secure`; on when radgate is served over TLS.
