@@ -103,7 +103,7 @@ fn require_ending(
     ending::may_end(work, how, report, reason).map_err(ending_problem)
 }
 
-pub(crate) fn ending_problem(e: EndingRefusal) -> Problem {
+fn ending_problem(e: EndingRefusal) -> Problem {
     match e {
         EndingRefusal::Delegated | EndingRefusal::CloseIsRadiologists => {
             Problem::forbidden(e.to_string())
