@@ -394,3 +394,23 @@ fn mllp_takes_orders_only_from_the_allowed_addresses() {
     );
     assert_eq!(order_status(&db[1], "ALLOW1"), None, "nothing stored");
 }
+
+/// Issue 12, item 10: a NUL character in an HL7 field is refused by the domain with AE
+/// naming why, the same on both backends (PostgreSQL could not store it), and the
+/// connection goes on.
+#[test]
+fn a_nul_in_an_hl7_order_is_refused_alike_on_both_backends() {
+    for db in databases("mllp_nul") {
+        let s = Server::start_with(&db, &["--mllp-listen", "127.0.0.1:0"]);
+        let mllp = s.mllp.clone().unwrap();
+        let nul = orm("NW", "NUL1", "NUL1").replace("CTPA^", "CT\0PA^");
+        let (reply, closed) = raw(&mllp, &frame(&nul), Duration::from_millis(800));
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(!closed, "{db:?}: the connection goes on");
+        assert!(reply.contains("MSA|AE|NUL1"), "{db:?}: {reply}");
+        assert!(reply.contains("NUL character"), "{db:?}: {reply}");
+        assert_eq!(order_status(&db[1], "NUL1"), None, "{db:?}: nothing stored");
+        let acks = ris(&mllp, &[orm("NW", "OK1", "NULOK1")]);
+        assert_eq!(acks[0]["msa"][0], "AA", "{db:?}: {acks:?}");
+    }
+}

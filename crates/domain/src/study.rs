@@ -140,15 +140,29 @@ pub struct Study {
     pub protocol: Option<String>,
 }
 
-/// A time outside the clinical window: before 1900, or more than a day after now (a
-/// clock a day fast is a clock to fix, not a study to route).
+/// A value of an order or study that no interface may pass on: a time outside the
+/// clinical window (before 1900, or more than a day after now: a clock a day fast is a clock
+/// to fix, not a study to route), or text holding a NUL character (which PostgreSQL cannot
+/// store, so that one backend would take what the other refuses).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field} {value} lies outside the clinical window ({from} to {to})")]
-pub struct TimeRefusal {
-    pub field: &'static str,
-    pub value: DateTime<Utc>,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
+pub enum ValueRefusal {
+    #[error("{field} {value} lies outside the clinical window ({from} to {to})")]
+    Time {
+        field: &'static str,
+        value: DateTime<Utc>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    #[error("{field} holds a NUL character")]
+    Nul { field: &'static str },
+}
+
+impl ValueRefusal {
+    pub fn field(&self) -> &'static str {
+        match self {
+            ValueRefusal::Time { field, .. } | ValueRefusal::Nul { field } => field,
+        }
+    }
 }
 
 /// Refuses `value` of `field` when it lies outside the clinical window at `now`. Every
@@ -157,13 +171,13 @@ pub fn check_clinical_time(
     field: &'static str,
     value: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), TimeRefusal> {
+) -> Result<(), ValueRefusal> {
     let from = DateTime::<Utc>::from_timestamp(-2_208_988_800, 0).expect("1900-01-01 is a time");
     let to = now
         .checked_add_signed(chrono::Duration::days(1))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
     if value < from || value > to {
-        return Err(TimeRefusal {
+        return Err(ValueRefusal::Time {
             field,
             value,
             from,
@@ -173,21 +187,56 @@ pub fn check_clinical_time(
     Ok(())
 }
 
+/// Refuses text holding a NUL character.
+pub fn check_text(field: &'static str, value: &str) -> Result<(), ValueRefusal> {
+    if value.contains('\0') {
+        return Err(ValueRefusal::Nul { field });
+    }
+    Ok(())
+}
+
 impl Study {
-    /// The study's times lie in the clinical window ([`check_clinical_time`]).
-    pub fn check_times(&self, now: DateTime<Utc>) -> Result<(), TimeRefusal> {
+    /// The study's times lie in the clinical window and its text holds no NUL, whichever
+    /// interface it came through (HTTP, HL7, DICOM, FHIR).
+    pub fn check_values(&self, now: DateTime<Utc>) -> Result<(), ValueRefusal> {
         check_clinical_time("acquired_at", self.acquired_at, now)?;
         if let Some(t) = self.ordered_at {
             check_clinical_time("ordered_at", t, now)?;
+        }
+        for (field, value) in [
+            ("modality", Some(&self.modality)),
+            ("procedure_code", Some(&self.procedure_code)),
+            ("body_part", Some(&self.body_part)),
+            ("site", Some(&self.site)),
+            ("ordering_department", Some(&self.ordering_department)),
+            ("clinical_question", self.clinical_question.as_ref()),
+            ("manufacturer", self.manufacturer.as_ref()),
+            ("model", self.model.as_ref()),
+            ("protocol", self.protocol.as_ref()),
+        ] {
+            if let Some(v) = value {
+                check_text(field, v)?;
+            }
         }
         Ok(())
     }
 }
 
 impl Order {
-    /// The order's time lies in the clinical window ([`check_clinical_time`]).
-    pub fn check_times(&self, now: DateTime<Utc>) -> Result<(), TimeRefusal> {
-        check_clinical_time("ordered_at", self.ordered_at, now)
+    /// The order's time lies in the clinical window and its text holds no NUL.
+    pub fn check_values(&self, now: DateTime<Utc>) -> Result<(), ValueRefusal> {
+        check_clinical_time("ordered_at", self.ordered_at, now)?;
+        for (field, value) in [
+            ("procedure_code", Some(&self.procedure_code)),
+            ("modality", Some(&self.modality)),
+            ("ordering_department", Some(&self.ordering_department)),
+            ("clinical_question", self.clinical_question.as_ref()),
+        ] {
+            if let Some(v) = value {
+                check_text(field, v)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -135,7 +135,7 @@ proptest! {
                 normal: false,
             }],
         };
-        let in_window = study.check_times(now).is_ok();
+        let in_window = study.check_values(now).is_ok();
         let read = dept.read_ai_result(&result);
         if let Ok(r) = &read {
             let (lo, hi) = a.findings[0].score_range;

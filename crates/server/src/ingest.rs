@@ -66,14 +66,14 @@ fn count(app: &App, kind: Kind, outcome: &Result<Outcome, Problem>) {
     });
 }
 
-fn window(e: radgate_domain::study::TimeRefusal) -> Problem {
-    Problem::invalid(e.field, e.to_string())
+fn refused(e: radgate_domain::study::ValueRefusal) -> Problem {
+    Problem::invalid(e.field(), e.to_string())
 }
 
 pub async fn order(app: &App, order: &Order, actor: &str) -> Result<Outcome, Problem> {
     let result = async {
         let now = Utc::now();
-        order.check_times(now).map_err(window)?;
+        order.check_values(now).map_err(refused)?;
         let mut tx = app.store.begin().await?;
         let status = match tx.insert_order(order, now).await? {
             Err(refused) => return Err(Problem::conflict(refused.to_string())),
@@ -96,7 +96,7 @@ pub async fn order(app: &App, order: &Order, actor: &str) -> Result<Outcome, Pro
 pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Problem> {
     let result = async {
         let now = Utc::now();
-        study.check_times(now).map_err(window)?;
+        study.check_values(now).map_err(refused)?;
         let mut tx = app.store.begin().await?;
         match tx.insert_study(study, now).await? {
             Inserted::Created => {}
@@ -141,7 +141,9 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
         let r = &read;
         let now = Utc::now();
         radgate_domain::study::check_clinical_time("received_at", r.received_at, now)
-            .map_err(window)?;
+            .and_then(|()| radgate_domain::study::check_text("id", &r.id))
+            .and_then(|()| radgate_domain::study::check_text("app_version", &r.app_version))
+            .map_err(refused)?;
         let mut tx = app.store.begin().await?;
         match tx.insert_ai_result(r, now).await? {
             Inserted::Created => {}
