@@ -2779,6 +2779,21 @@ fn logins_cannot_lock_people_out_or_exhaust_the_server() {
         "some were refused at once: {answers:?}"
     );
 
+    // What the throttle keeps of a username is bounded: a longer one is refused outright.
+    let r = call(
+        "POST",
+        &u("/api/v1/login"),
+        None,
+        None,
+        Some(&json!({"username": "x".repeat(129), "password": "wrong-password!"})),
+    );
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (422, Some("username")),
+        "{}",
+        r.body
+    );
+
     // A password change ends the sessions; so does disabling the account.
     let session = login(&s.url, "smit");
     let me = |c: &str| call("GET", &u("/api/v1/me"), None, Some(c), None).status;

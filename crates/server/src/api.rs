@@ -24,6 +24,9 @@ use crate::state::App;
 pub use crate::extract::MAX_BODY_BYTES;
 use crate::extract::{Body, ItemId};
 const SESSION_HOURS: i64 = 10;
+/// Longer usernames and passwords are refused before any work is done for them.
+const MAX_USERNAME: usize = 128;
+const MAX_PASSWORD: usize = 1024;
 
 pub fn router(app: App) -> Router {
     Router::new()
@@ -213,6 +216,19 @@ async fn login(
     ClientAddr(addr): ClientAddr,
     Body(l): Body<Login>,
 ) -> Result<Response, Problem> {
+    // Bounded before anything is kept of them (the throttle keys on the username).
+    if l.username.chars().count() > MAX_USERNAME {
+        return Err(Problem::invalid(
+            "username",
+            format!("a username has at most {MAX_USERNAME} characters"),
+        ));
+    }
+    if l.password.chars().count() > MAX_PASSWORD {
+        return Err(Problem::invalid(
+            "password",
+            format!("a password has at most {MAX_PASSWORD} characters"),
+        ));
+    }
     let addr = addr.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     if let Some(wait) = app.throttle.wait(&l.username, addr) {
         return Err(Problem::too_many(
