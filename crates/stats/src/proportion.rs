@@ -80,15 +80,18 @@ pub fn proportion(
             (centre - half, centre + half)
         }
         Method::Exact => {
-            let lower = if successes == 0 {
-                0.0
-            } else {
-                beta_quantile(alpha / 2.0, x, n - x + 1.0)
+            // At 0 and n successes the bounds have closed forms, (alpha/2)^(1/n) from the
+            // other end; written with exp and expm1 they keep their digits at any n.
+            let tail = (alpha / 2.0).ln() / n;
+            let lower = match successes {
+                0 => 0.0,
+                k if k == trials => tail.exp(),
+                _ => beta_quantile(alpha / 2.0, x, n - x + 1.0),
             };
-            let upper = if successes == trials {
-                1.0
-            } else {
-                beta_quantile(1.0 - alpha / 2.0, x + 1.0, n - x)
+            let upper = match successes {
+                k if k == trials => 1.0,
+                0 => -tail.exp_m1(),
+                _ => beta_quantile(1.0 - alpha / 2.0, x + 1.0, n - x),
             };
             (lower, upper)
         }
