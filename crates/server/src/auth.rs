@@ -95,6 +95,7 @@ impl Caller {
                 let worked_on = items
                     .iter()
                     .any(|i| i.assignee.as_ref() == Some(&u.professional));
+                // Asked only when it can still matter: working on it already suffices.
                 let may_claim_open_item = if worked_on {
                     false
                 } else {
