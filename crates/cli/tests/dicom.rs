@@ -840,11 +840,28 @@ fn the_receiver_bounds_associations_callers_and_instance_sizes() {
     let why = String::from_utf8_lossy(&refused.stderr).to_lowercase();
     assert!(why.contains("calling ae title not recognized"), "{why}");
 
-    // Two connections that say nothing hold both places; the third is told to come back.
-    let idle: Vec<_> = (0..2)
+    // Connections that say nothing: two hold both places, the rest are refused; the
+    // process does not grow a thread per connection (1,500 idle ones once made 1,509).
+    let threads = || {
+        std::fs::read_to_string(format!("/proc/{}/status", s.child.id()))
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Threads:")
+                    .map(|n| n.trim().parse::<usize>().unwrap())
+            })
+            .unwrap()
+    };
+    let before = threads();
+    let idle: Vec<_> = (0..200)
         .map(|_| std::net::TcpStream::connect(&addr).unwrap())
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(500));
+    let with_idle = threads();
+    assert!(
+        with_idle <= before + 2,
+        "{before} threads before, {with_idle} with 200 idle connections"
+    );
     let busy = echo("MODALITY1");
     assert!(!busy.status.success());
     let why = String::from_utf8_lossy(&busy.stderr).to_lowercase();

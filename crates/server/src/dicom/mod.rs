@@ -107,21 +107,36 @@ impl AccessControl for Callers<'_> {
 const BUSY: [u8; 10] = [0x03, 0x00, 0, 0, 0, 4, 0x00, 0x02, 0x03, 0x02];
 
 /// Answers an association over the limit: reads its request (briefly) and rejects it, so
-/// the modality knows to try again later rather than that the network failed.
-fn refuse_busy(mut stream: std::net::TcpStream) {
-    use std::io::Read;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+/// the modality knows to try again later rather than that the network failed. An async
+/// task, not a thread: a crowd of idle connections costs memory for a task each, at most
+/// [`REFUSING`] of them at once, and never a thread.
+async fn refuse_busy(stream: std::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let wait = Duration::from_secs(2);
+    let Ok(()) = stream.set_nonblocking(true) else {
+        return;
+    };
+    let Ok(mut stream) = tokio::net::TcpStream::from_std(stream) else {
+        return;
+    };
     let mut head = [0u8; 6];
-    if stream.read_exact(&mut head).is_ok() && head[0] == 0x01 {
-        let len = u32::from_be_bytes([head[2], head[3], head[4], head[5]]).min(64 * 1024);
-        let _ = std::io::copy(
-            &mut (&mut stream).take(u64::from(len)),
-            &mut std::io::sink(),
-        );
-        let _ = stream.write_all(&BUSY);
+    let Ok(Ok(_)) = tokio::time::timeout(wait, stream.read_exact(&mut head)).await else {
+        return;
+    };
+    if head[0] != 0x01 {
+        return;
     }
+    let len = u32::from_be_bytes([head[2], head[3], head[4], head[5]]).min(64 * 1024);
+    let mut rest = vec![0u8; len as usize];
+    let Ok(Ok(_)) = tokio::time::timeout(wait, stream.read_exact(&mut rest)).await else {
+        return;
+    };
+    let _ = tokio::time::timeout(wait, stream.write_all(&BUSY)).await;
+    let _ = stream.shutdown().await;
 }
+
+/// Refusals answered at once; connections beyond them are closed without an answer.
+const REFUSING: usize = 256;
 
 /// Opens the receiver's journal, first finishing what an earlier run acknowledged.
 pub(crate) async fn open_journal(app: &App, cfg: &DicomConfig) -> std::io::Result<Journal> {
@@ -160,17 +175,9 @@ pub(crate) fn spawn(
             .spawn(move || materialize::run(app, journal, rx, rt))
             .expect("a thread for the DICOM materializer");
     }
-    // Over the limit, associations are refused on one thread of their own, a few at a
-    // time; the rest are closed at once.
-    let (refuse, refusals) = std::sync::mpsc::sync_channel::<std::net::TcpStream>(16);
-    std::thread::Builder::new()
-        .name("dicom-refuse".into())
-        .spawn(move || {
-            for stream in refusals {
-                refuse_busy(stream);
-            }
-        })
-        .expect("a thread for refusing DICOM associations");
+    // Over the limit, associations are refused by async tasks, at most REFUSING at once;
+    // the rest are closed at once.
+    let refusing = Arc::new(tokio::sync::Semaphore::new(REFUSING));
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("dicom-accept".into())
@@ -191,7 +198,12 @@ pub(crate) fn spawn(
                         "DICOM: {} associations at once; refusing one more",
                         cfg.max_associations
                     );
-                    let _ = refuse.try_send(stream);
+                    if let Ok(permit) = refusing.clone().try_acquire_owned() {
+                        rt.spawn(async move {
+                            refuse_busy(stream).await;
+                            drop(permit);
+                        });
+                    }
                     continue;
                 }
                 let (app, cfg, rt, intake) = (app.clone(), cfg.clone(), rt.clone(), intake.clone());
