@@ -2308,7 +2308,7 @@ fn simulate_explain_and_live_ingest_read_the_same_scores_the_same_way() {
         "{}",
         r.body
     );
-    // No key speaks for an application outside the register.
+    // An application outside the register: the field is named (no key could speak for it).
     let mut unknown = lying.clone();
     unknown["app"] = json!("no-such-ai");
     let r = call(
@@ -2318,7 +2318,12 @@ fn simulate_explain_and_live_ingest_read_the_same_scores_the_same_way() {
         None,
         Some(&unknown),
     );
-    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (422, Some("app")),
+        "{}",
+        r.body
+    );
     for (field, bad) in [
         ("app_version", json!({"app_version": "9.9.9"})),
         (

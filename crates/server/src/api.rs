@@ -352,6 +352,7 @@ async fn post_ai_result(
     caller: Caller,
     Body(r): Body<AiResult>,
 ) -> Result<Response, Problem> {
+    ingest::registered(&app, &r)?;
     caller.may_feed(authz::Feed::AiResult(&r.app))?;
     Ok(ingested(
         ingest::ai_result(&app, &r, &caller.actor()).await?,

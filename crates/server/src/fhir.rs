@@ -397,6 +397,7 @@ pub async fn create(
         }
         "Observation" => {
             let result = fhir::ai_result_from_observation(&v).map_err(invalid)?;
+            crate::ingest::registered(&app, &result)?;
             caller.may_feed(Feed::AiResult(&result.app))?;
             let o = crate::ingest::ai_result(&app, &result, &caller.actor()).await?;
             (o, fhir::observation(&result))

@@ -129,6 +129,18 @@ pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Pro
     result
 }
 
+/// Refuses, before anyone's scope is asked, a result of an application the register does
+/// not hold: no key can speak for it, and the sender should hear which field is wrong
+/// rather than that its key lacks a scope.
+pub fn registered(app: &App, r: &AiResult) -> Result<(), Problem> {
+    match app.department.read_ai_result(r) {
+        Err(e @ radgate_domain::ai::ResultRefusal::UnknownApp(_)) => {
+            Err(Problem::invalid(e.field(), e.to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Stores an AI result and, when its study is known, routes the study again; if the new
 /// decision changes the work, the open items of the old one give way to new ones.
 pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, Problem> {
