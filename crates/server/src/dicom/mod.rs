@@ -461,6 +461,24 @@ fn accepted_instance(
     Ok(instance)
 }
 
+/// What radgate keeps of a received instance besides its file.
+fn receipt_of(
+    c: &Command,
+    instance: &AcquiredInstance,
+    ts: &str,
+    calling: &str,
+    dataset: Vec<u8>,
+) -> Receipt {
+    Receipt {
+        sop_class: c.affected_sop_class.clone(),
+        sop_instance: instance.sop_instance_uid.clone(),
+        transfer_syntax: ts.to_owned(),
+        calling: calling.to_owned(),
+        received_at: Utc::now(),
+        dataset,
+    }
+}
+
 /// Lets the instances answered before a large one be filed first, so that an older copy
 /// of the same instance never replaces it (bounded: other senders keep adding).
 fn wait_for_the_journal(intake: &Intake) {
@@ -507,14 +525,7 @@ fn store(
         Ok(i) => i,
         Err(code) => return code,
     };
-    let receipt = Receipt {
-        sop_class: c.affected_sop_class.clone(),
-        sop_instance: instance.sop_instance_uid.clone(),
-        transfer_syntax: ts.to_owned(),
-        calling: calling.to_owned(),
-        received_at: Utc::now(),
-        dataset,
-    };
+    let receipt = receipt_of(c, &instance, ts, calling, dataset);
     let (dir, path) = file_path(&cfg.storage, &instance);
     let head = receipt.head();
     if head.len() + receipt.dataset.len() > intake.journal.max_payload() {
@@ -591,14 +602,8 @@ fn store_spilled(
         Ok(i) => i,
         Err(code) => return code,
     };
-    let receipt = Receipt {
-        sop_class: c.affected_sop_class.clone(),
-        sop_instance: instance.sop_instance_uid.clone(),
-        transfer_syntax: ts.to_owned(),
-        calling: calling.to_owned(),
-        received_at: Utc::now(),
-        dataset: Vec::new(),
-    };
+    // The bytes are in the spill file already.
+    let receipt = receipt_of(c, &instance, ts, calling, Vec::new());
     let (dir, path) = file_path(&cfg.storage, &instance);
     wait_for_the_journal(intake);
     if let Err(e) = spill.finish(&cfg.storage, &dir, &path) {
