@@ -96,22 +96,7 @@ pub async fn create(
         )
         .await
     {
-        Ok(done) if done.created == 1 => {
-            if a.status == AssessmentStatus::Requested {
-                let mut tx = app.store.begin().await?;
-                tx.notify(
-                    &a.assessor,
-                    Utc::now(),
-                    &format!(
-                        "{} asks you to confirm assessment {} ({}, {}).",
-                        a.assessee, a.id, a.task, a.date
-                    ),
-                )
-                .await?;
-                tx.commit().await?;
-            }
-            Ok((StatusCode::CREATED, axum::Json(a)))
-        }
+        Ok(done) if done.created == 1 => Ok((StatusCode::CREATED, axum::Json(a))),
         Ok(_) => Ok((StatusCode::OK, axum::Json(a))),
         Err(ImportError::Conflict(_)) => Err(Problem::conflict(format!(
             "assessment id {} is already used",

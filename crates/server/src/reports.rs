@@ -12,7 +12,7 @@ use radgate_domain::ids::{AccessionNumber, FindingCode, ProfessionalId, TaskType
 use radgate_domain::portfolio::Suspension;
 use radgate_domain::quality::{Discrepancy, LiftError, judge, suspension_supervisor};
 use radgate_domain::report::{
-    Report, ReportContent, ReportError, ReportState, Signer, authorization_task,
+    Mandate, Report, ReportContent, ReportError, ReportState, Signer, authorization_task,
 };
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
@@ -71,12 +71,9 @@ async fn acting(
             "claim a work item of {accession} before reporting on it"
         )));
     }
-    let today = Utc::now().date_naive();
     let mut refusal = None;
     for item in held {
-        let mandate = authz::mandate(person.role, item.task.as_str(), &app.department, today)
-            .map_err(|r| Problem::forbidden(r.to_string()))?;
-        let work = ending::work_of(&item, person.role, mandate.as_ref());
+        let (mandate, work) = mandate_and_work(app, person, &item)?;
         match ending::may_end(work, Ending::Report, None, None) {
             Ok(()) => {
                 let signer = Signer {
@@ -575,7 +572,11 @@ pub async fn addendum(
 }
 
 /// What `item` is for `person`, under the mandate they hold for its task today.
-fn work_for(app: &App, person: &User, item: &WorkItem) -> Result<Work, Problem> {
+fn mandate_and_work(
+    app: &App,
+    person: &User,
+    item: &WorkItem,
+) -> Result<(Option<Mandate>, Work), Problem> {
     let mandate = authz::mandate(
         person.role,
         item.task.as_str(),
@@ -583,7 +584,12 @@ fn work_for(app: &App, person: &User, item: &WorkItem) -> Result<Work, Problem> 
         Utc::now().date_naive(),
     )
     .map_err(|r| Problem::forbidden(r.to_string()))?;
-    Ok(ending::work_of(item, person.role, mandate.as_ref()))
+    let work = ending::work_of(item, person.role, mandate.as_ref());
+    Ok((mandate, work))
+}
+
+fn work_for(app: &App, person: &User, item: &WorkItem) -> Result<Work, Problem> {
+    mandate_and_work(app, person, item).map(|(_, work)| work)
 }
 
 /// Refuses a bare "complete" of work that must end another way.

@@ -58,6 +58,19 @@ impl Store {
                 .rows_affected();
             if done == 1 {
                 created += 1;
+                // In the same transaction: a request is never stored without its assessor
+                // hearing of it.
+                if a.status == radgate_domain::portfolio::AssessmentStatus::Requested {
+                    tx.notify(
+                        &a.assessor,
+                        now,
+                        &format!(
+                            "{} asks you to confirm assessment {} ({}, {}).",
+                            a.assessee, a.id, a.task, a.date
+                        ),
+                    )
+                    .await?;
+                }
                 continue;
             }
             let stored: String = sqlx::query("SELECT body FROM assessments WHERE id = $1")

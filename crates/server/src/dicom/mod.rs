@@ -636,6 +636,18 @@ fn store_directly(
     index_stored(app, rt, &receipt, instance, path)
 }
 
+/// Creates `dir` under `root` if needed, with the new directories made durable as entries
+/// of their parents.
+fn durable_dir(root: &Path, dir: &Path) -> std::io::Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)?;
+        for d in [dir.parent(), Some(root)].into_iter().flatten() {
+            std::fs::File::open(d)?.sync_all()?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the file under a temporary name, fsyncs it, renames it into place and fsyncs
 /// the directory, so that the file is whole and on disk before it is acknowledged.
 fn write_durably(
@@ -645,13 +657,7 @@ fn write_durably(
     header: &[u8],
     dataset: &[u8],
 ) -> std::io::Result<()> {
-    if !dir.exists() {
-        std::fs::create_dir_all(dir)?;
-        // New directories are entries of their parents: make those durable too.
-        for d in [dir.parent(), Some(root)].into_iter().flatten() {
-            std::fs::File::open(d)?.sync_all()?;
-        }
-    }
+    durable_dir(root, dir)?;
     let tmp = path.with_extension("part");
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(header)?;

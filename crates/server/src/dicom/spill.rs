@@ -58,12 +58,7 @@ impl Spill {
 
     /// Makes the file durable under `path` (its directory created and flushed as needed).
     pub fn finish(mut self, root: &Path, dir: &Path, path: &Path) -> std::io::Result<()> {
-        if !dir.exists() {
-            std::fs::create_dir_all(dir)?;
-            for d in [dir.parent(), Some(root)].into_iter().flatten() {
-                File::open(d)?.sync_all()?;
-            }
-        }
+        super::durable_dir(root, dir)?;
         self.file.sync_all()?;
         std::fs::rename(&self.path, path)?;
         self.kept = true;
