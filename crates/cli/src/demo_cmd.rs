@@ -79,6 +79,7 @@ pub fn run(o: Options) -> Result<()> {
             mllp_allow: Vec::new(),
             ris: None,
             dicom: None,
+            viewer_url: None,
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

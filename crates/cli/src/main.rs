@@ -97,6 +97,10 @@ enum Command {
         /// Minutes a login session may go unused before it ends
         #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = positive::<u64>)]
         session_idle_minutes: u64,
+        /// The image viewer the study screen links to; `{study_uid}` and `{accession}`
+        /// are filled in (e.g. https://pacs.example/ohif/viewer?StudyInstanceUIDs={study_uid})
+        #[arg(long)]
+        viewer_url: Option<String>,
         /// Seconds between checks for studies whose AI wait has run out
         #[arg(long, default_value_t = 15, allow_negative_numbers = true, value_parser = positive::<u64>)]
         reroute_every: u64,
@@ -630,6 +634,7 @@ fn main() -> ExitCode {
             department,
             secure_cookies,
             session_idle_minutes,
+            viewer_url,
             reroute_every,
             mllp_listen,
             mllp_idle_seconds,
@@ -677,6 +682,7 @@ fn main() -> ExitCode {
             &policy,
             &department,
             serve_cmd::Sessions {
+                viewer_url,
                 secure_cookies,
                 idle: std::time::Duration::from_secs(session_idle_minutes * 60),
             },

@@ -73,6 +73,8 @@ pub fn ports_free(addresses: &[SocketAddr]) -> Result<()> {
 
 /// How login sessions are kept.
 pub struct Sessions {
+    /// The image viewer's launch URL template for the study screen.
+    pub viewer_url: Option<String>,
     pub secure_cookies: bool,
     /// A session unused this long ends.
     pub idle: std::time::Duration,
@@ -141,6 +143,7 @@ pub fn serve(
             mllp_allow,
             ris,
             dicom,
+            viewer_url: sessions.viewer_url.clone(),
         })
         .await
         .with_context(|| format!("cannot listen on {listen} (or the MLLP address)"))?;

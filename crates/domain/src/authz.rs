@@ -200,6 +200,13 @@ pub fn may_oversee_ai(role: Role) -> bool {
     role == Role::Radiologist
 }
 
+/// Whether someone in `role` may read the audit trail and the reconciliation list, which
+/// name studies across the department: radiologists, who answer for the department's
+/// reads (the RAIO is one).
+pub fn may_read_audit(role: Role) -> bool {
+    role == Role::Radiologist
+}
+
 /// Whether `who` keeps the AI register: changes an application's status, clears its
 /// monitoring alarms, declares pilots and decides on them. The department's RAIO only.
 pub fn keeps_ai_register(who: &ProfessionalId, dept: &Department) -> bool {

@@ -166,11 +166,24 @@ pub fn router(app: App) -> Router {
             "/api/v1/reports/{accession}/addendum",
             post(crate::reports::addendum),
         )
-        .fallback(|| async { Problem::not_found("no such endpoint; see /api/v1/openapi.json") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
         .layer(axum::middleware::from_fn(crate::extract::problems_only))
+        .merge(crate::ui::router())
+        .fallback(fallback)
         .with_state(app)
+}
+
+/// Outside the API a missing page is a page; inside it, a problem document.
+async fn fallback(
+    uri: axum::http::Uri,
+    viewer: Option<crate::ui::Viewer>,
+) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || path.starts_with("/fhir/") || path == "/fhir" {
+        return Problem::not_found("no such endpoint; see /api/v1/openapi.json").into_response();
+    }
+    crate::ui::not_found(viewer).await
 }
 
 async fn healthz() -> &'static str {
@@ -216,27 +229,39 @@ async fn login(
     ClientAddr(addr): ClientAddr,
     Body(l): Body<Login>,
 ) -> Result<Response, Problem> {
+    let (user, cookie) = start_session(&app, addr, &l.username, l.password).await?;
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(me_json(&user))).into_response())
+}
+
+/// Checks a login and opens a session: the person and the `Set-Cookie` value that carries
+/// it. The API's login and the login screen both come here.
+pub(crate) async fn start_session(
+    app: &App,
+    addr: Option<std::net::IpAddr>,
+    username: &str,
+    password: String,
+) -> Result<(radgate_store::User, String), Problem> {
     // Bounded before anything is kept of them (the throttle keys on the username).
-    if l.username.chars().count() > MAX_USERNAME {
+    if username.chars().count() > MAX_USERNAME {
         return Err(Problem::invalid(
             "username",
             format!("a username has at most {MAX_USERNAME} characters"),
         ));
     }
-    if l.password.chars().count() > MAX_PASSWORD {
+    if password.chars().count() > MAX_PASSWORD {
         return Err(Problem::invalid(
             "password",
             format!("a password has at most {MAX_PASSWORD} characters"),
         ));
     }
     let addr = addr.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    if let Some(wait) = app.throttle.wait(&l.username, addr) {
+    if let Some(wait) = app.throttle.wait(username, addr) {
         return Err(Problem::too_many(
             format!("too many failed logins from this address; try again in {wait} s"),
             wait,
         ));
     }
-    let user = app.store.user(&l.username).await?;
+    let user = app.store.user(username).await?;
     // Verify against a dummy hash for unknown users too, so timing does not tell them apart.
     let hash = match &user {
         Some(u) => u.password_hash.clone(),
@@ -244,7 +269,7 @@ async fn login(
     };
     // A fixed number of hashes at a time, on their own threads: the rest are refused at
     // once, not queued.
-    let Ok(ok) = app.passwords.verify(l.password, hash).await else {
+    let Ok(ok) = app.passwords.verify(password, hash).await else {
         return Err(Problem::too_many(
             "too many logins at once; try again in a moment",
             1,
@@ -252,14 +277,14 @@ async fn login(
     };
     let ok = ok && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        app.throttle.failed(&l.username, addr);
+        app.throttle.failed(username, addr);
         Metrics::bump(&app.metrics.logins_failed);
         return Err(Problem {
             detail: "unknown username or wrong password".into(),
             ..Problem::unauthenticated()
         });
     };
-    app.throttle.succeeded(&l.username, addr);
+    app.throttle.succeeded(username, addr);
     let token = new_secret();
     let now = Utc::now();
     app.store
@@ -285,27 +310,29 @@ async fn login(
         "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
         SESSION_HOURS * 3600
     );
-    Ok(([(header::SET_COOKIE, cookie)], axum::Json(me_json(&user))).into_response())
+    Ok((user, cookie))
 }
 
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 async fn logout(State(app): State<App>, headers: axum::http::HeaderMap) -> Response {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(n, _)| *n == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string());
-    if let Some(t) = token
-        && let Err(e) = app.store.delete_session(&sha256_hex(&t)).await
-    {
-        return Problem::from(e).into_response();
+    match end_session(&app, &headers).await {
+        Ok(expired) => (StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response(),
+        Err(p) => p.into_response(),
     }
-    let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response()
+}
+
+/// Ends the request's session, if any: the `Set-Cookie` value that removes it.
+pub(crate) async fn end_session(
+    app: &App,
+    headers: &axum::http::HeaderMap,
+) -> Result<String, Problem> {
+    if let Some(t) = crate::auth::cookie(headers, SESSION_COOKIE) {
+        app.store.delete_session(&sha256_hex(t)).await?;
+    }
+    Ok(format!(
+        "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+    ))
 }
 
 fn me_json(u: &radgate_store::User) -> serde_json::Value {
@@ -451,7 +478,7 @@ fn claim_problem(e: ClaimError) -> Problem {
     }
 }
 
-async fn claim(
+pub(crate) async fn claim(
     State(app): State<App>,
     caller: Caller,
     ItemId(id): ItemId,
@@ -481,7 +508,7 @@ async fn claim(
     Ok(axum::Json(item))
 }
 
-async fn release(
+pub(crate) async fn release(
     State(app): State<App>,
     caller: Caller,
     ItemId(id): ItemId,

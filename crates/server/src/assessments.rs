@@ -20,20 +20,20 @@ use crate::state::App;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAssessment {
-    id: String,
-    assessee: ProfessionalId,
-    assessor: ProfessionalId,
+    pub(crate) id: String,
+    pub(crate) assessee: ProfessionalId,
+    pub(crate) assessor: ProfessionalId,
     /// Taken from the assessor's professional record; when given, it must agree.
     #[serde(default)]
-    assessor_background: Option<AssessorBackground>,
-    task: TaskTypeId,
-    placement: String,
-    date: NaiveDate,
+    pub(crate) assessor_background: Option<AssessorBackground>,
+    pub(crate) task: TaskTypeId,
+    pub(crate) placement: String,
+    pub(crate) date: NaiveDate,
     /// Six domain scores 1-5 (null: not observed), in the order of the competence domains.
-    scores: [Option<u8>; 6],
-    entrustment: Entrustment,
+    pub(crate) scores: [Option<u8>; 6],
+    pub(crate) entrustment: Entrustment,
     #[serde(default)]
-    narrative: String,
+    pub(crate) narrative: String,
 }
 
 /// Records an assessment: confirmed when the assessor enters it, requested when the

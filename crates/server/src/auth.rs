@@ -210,25 +210,33 @@ impl FromRequestParts<App> for Caller {
                 None => Err(Problem::unauthenticated()),
             };
         }
-        let token = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == SESSION_COOKIE)
-            .map(|(_, value)| value.to_string())
-            .ok_or_else(Problem::unauthenticated)?;
-        match app
-            .store
-            .session_user(&sha256_hex(&token), chrono::Utc::now(), app.session_idle)
-            .await?
-        {
+        let token =
+            cookie(&parts.headers, SESSION_COOKIE).ok_or_else(Problem::unauthenticated)?;
+        match session_user(app, token).await? {
             Some(u) => Ok(Caller::Person(u)),
             None => Err(Problem::unauthenticated()),
         }
     }
+}
+
+/// The value of cookie `name` in the request's headers.
+pub(crate) fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}
+
+/// The person whose live session `token` is, if any (ends idle sessions).
+pub(crate) async fn session_user(app: &App, token: &str) -> Result<Option<User>, Problem> {
+    Ok(app
+        .store
+        .session_user(&sha256_hex(token), chrono::Utc::now(), app.session_idle)
+        .await?)
 }
 
 /// Slows down password guessing without letting anyone lock another person out. Failures

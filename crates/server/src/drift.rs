@@ -158,7 +158,7 @@ pub async fn run_check(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Clearance {
-    reason: String,
+    pub(crate) reason: String,
 }
 
 /// Only the RAIO clears an alarm, with a reason; routing uses the application again.

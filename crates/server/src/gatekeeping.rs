@@ -170,9 +170,9 @@ pub async fn escalate(
 pub struct Review {
     /// Whether the radiologist found something the clearance (or the AI's "normal")
     /// missed.
-    missed: bool,
+    pub(crate) missed: bool,
     #[serde(default)]
-    note: String,
+    pub(crate) note: String,
 }
 
 pub async fn review(
@@ -236,7 +236,7 @@ pub async fn review(
 #[serde(deny_unknown_fields)]
 pub struct Width {
     /// The width of the NPV's 95% interval to aim for; the task agreement's by default.
-    width: Option<f64>,
+    pub(crate) width: Option<f64>,
 }
 
 pub async fn safety(

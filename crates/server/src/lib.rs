@@ -26,6 +26,7 @@ mod reports;
 mod rubrics;
 mod state;
 mod stats;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +48,12 @@ pub use mllp::{IDLE as MLLP_IDLE, MAX_FRAME as MLLP_MAX_FRAME};
 pub use openapi::DOCUMENT as OPENAPI;
 pub use outbox::RisTarget;
 pub use problem::Problem;
+pub use ui::CSP;
+
+/// The total size of the web screens' own assets (style, script, htmx), in bytes.
+pub fn ui_asset_bytes() -> usize {
+    ui::asset_bytes()
+}
 
 /// Everything the service needs to start.
 pub struct Config {
@@ -69,6 +76,8 @@ pub struct Config {
     pub ris: Option<RisTarget>,
     /// The DICOM receiver (C-ECHO, C-STORE SCP): where it listens and how it stores.
     pub dicom: Option<(SocketAddr, DicomConfig)>,
+    /// The image viewer's launch URL template (`{study_uid}`, `{accession}`).
+    pub viewer_url: Option<String>,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
@@ -129,6 +138,8 @@ impl Server {
                 .unwrap_or(chrono::Duration::MAX),
             secure_cookies: config.secure_cookies,
             ris: config.ris.map(Arc::new),
+            changes: Arc::default(),
+            viewer_url: config.viewer_url,
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let mllp = match config.mllp_listen {
@@ -208,6 +219,7 @@ impl Server {
                 }
             }
         });
+        let changes = tokio::spawn(ui::Changes::run(self.app.clone()));
         let sender = self
             .app
             .ris
@@ -272,6 +284,7 @@ impl Server {
         .await;
         sweeper.abort();
         monitor.abort();
+        changes.abort();
         for task in [hl7, sender, completer]
             .into_iter()
             .flatten()

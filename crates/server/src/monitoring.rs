@@ -15,12 +15,12 @@ use crate::state::App;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    by: Option<String>,
+    pub(crate) from: Option<NaiveDate>,
+    pub(crate) to: Option<NaiveDate>,
+    pub(crate) by: Option<String>,
     /// Also the ROC AUC with its DeLong interval.
     #[serde(default)]
-    auc: bool,
+    pub(crate) auc: bool,
 }
 
 pub async fn metrics(

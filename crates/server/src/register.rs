@@ -17,11 +17,11 @@ use crate::state::App;
 #[derive(Serialize)]
 pub struct Entry {
     /// The status in force: the latest change, else the department file's.
-    status: AiStatus,
-    warnings: Vec<RegisterWarning>,
-    entry: AiApplication,
+    pub(crate) status: AiStatus,
+    pub(crate) warnings: Vec<RegisterWarning>,
+    pub(crate) entry: AiApplication,
     #[serde(skip_serializing_if = "Option::is_none")]
-    history: Option<Vec<StatusChange>>,
+    pub(crate) history: Option<Vec<StatusChange>>,
 }
 
 fn entry(app: AiApplication, history: Option<Vec<StatusChange>>) -> Entry {

@@ -26,15 +26,15 @@ use crate::state::App;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Text {
-    text: String,
+    pub(crate) text: String,
     #[serde(default)]
-    findings: Vec<FindingCode>,
+    pub(crate) findings: Vec<FindingCode>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
-    reason: String,
+    pub(crate) reason: String,
 }
 
 fn report_problem(e: ReportError) -> Problem {
@@ -300,7 +300,7 @@ pub async fn submit(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Grading {
-    discrepancy: Option<Discrepancy>,
+    pub(crate) discrepancy: Option<Discrepancy>,
 }
 
 /// Authorizes a preliminary report, or signs one's own draft where the mandate allows.
@@ -316,6 +316,16 @@ pub async fn authorize(
     } else {
         serde_json::from_slice(&body).map_err(|e| Problem::invalid("discrepancy", e.to_string()))?
     };
+    authorize_graded(app, caller, acc, grading).await.map(axum::Json)
+}
+
+/// Authorizes with the grading given (the API's JSON body, or the screen's form).
+pub(crate) async fn authorize_graded(
+    app: App,
+    caller: Caller,
+    acc: String,
+    grading: Grading,
+) -> Result<Report, Problem> {
     let person = caller.person()?;
     let Step {
         mut tx,
@@ -361,7 +371,7 @@ pub async fn authorize(
         .await?;
     }
     tx.commit().await?;
-    Ok(axum::Json(report))
+    Ok(report)
 }
 
 /// Records the grade and judges the author's recent reports; suspends the authorization
@@ -572,7 +582,7 @@ pub async fn addendum(
 }
 
 /// What `item` is for `person`, under the mandate they hold for its task today.
-fn mandate_and_work(
+pub(crate) fn mandate_and_work(
     app: &App,
     person: &User,
     item: &WorkItem,

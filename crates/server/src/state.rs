@@ -24,4 +24,9 @@ pub struct App {
     pub secure_cookies: bool,
     /// Where results go, when configured.
     pub ris: Option<Arc<crate::outbox::RisTarget>>,
+    /// Tells open worklist screens that work changed.
+    pub changes: Arc<crate::ui::Changes>,
+    /// The department's image viewer, with `{study_uid}` and `{accession}` filled in per
+    /// study (e.g. OHIF's `/viewer?StudyInstanceUIDs={study_uid}`).
+    pub viewer_url: Option<String>,
 }

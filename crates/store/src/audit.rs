@@ -177,6 +177,71 @@ impl Store {
     }
 }
 
+/// What the audit viewer searches by; every part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditSearch {
+    /// Events about this subject: an accession number, or `kind/id` such as `ai/cxr-triage`.
+    pub subject: Option<String>,
+    pub actor: Option<String>,
+    pub kind: Option<String>,
+    /// Milliseconds since the Unix epoch, inclusive.
+    pub from: Option<i64>,
+    /// Milliseconds since the Unix epoch, exclusive.
+    pub to: Option<i64>,
+    /// Only events older than this sequence number (the next page).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+impl Store {
+    /// Audit events matching `s`, newest first.
+    pub async fn audit_search(&self, s: &AuditSearch) -> Result<Vec<AuditRecord>> {
+        let mut sql = String::from(
+            "SELECT seq, at, actor, kind, subject, detail, prev_hash, hash FROM audit_events WHERE 1 = 1",
+        );
+        let mut n = 0;
+        let mut cond = |column: &str, op: &str| {
+            n += 1;
+            format!(" AND {column} {op} ${n}")
+        };
+        let text = [
+            ("subject", &s.subject),
+            ("actor", &s.actor),
+            ("kind", &s.kind),
+        ];
+        for (column, value) in &text {
+            if value.is_some() {
+                sql += &cond(column, "=");
+            }
+        }
+        let numbers = [("at", ">=", s.from), ("at", "<", s.to), ("seq", "<", s.before)];
+        for (column, op, value) in &numbers {
+            if value.is_some() {
+                sql += &cond(column, op);
+            }
+        }
+        n += 1;
+        sql += &format!(" ORDER BY seq DESC LIMIT ${n}");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (_, value) in text {
+            if let Some(v) = value {
+                q = q.bind(v.as_str());
+            }
+        }
+        for (_, _, value) in numbers {
+            if let Some(v) = value {
+                q = q.bind(v);
+            }
+        }
+        q.bind(i64::from(s.limit))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+    }
+}
+
 pub(crate) fn record(row: &sqlx::any::AnyRow) -> Result<AuditRecord> {
     Ok(AuditRecord {
         seq: row.try_get("seq")?,

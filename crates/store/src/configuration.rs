@@ -231,3 +231,15 @@ impl Store {
         Ok(changes)
     }
 }
+
+impl Store {
+    /// Every policy version recorded, newest first, with when it was first put in force.
+    pub async fn policy_versions(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        sqlx::query("SELECT version, recorded_at FROM policies ORDER BY recorded_at DESC, version")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("version")?, crate::from_millis(r.try_get("recorded_at")?))))
+            .collect()
+    }
+}

@@ -36,16 +36,16 @@ use crate::dialect::Dialect;
 
 pub use accounts::{ApiKey, User};
 pub use alarms::Alarm;
-pub use audit::{AuditRecord, ChainBreak, ChainReport, chain_hash};
+pub use audit::{AuditRecord, AuditSearch, ChainBreak, ChainReport, chain_hash};
 pub use configuration::{Change, ConfigurationError};
 pub use dicom::{QuietStudy, ReceivedInstance, Reconcile, StudyPart, Unreconciled};
 pub use monitoring::Stratum;
 pub use outbox::{Backlog, OutboxMessage};
 pub use portfolio::{ImportError, Imported};
-pub use quality::Notification;
+pub use quality::{GivenGrade, Notification};
 pub use safety::SafetyReview;
 pub use tx::{Inserted, Tx};
-pub use worklist::{ClaimError, NewWorkItem};
+pub use worklist::{ClaimError, NewWorkItem, WorklistQuery, WorklistRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -102,6 +102,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0019_session_idle_and_disabled_accounts.sql"),
         include_str!("../migrations/shared/0019_session_idle_and_disabled_accounts.sql"),
     ),
+    (
+        20,
+        include_str!("../migrations/sqlite/0020_study_filters.sql"),
+        include_str!("../migrations/postgres/0020_study_filters.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -109,6 +109,26 @@ impl Store {
         Ok(Imported { created, unchanged })
     }
 
+    /// The assessments that wait for `assessor` to confirm them, oldest first.
+    pub async fn awaiting_confirmation(&self, assessor: &ProfessionalId) -> Result<Vec<Assessment>> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT id, body FROM assessments WHERE {} = $1 AND {} = 'requested' ORDER BY date, id",
+            d.json_text("body", "assessor"),
+            d.json_text("body", "status"),
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(assessor.as_str())
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                parse("assessment", &id, &r.try_get::<String, _>("body")?)
+            })
+            .collect()
+    }
+
     /// One assessment by id.
     pub async fn assessment(&self, id: &str) -> Result<Option<Assessment>> {
         let row = sqlx::query("SELECT body FROM assessments WHERE id = $1")

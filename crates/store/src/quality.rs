@@ -145,3 +145,36 @@ impl Store {
             .collect()
     }
 }
+
+/// The grade a radiologist gave a delegated preliminary report when authorizing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GivenGrade {
+    pub grade: Discrepancy,
+    pub graded_by: ProfessionalId,
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    /// The discrepancy grade of a study's report, if it was graded.
+    pub async fn discrepancy_of(&self, accession: &str) -> Result<Option<GivenGrade>> {
+        let row = sqlx::query("SELECT grade, graded_by, at FROM discrepancies WHERE accession = $1")
+            .bind(accession)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let bad = |reason: String| StoreError::Corrupt {
+            what: "discrepancy",
+            key: accession.to_string(),
+            reason,
+        };
+        let grade: i64 = r.try_get("grade")?;
+        Ok(Some(GivenGrade {
+            grade: u8::try_from(grade)
+                .map_err(|e| bad(e.to_string()))
+                .and_then(|g| Discrepancy::try_from(g).map_err(bad))?,
+            graded_by: ProfessionalId::parse(r.try_get::<String, _>("graded_by")?)
+                .map_err(|e| bad(e.to_string()))?,
+            at: crate::from_millis(r.try_get("at")?),
+        }))
+    }
+}

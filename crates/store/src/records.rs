@@ -44,6 +44,51 @@ impl Store {
             .collect()
     }
 
+    /// The AI results of several studies at once (a worklist page), in arrival order.
+    pub async fn ai_results_of_many(&self, accessions: &[&str]) -> Result<Vec<AiResult>> {
+        if accessions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=accessions.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, body FROM ai_results WHERE accession IN ({}) ORDER BY received_at, id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for a in accessions {
+            q = q.bind(*a);
+        }
+        q.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                parse("AI result", &id, &r.try_get::<String, _>("body")?)
+            })
+            .collect()
+    }
+
+    /// Every routing decision of a study, oldest first, with when it was made.
+    pub async fn decisions_of(
+        &self,
+        accession: &str,
+    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, radgate_domain::Decision)>> {
+        let rows = sqlx::query(
+            "SELECT body, decided_at FROM decisions WHERE accession = $1 ORDER BY id",
+        )
+        .bind(accession)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    crate::from_millis(r.try_get("decided_at")?),
+                    parse("decision", accession, &r.try_get::<String, _>("body")?)?,
+                ))
+            })
+            .collect()
+    }
+
     /// The orders placed for `patient`, newest first.
     pub async fn orders_of_patient(&self, patient: &str) -> Result<Vec<Order>> {
         self.of_patient("orders", "order", "received_at", patient)

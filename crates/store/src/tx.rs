@@ -146,13 +146,15 @@ impl Tx {
     ) -> Result<Inserted> {
         let body = json(study);
         let inserted = sqlx::query(
-            "INSERT INTO studies (accession, study_uid, body, acquired_at, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            "INSERT INTO studies (accession, study_uid, body, acquired_at, received_at, modality, site) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
         .bind(study.accession.as_str())
         .bind(study.study_uid.as_ref().map(|u| u.as_str().to_string()))
         .bind(&body)
         .bind(millis(study.acquired_at))
         .bind(millis(now))
+        .bind(&study.modality)
+        .bind(&study.site)
         .execute(&mut *self.inner)
         .await?
         .rows_affected();

@@ -229,3 +229,131 @@ impl Store {
         Ok(item)
     }
 }
+
+/// What the worklist screen asks for: the tasks the person may claim (decided by the
+/// domain), optional filters, and one page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorklistQuery {
+    pub tasks: Vec<TaskTypeId>,
+    pub modality: Option<String>,
+    pub site: Option<String>,
+    pub priority: Option<Priority>,
+    /// One task of `tasks` only.
+    pub task: Option<TaskTypeId>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// A work item with the study and order it is about, as one worklist row shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorklistRow {
+    pub item: WorkItem,
+    pub study: Option<radgate_domain::Study>,
+    pub order: Option<radgate_domain::study::Order>,
+}
+
+impl Store {
+    /// One page of open items in worklist order with their studies and orders, and whether
+    /// a further page exists. One query, whatever the page size.
+    pub async fn worklist_page(&self, q: &WorklistQuery) -> Result<(Vec<WorklistRow>, bool)> {
+        let tasks: Vec<&TaskTypeId> = match &q.task {
+            Some(t) => q.tasks.iter().filter(|x| *x == t).collect(),
+            None => q.tasks.iter().collect(),
+        };
+        if tasks.is_empty() || q.limit == 0 {
+            return Ok((Vec::new(), false));
+        }
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        let task_list: Vec<String> = tasks.iter().map(|_| next()).collect();
+        let mut sql = format!(
+            "SELECT w.id, w.accession, w.task, w.pathway, w.priority, w.due, w.created_at, w.state, w.assignee, \
+             s.body AS study_body, o.body AS order_body \
+             FROM work_items w LEFT JOIN studies s ON s.accession = w.accession \
+             LEFT JOIN orders o ON o.accession = w.accession \
+             WHERE w.state = 'open' AND w.task IN ({})",
+            task_list.join(", ")
+        );
+        if q.modality.is_some() {
+            sql += &format!(" AND s.modality = {}", next());
+        }
+        if q.site.is_some() {
+            sql += &format!(" AND s.site = {}", next());
+        }
+        if q.priority.is_some() {
+            sql += &format!(" AND w.priority = {}", next());
+        }
+        sql += &format!(
+            " ORDER BY w.priority, w.due, w.created_at, w.id LIMIT {} OFFSET {}",
+            next(),
+            next()
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for t in &tasks {
+            query = query.bind(t.as_str());
+        }
+        if let Some(m) = &q.modality {
+            query = query.bind(m.as_str());
+        }
+        if let Some(s) = &q.site {
+            query = query.bind(s.as_str());
+        }
+        if let Some(p) = q.priority {
+            query = query.bind(priority_code(p));
+        }
+        let rows = query
+            .bind(i64::from(q.limit) + 1)
+            .bind(i64::from(q.offset))
+            .fetch_all(self.pool())
+            .await?;
+        let more = rows.len() > q.limit as usize;
+        let page = rows
+            .iter()
+            .take(q.limit as usize)
+            .map(|row| {
+                let item = work_item(row)?;
+                let key = item.accession.to_string();
+                let study = row
+                    .try_get::<Option<String>, _>("study_body")?
+                    .map(|b| crate::tx::parse("study", &key, &b))
+                    .transpose()?;
+                let order = row
+                    .try_get::<Option<String>, _>("order_body")?
+                    .map(|b| crate::tx::parse("order", &key, &b))
+                    .transpose()?;
+                Ok(WorklistRow { item, study, order })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((page, more))
+    }
+
+    /// The distinct modalities and sites of studies with open work, for the filters.
+    pub async fn open_work_facets(&self) -> Result<(Vec<String>, Vec<String>)> {
+        let mut out = (Vec::new(), Vec::new());
+        for (column, into) in [("modality", &mut out.0), ("site", &mut out.1)] {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT DISTINCT s.{column} AS v FROM work_items w JOIN studies s ON s.accession = w.accession \
+                 WHERE w.state = 'open' AND s.{column} IS NOT NULL ORDER BY v LIMIT 100"
+            )))
+            .fetch_all(self.pool())
+            .await?;
+            for r in rows {
+                into.push(r.try_get("v")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A number that changes whenever work is created, claimed, released or ended, by this
+    /// instance or any other on the same database: the newest audit sequence number (every
+    /// such change is audited in its own transaction).
+    pub async fn change_stamp(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_events")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("seq")?)
+    }
+}

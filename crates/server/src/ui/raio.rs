@@ -1,0 +1,191 @@
+//! AI oversight for the RAIO and radiologists: the register with its warnings and status
+//! changes, per application the metrics with intervals by month, the server's own SVG
+//! charts, open alarms (cleared with a reason by the RAIO), the gatekeeper safety report
+//! and the pilots.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use radgate_domain::monitoring::{MetricsRow, Rate};
+
+use super::form::{Posted, Viewer};
+use super::home::task_name;
+use super::layout::{self, Nav};
+use super::see_other;
+use crate::extract::{Body, Params};
+use crate::problem::Problem;
+use crate::state::App;
+
+pub async fn dashboard(State(app): State<App>, v: Viewer) -> Response {
+    match build_dashboard(&app, &v).await {
+        Ok(r) => r,
+        Err(p) => v.problem(p),
+    }
+}
+
+fn rate(r: &Option<Rate>) -> Markup {
+    html! {
+        @match r {
+            Some(r) => { (format!("{:.3}", r.estimate)) " " span.muted { (format!("[{:.3}, {:.3}]", r.wilson[0], r.wilson[1])) } }
+            None => span.muted { "—" },
+        }
+    }
+}
+
+async fn build_dashboard(app: &App, v: &Viewer) -> Result<Response, Problem> {
+    let t = v.t();
+    let caller = v.caller();
+    caller.ai_overseer()?;
+    let changes = app.store.latest_status_changes().await?;
+    let today = chrono::Utc::now().date_naive();
+    let mut open_alarms = Vec::new();
+    for a in &app.department.ai_applications {
+        open_alarms.extend(app.store.alarms(a.id.as_str(), true).await?);
+    }
+    let mut safety = Vec::new();
+    for task in app.department.tasks.iter().filter(|t| t.ai_supported) {
+        let report = crate::gatekeeping::safety(
+            State(app.clone()),
+            caller.clone(),
+            Path(task.id.to_string()),
+            Params(crate::gatekeeping::Width { width: None }),
+        )
+        .await?;
+        safety.push(report.0);
+    }
+    let body = html! {
+        h2 { (t.alarms) }
+        @if open_alarms.is_empty() { p.muted { (t.no_alarms) } } @else { (alarms_table(v, &open_alarms)) }
+        h2 { (t.register) }
+        (layout::scroll(t.register, html! {
+            table {
+                thead { tr { th scope="col" { (t.application) } th scope="col" { (t.version) } th scope="col" { (t.status) } th scope="col" { (t.warnings) } } }
+                tbody {
+                    @for a in &app.department.ai_applications {
+                        @let current = a.in_force(&changes);
+                        tr {
+                            td { a href=(format!("/ai/{}", a.id.as_str())) { (a.name) } br; span.muted { (a.vendor) } }
+                            td { (current.version) }
+                            td { (current.status.code()) }
+                            td { ul { @for w in current.register_warnings(today) { li { (w.to_string()) } } } }
+                        }
+                    }
+                }
+            }
+        }))
+        h2 { "Gatekeeper safety" }
+        (layout::scroll("Gatekeeper safety", html! {
+            table {
+                thead { tr { th scope="col" { (t.task) } th scope="col" { "reviewed" } th scope="col" { "missed" } th scope="col" { "NPV (Wilson 95%)" } th scope="col" { "more reviews needed" } } }
+                tbody {
+                    @for s in &safety {
+                        tr { td { (task_name(app, s.task.as_str())) } td { (s.reviewed) } td { (s.misses) } td { (rate(&s.npv)) } td { (s.more_reviews_needed.map(|n| n.to_string()).unwrap_or_default()) } }
+                    }
+                }
+            }
+        }))
+    };
+    Ok(layout::page(v, app, t.ai_dashboard, Nav::Ai, body))
+}
+
+fn alarms_table(v: &Viewer, alarms: &[radgate_store::Alarm]) -> Markup {
+    let t = v.t();
+    layout::scroll(t.alarms, html! {
+        table {
+            thead { tr { th scope="col" { (t.application) } th scope="col" { (t.finding) } th scope="col" { (t.kind) } th scope="col" { (t.detail) } th scope="col" { (t.raised) } th scope="col" { (t.clear_alarm) } } }
+            tbody {
+                @for a in alarms {
+                    tr.stat {
+                        td { a href=(format!("/ai/{}", a.app)) { (a.app) } }
+                        td { (a.finding) } td { (a.kind) } td { (a.detail) } td { (layout::when(a.raised_at)) }
+                        td {
+                            @if a.cleared_at.is_none() {
+                                form method="post" action=(format!("/alarms/{}/clear", a.id)) {
+                                    (layout::csrf(v))
+                                    label for=(format!("reason-{}", a.id)) { (t.reason) }
+                                    input type="text" id=(format!("reason-{}", a.id)) name="reason" required;
+                                    " " button type="submit" { (t.clear_alarm) }
+                                }
+                            } @else {
+                                (a.cleared_by.clone().unwrap_or_default())
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+pub async fn application(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Response {
+    match build_application(&app, &v, id).await {
+        Ok(r) => r,
+        Err(p) => v.problem(p),
+    }
+}
+
+async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response, Problem> {
+    let t = v.t();
+    let caller = v.caller();
+    let entry = crate::register::show(State(app.clone()), caller.clone(), Path(id.clone())).await?.0;
+    let window = |by: &str| crate::monitoring::Window { from: None, to: None, by: Some(by.to_string()), auc: false };
+    let by_month: Vec<MetricsRow> =
+        crate::monitoring::metrics(State(app.clone()), caller.clone(), Path(id.clone()), Params(window("month"))).await?.0;
+    let by_site: Vec<MetricsRow> =
+        crate::monitoring::metrics(State(app.clone()), caller.clone(), Path(id.clone()), Params(window("site"))).await?.0;
+    let alarms = app.store.alarms(&id, false).await?;
+    let pilots: Vec<_> = app.store.pilots().await?.into_iter().filter(|(p, _)| p.app.as_str() == id).collect();
+    let history = app.store.status_history(&id).await?;
+    let metrics_table = |rows: &[MetricsRow]| {
+        layout::scroll(t.metrics, html! {
+            table {
+                thead { tr { th scope="col" { "" } th scope="col" { (t.version) } th scope="col" { (t.finding) } th scope="col" { "n" } th scope="col" { "sensitivity" } th scope="col" { "specificity" } th scope="col" { "PPV" } th scope="col" { "NPV" } } }
+                tbody {
+                    @for r in rows {
+                        @let c = &r.metrics.counts;
+                        tr { td { (r.stratum.clone().unwrap_or_default()) } td { (r.version) } td { (r.finding) } td { (c.tp + c.fp + c.fn_ + c.tn) }
+                             td { (rate(&r.metrics.sensitivity)) } td { (rate(&r.metrics.specificity)) } td { (rate(&r.metrics.ppv)) } td { (rate(&r.metrics.npv)) } }
+                    }
+                }
+            }
+        })
+    };
+    let name = entry.entry.name.clone();
+    let body = html! {
+        p { (entry.entry.vendor) " · " (t.version) " " (entry.entry.version) " · " (t.status) " " strong { (entry.status.code()) } }
+        @if !entry.warnings.is_empty() { ul { @for w in &entry.warnings { li.error { (w.to_string()) } } } }
+        h2 { (t.alarms) }
+        @if alarms.iter().all(|a| a.cleared_at.is_some()) { p.muted { (t.no_alarms) } }
+        (alarms_table(v, &alarms))
+        h2 { (t.charts) }
+        @for (chart, label) in [("performance", "Sensitivity by month with 95% intervals"), ("cusum", "CUSUM of misses"), ("roc", "ROC curve")] {
+            figure.chart {
+                img src=(format!("/api/v1/ai/{id}/charts/{chart}.svg")) alt=(format!("{name}: {label}"));
+                figcaption { (label) }
+            }
+        }
+        h2 { (t.metrics) " (month)" }
+        (metrics_table(&by_month))
+        h2 { (t.metrics) " (" (t.site) ")" }
+        (metrics_table(&by_site))
+        h2 { (t.status_changes) }
+        ul { @for h in &history { li { (h.at.format("%Y-%m-%d")) ": " (h.from.code()) " → " (h.to.code()) " · " (h.by) " · " (h.reason) } } }
+        h2 { (t.pilots) }
+        ul {
+            @for (p, decision) in &pilots {
+                li { (p.id) ": " (p.start) " – " (p.end) @if let Some(d) = decision { " · " strong { (format!("{:?}", d.outcome)) } } }
+            }
+        }
+    };
+    Ok(layout::page(v, app, &format!("{} · {name}", t.ai_dashboard), Nav::Ai, body))
+}
+
+/// Only the RAIO clears, with a reason (the API's handler decides).
+pub async fn clear_alarm(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let c = crate::drift::Clearance { reason: fields.get("reason").unwrap_or("").to_string() };
+    match crate::drift::clear(State(app), v.caller(), Path(id), Body(c)).await {
+        Ok(_) => see_other("/ai"),
+        Err(p) => v.problem(p),
+    }
+}

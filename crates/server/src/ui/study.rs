@@ -1,0 +1,466 @@
+//! The study page (order, images, AI results, the routing decision and its history, work
+//! items, report versions) and the work done from it: gatekeeping, reporting,
+//! authorization with a discrepancy grade, return for correction, addenda, review.
+//! Every action goes through the API's own handler, so the domain decides it once.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::Utc;
+use maud::{Markup, html};
+use radgate_domain::ending::Work;
+use radgate_domain::ids::FindingCode;
+use radgate_domain::quality::Discrepancy;
+use radgate_domain::report::{Report, ReportState};
+use radgate_domain::workitem::{WorkItem, WorkItemState};
+
+use super::diff;
+use super::form::{Posted, Viewer};
+use super::home::task_name;
+use super::layout::{self, Nav};
+use super::see_other;
+use super::worklist::findings_cell;
+use crate::extract::{Body, ItemId};
+use crate::problem::Problem;
+use crate::reports::{Grading, Reason, Text};
+use crate::state::App;
+
+/// The text a gatekeeper's clearance stands for.
+pub const STANDARD_TEXT: &str = "No abnormalities requiring a radiologist's report (AI normal, cleared by gatekeeper).";
+
+pub async fn page(State(app): State<App>, v: Viewer, Path(acc): Path<String>) -> Response {
+    match build(&app, &v, &acc).await {
+        Ok(r) => r,
+        Err(p) => v.problem(p),
+    }
+}
+
+/// What the viewer holds on this study, and what that work is under their mandate.
+fn held(app: &App, v: &Viewer, items: &[WorkItem]) -> Vec<(WorkItem, Work)> {
+    items
+        .iter()
+        .filter(|i| i.state == WorkItemState::Claimed && i.assignee.as_ref() == Some(&v.user.professional))
+        .filter_map(|i| {
+            crate::reports::mandate_and_work(app, &v.user, i)
+                .ok()
+                .map(|(_, w)| (i.clone(), w))
+        })
+        .collect()
+}
+
+async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
+    let t = v.t();
+    let accession = radgate_domain::ids::AccessionNumber::parse(acc.to_string())
+        .map_err(|e| Problem::invalid("accession", e.to_string()))?;
+    let acc = accession.as_str();
+    v.caller().may_read_study(app, acc).await?;
+    let study = app.store.study(acc).await?;
+    let order = app.store.order(acc).await?;
+    let ai = app.store.ai_results_of(acc).await?;
+    let decisions = app.store.decisions_of(acc).await?;
+    let items = app.store.work_items_for(acc).await?;
+    let report = app.store.report(acc).await?;
+    let grade = app.store.discrepancy_of(acc).await?;
+    let mine = held(app, v, &items);
+    let now = Utc::now();
+    let viewer_link = match (&app.viewer_url, study.as_ref()) {
+        (Some(template), Some(s)) => Some(
+            template
+                .replace("{study_uid}", s.study_uid.as_ref().map_or("", |u| u.as_str()))
+                .replace("{accession}", acc),
+        ),
+        _ => None,
+    };
+    let body = html! {
+        section.panel {
+            h2 { (t.study) }
+            dl.facts {
+                dt { (t.accession) } dd { (acc) }
+                @if let Some(s) = &study {
+                    dt { (t.patient) } dd { (s.patient.as_str()) }
+                    @if let Some(a) = s.patient_age_years { dt { (t.age) } dd { (a) " " (t.years) } }
+                    dt { (t.procedure) } dd { (s.modality) " " (s.procedure_code) " (" (s.body_part) ")" }
+                    dt { (t.site) } dd { (s.site) }
+                    @if let Some(q) = &s.clinical_question { dt { (t.clinical_question) } dd { (q) } }
+                } @else if let Some(o) = &order {
+                    dt { (t.patient) } dd { (o.patient.as_str()) }
+                    dt { (t.procedure) } dd { (o.modality) " " (o.procedure_code) }
+                    @if let Some(q) = &o.clinical_question { dt { (t.clinical_question) } dd { (q) } }
+                }
+                @if let Some(o) = &order { dt { (t.order) } dd { (o.ordering_department) ", " (layout::when(o.ordered_at)) } }
+            }
+            @match &viewer_link {
+                Some(href) => p { a.button.secondary href=(href) target="_blank" rel="noopener noreferrer" { (t.open_viewer) } },
+                None => p.muted { (t.no_viewer) },
+            }
+        }
+        @for (item, work) in &mine { (work_panel(app, v, item, *work, report.as_ref(), &ai)) }
+        section {
+            h2 { (t.ai_results) }
+            @if ai.is_empty() { p.muted { (t.no_ai_results) } } @else {
+                (layout::scroll(t.ai_results, html! {
+                    table {
+                        thead { tr { th scope="col" { (t.application) } th scope="col" { (t.version) } th scope="col" { (t.finding) } th scope="col" { (t.score) } th scope="col" { (t.flags) } th scope="col" { (t.received) } } }
+                        tbody {
+                            @for r in &ai { @for f in &r.findings {
+                                tr {
+                                    td { (r.app.as_str()) } td { (r.app_version) } td { (f.code.as_str()) }
+                                    td { @if let Some(s) = f.score { (format!("{s:.3}")) } }
+                                    td { @if f.critical { span.badge.stat { "critical" } " " } @if f.normal { span.badge.ok { "normal" } } }
+                                    td { (layout::when(r.received_at)) }
+                                }
+                            } }
+                        }
+                    }
+                }))
+            }
+        }
+        section {
+            h2 { (t.decision) }
+            @for (i, (at, d)) in decisions.iter().enumerate().rev() {
+                div.panel {
+                    @if i + 1 < decisions.len() { p.muted { "(" (layout::when(*at)) ")" } }
+                    dl.facts {
+                        dt { (t.pathway) } dd { (t.pathway(d.pathway)) }
+                        dt { (t.task) } dd { (task_name(app, d.task.as_str())) }
+                        dt { (t.priority) } dd { (t.priority(d.priority)) }
+                        dt { (t.rule) } dd { @match &d.rule { Some(r) => code { (r.as_str()) }, None => span.muted { (t.no_rule) } } }
+                        dt { (t.policy_version) } dd { (d.policy_version) }
+                        dt { (t.due) } dd { (layout::when(d.due)) }
+                        dt { (t.at) } dd { (layout::when(*at)) }
+                    }
+                    @if !d.reasons.is_empty() {
+                        p { strong { (t.reasons) } }
+                        ul { @for r in &d.reasons { li { (r) } } }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { (t.work_items) }
+            (layout::scroll(t.work_items, html! {
+                table {
+                    thead { tr { th scope="col" { "#" } th scope="col" { (t.task) } th scope="col" { (t.state) } th scope="col" { (t.assignee) } th scope="col" { (t.time_left) } } }
+                    tbody {
+                        @for i in &items {
+                            tr {
+                                td { (i.id) } td { (task_name(app, i.task.as_str())) } td { (t.state(i.state)) }
+                                td { (i.assignee.as_ref().map(|a| a.as_str()).unwrap_or("")) }
+                                td { @if matches!(i.state, WorkItemState::Open | WorkItemState::Claimed) { (layout::time_left(t, i.due, now)) } }
+                            }
+                        }
+                    }
+                }
+            }))
+        }
+        section {
+            h2 { (t.report) }
+            @match &report {
+                None => p.muted { (t.no_report) },
+                Some(r) => (report_markup(v, r, grade.as_ref())),
+            }
+            @if report.as_ref().is_some_and(|r| r.state == ReportState::Authorized) && v.user.role == radgate_domain::professional::Role::Radiologist {
+                section.panel #addendum {
+                    h3 { (t.add_addendum) }
+                    form method="post" action=(format!("/studies/{acc}/addendum")) {
+                        (layout::csrf(v))
+                        label for="addendum-text" { (t.addendum) }
+                        textarea #addendum-text name="text" required {}
+                        p { button type="submit" { (t.add_addendum) } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(v, app, &format!("{} {acc}", t.study), Nav::None, body))
+}
+
+fn report_markup(v: &Viewer, r: &Report, grade: Option<&radgate_store::GivenGrade>) -> Markup {
+    let t = v.t();
+    html! {
+        p { strong { (t.state) ": " } (r.state.code()) " · " (t.by) " " (r.author.id.as_str()) }
+        pre.text { (r.content.text) }
+        @if !r.content.findings.is_empty() {
+            p { (t.coded_findings) ": " @for f in &r.content.findings { code { (f.as_str()) } " " } }
+        }
+        @if let Some(g) = grade {
+            p.notice #grade { strong { (t.grade_given) ": " } (discrepancy_label(t, g.grade)) " · " (g.graded_by.as_str()) " · " (layout::when(g.at)) }
+        }
+        @for a in &r.addenda {
+            div.panel { strong { (t.addendum) } " · " (a.by.id.as_str()) " · " (layout::when(a.at)) pre.text { (a.text) } }
+        }
+        h3 { (t.report_history) }
+        (layout::scroll(t.report_history, html! {
+            table {
+                thead { tr { th scope="col" { "v" } th scope="col" { (t.act) } th scope="col" { (t.state) } th scope="col" { (t.by) } th scope="col" { (t.at) } th scope="col" { (t.reason) } } }
+                tbody {
+                    @for h in &r.history {
+                        tr { td { (h.number) } td { (h.act.code()) } td { (h.state.code()) } td { (h.by.id.as_str()) } td { (layout::when(h.at)) } td { (h.note.clone().unwrap_or_default()) } }
+                    }
+                }
+            }
+        }))
+    }
+}
+
+fn discrepancy_label(t: &super::text::Text, d: Discrepancy) -> &'static str {
+    match d {
+        Discrepancy::None => t.discrepancy_none,
+        Discrepancy::Minor => t.discrepancy_minor,
+        Discrepancy::Major => t.discrepancy_major,
+    }
+}
+
+/// The findings a report can code: every finding of the AI register, in register order.
+fn pick_list(app: &App) -> Vec<&FindingCode> {
+    let mut codes: Vec<&FindingCode> = Vec::new();
+    for a in &app.department.ai_applications {
+        for f in &a.findings {
+            if !codes.contains(&&f.code) {
+                codes.push(&f.code);
+            }
+        }
+    }
+    codes
+}
+
+/// What the viewer can do with an item they hold on this study.
+fn work_panel(app: &App, v: &Viewer, item: &WorkItem, work: Work, report: Option<&Report>, ai: &[radgate_domain::ai::AiResult]) -> Markup {
+    let t = v.t();
+    let acc = item.accession.as_str();
+    let state = report.map(|r| r.state);
+    match work {
+        Work::Gatekeeping => html! {
+            section.panel #gatekeeping {
+                h2 { (t.gatekeeping) }
+                p { (t.gatekeeping_help) }
+                div { strong { (t.ai_findings) ": " } (findings_cell(Some(&ai.to_vec()))) }
+                p { strong { (t.standard_text) ": " } (STANDARD_TEXT) }
+                div.actions {
+                    a.button href=(format!("/items/{}/clear", item.id)) { (t.clear_normal) }
+                    a.button.secondary href=(format!("/items/{}/escalate", item.id)) { (t.escalate) }
+                }
+            }
+        },
+        Work::Review => html! {
+            section.panel #review {
+                h2 { (task_name(app, item.task.as_str())) }
+                form method="post" action=(format!("/items/{}/review", item.id)) {
+                    (layout::csrf(v))
+                    fieldset {
+                        legend { "Missed finding?" }
+                        label { input type="radio" name="missed" value="false" required; " no" }
+                        label { input type="radio" name="missed" value="true"; " yes" }
+                    }
+                    label for="review-note" { (t.narrative) }
+                    textarea #review-note name="note" {}
+                    p { button type="submit" { (t.confirm) } }
+                }
+            }
+        },
+        Work::Preliminary | Work::Final { .. } => {
+            let radiologist = matches!(work, Work::Final { radiologist: true });
+            let signs_own = matches!(work, Work::Final { .. });
+            match state {
+                Some(ReportState::Preliminary) if radiologist => authorize_panel(v, item, report.expect("a preliminary report")),
+                Some(ReportState::Authorized | ReportState::Preliminary) => html! {},
+                _ => {
+                    let current = report.map(|r| &r.content);
+                    html! {
+                        section.panel #reporting {
+                            h2 { (t.report) " · " (task_name(app, item.task.as_str())) }
+                            form method="post" action=(format!("/studies/{acc}/report")) {
+                                (layout::csrf(v))
+                                label for="report-text" { (t.report_text) }
+                                textarea #report-text name="text" required { (current.map(|c| c.text.as_str()).unwrap_or("")) }
+                                fieldset {
+                                    legend { (t.coded_findings) }
+                                    @for code in pick_list(app) {
+                                        label.check {
+                                            input type="checkbox" name="finding" value=(code.as_str()) checked[current.is_some_and(|c| c.findings.contains(code))];
+                                            " " (code.as_str())
+                                        }
+                                    }
+                                }
+                                div.actions {
+                                    button.secondary type="submit" name="action" value="save" { (t.save_draft) }
+                                    @if signs_own {
+                                        button type="submit" name="action" value="sign" { (t.authorize) }
+                                    } @else {
+                                        button type="submit" name="action" value="submit" { (t.submit_preliminary) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn authorize_panel(v: &Viewer, item: &WorkItem, r: &Report) -> Markup {
+    let t = v.t();
+    let acc = item.accession.as_str();
+    // The preliminary text submitted before this one, when the report was returned and
+    // submitted again: what changed is what the radiologist checks.
+    let earlier = r
+        .history
+        .iter()
+        .filter(|h| h.act == radgate_domain::report::Act::SubmittedPreliminary)
+        .rev()
+        .nth(1)
+        .map(|h| h.content.text.as_str());
+    html! {
+        section.panel #authorize {
+            h2 { (t.authorize) }
+            @if let Some(before) = earlier {
+                h3 { (t.difference) }
+                (diff::side_by_side(t.previous_preliminary, before, t.current_text, &r.content.text))
+            }
+            form method="post" action=(format!("/studies/{acc}/authorize")) {
+                (layout::csrf(v))
+                @if r.needs_discrepancy_grade() {
+                    fieldset {
+                        legend { (t.discrepancy) }
+                        @for (value, label) in [(0, t.discrepancy_none), (1, t.discrepancy_minor), (2, t.discrepancy_major)] {
+                            label { input type="radio" name="discrepancy" value=(value) required; " " (label) }
+                        }
+                    }
+                }
+                p { button type="submit" { (t.authorize) } }
+            }
+            form method="post" action=(format!("/studies/{acc}/return")) {
+                (layout::csrf(v))
+                label for="return-reason" { (t.reason) }
+                textarea #return-reason name="reason" required {}
+                p { button.secondary type="submit" { (t.return_for_correction) } }
+            }
+        }
+    }
+}
+
+fn confirm_page(app: &App, v: &Viewer, id: u64, question: &str, action: &str, label: &str) -> Response {
+    let t = v.t();
+    let body = html! {
+        form method="post" action=(format!("/items/{id}/{action}")) {
+            (layout::csrf(v))
+            p { (question) }
+            @if action == "clear" { p { strong { (t.standard_text) ": " } (STANDARD_TEXT) } }
+            div.actions {
+                button type="submit" { (label) }
+                a.button.secondary href="/mine" { (t.cancel) }
+            }
+        }
+    };
+    layout::page(v, app, t.confirm, Nav::None, body)
+}
+
+pub async fn confirm_clear(State(app): State<App>, v: Viewer, Path(id): Path<u64>) -> Response {
+    let t = v.t();
+    confirm_page(&app, &v, id, t.confirm_clear, "clear", t.clear_normal)
+}
+
+pub async fn confirm_escalate(State(app): State<App>, v: Viewer, Path(id): Path<u64>) -> Response {
+    let t = v.t();
+    confirm_page(&app, &v, id, t.confirm_escalate, "escalate", t.escalate)
+}
+
+pub async fn clear(State(app): State<App>, Path(id): Path<u64>, posted: Posted) -> Response {
+    let v = posted.viewer;
+    match crate::gatekeeping::clear(State(app), v.caller(), ItemId(id)).await {
+        Ok(_) => see_other("/worklist"),
+        Err(p) => v.problem(p),
+    }
+}
+
+pub async fn escalate(State(app): State<App>, Path(id): Path<u64>, posted: Posted) -> Response {
+    let v = posted.viewer;
+    match crate::gatekeeping::escalate(State(app), v.caller(), ItemId(id)).await {
+        Ok(_) => see_other("/worklist"),
+        Err(p) => v.problem(p),
+    }
+}
+
+pub async fn review(State(app): State<App>, Path(id): Path<u64>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let missed = match fields.get("missed") {
+        Some("true") => true,
+        Some("false") => false,
+        _ => return v.problem(Problem::invalid("missed", "say whether the review found a missed finding")),
+    };
+    let review = crate::gatekeeping::Review {
+        missed,
+        note: fields.get("note").unwrap_or("").to_string(),
+    };
+    match crate::gatekeeping::review(State(app), v.caller(), ItemId(id), Body(review)).await {
+        Ok(_) => see_other("/worklist"),
+        Err(p) => v.problem(p),
+    }
+}
+
+pub async fn write_report(State(app): State<App>, Path(acc): Path<String>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let findings: Result<Vec<FindingCode>, _> = fields
+        .all("finding")
+        .map(|f| FindingCode::parse(f.to_string()))
+        .collect();
+    let findings = match findings {
+        Ok(f) => f,
+        Err(e) => return v.problem(Problem::invalid("findings", e.to_string())),
+    };
+    let text = Text {
+        text: fields.get("text").unwrap_or("").to_string(),
+        findings,
+    };
+    let caller = v.caller();
+    if let Err(p) = crate::reports::draft(State(app.clone()), caller.clone(), Path(acc.clone()), Body(text)).await {
+        return v.problem(p);
+    }
+    let done = match fields.get("action") {
+        Some("submit") => crate::reports::submit(State(app), caller, Path(acc.clone())).await.map(drop),
+        Some("sign") => crate::reports::authorize_graded(app, caller, acc.clone(), Grading::default()).await.map(drop),
+        _ => Ok(()),
+    };
+    match done {
+        Ok(()) => see_other(&format!("/studies/{acc}")),
+        Err(p) => v.problem(p),
+    }
+}
+
+pub async fn authorize(State(app): State<App>, Path(acc): Path<String>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let discrepancy = match fields.get("discrepancy") {
+        None => None,
+        Some(g) => match g.parse::<u8>().map_err(|e| e.to_string()).and_then(Discrepancy::try_from) {
+            Ok(d) => Some(d),
+            Err(e) => return v.problem(Problem::invalid("discrepancy", e)),
+        },
+    };
+    match crate::reports::authorize_graded(app, v.caller(), acc.clone(), Grading { discrepancy }).await {
+        Ok(_) => see_other(&format!("/studies/{acc}")),
+        Err(p) => v.problem(p),
+    }
+}
+
+pub async fn return_report(State(app): State<App>, Path(acc): Path<String>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let reason = Reason {
+        reason: fields.get("reason").unwrap_or("").to_string(),
+    };
+    match crate::reports::return_for_correction(State(app), v.caller(), Path(acc), Body(reason)).await {
+        Ok(_) => see_other("/worklist"),
+        Err(p) => v.problem(p),
+    }
+}
+
+pub async fn addendum(State(app): State<App>, Path(acc): Path<String>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let text = Text {
+        text: fields.get("text").unwrap_or("").to_string(),
+        findings: Vec::new(),
+    };
+    match crate::reports::addendum(State(app), v.caller(), Path(acc.clone()), Body(text)).await {
+        Ok(_) => see_other(&format!("/studies/{acc}")),
+        Err(p) => v.problem(p),
+    }
+}
