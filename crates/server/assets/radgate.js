@@ -10,7 +10,11 @@
     }
     var source = new EventSource(rows.getAttribute("data-live"));
     source.addEventListener("changed", function () {
-      htmx.trigger(rows, "refresh");
+      // Looked up each time: a refresh replaces the element.
+      var current = document.querySelector("[data-live]");
+      if (current) {
+        htmx.trigger(current, "refresh");
+      }
     });
     window.addEventListener("pagehide", function () {
       source.close();

@@ -175,10 +175,7 @@ pub fn router(app: App) -> Router {
 }
 
 /// Outside the API a missing page is a page; inside it, a problem document.
-async fn fallback(
-    uri: axum::http::Uri,
-    viewer: Option<crate::ui::Viewer>,
-) -> Response {
+async fn fallback(uri: axum::http::Uri, viewer: Option<crate::ui::Viewer>) -> Response {
     let path = uri.path();
     if path.starts_with("/api/") || path.starts_with("/fhir/") || path == "/fhir" {
         return Problem::not_found("no such endpoint; see /api/v1/openapi.json").into_response();

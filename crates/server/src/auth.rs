@@ -210,8 +210,7 @@ impl FromRequestParts<App> for Caller {
                 None => Err(Problem::unauthenticated()),
             };
         }
-        let token =
-            cookie(&parts.headers, SESSION_COOKIE).ok_or_else(Problem::unauthenticated)?;
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(Problem::unauthenticated)?;
         match session_user(app, token).await? {
             Some(u) => Ok(Caller::Person(u)),
             None => Err(Problem::unauthenticated()),

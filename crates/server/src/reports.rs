@@ -316,7 +316,9 @@ pub async fn authorize(
     } else {
         serde_json::from_slice(&body).map_err(|e| Problem::invalid("discrepancy", e.to_string()))?
     };
-    authorize_graded(app, caller, acc, grading).await.map(axum::Json)
+    authorize_graded(app, caller, acc, grading)
+        .await
+        .map(axum::Json)
 }
 
 /// Authorizes with the grading given (the API's JSON body, or the screen's form).

@@ -214,7 +214,11 @@ impl Store {
                 sql += &cond(column, "=");
             }
         }
-        let numbers = [("at", ">=", s.from), ("at", "<", s.to), ("seq", "<", s.before)];
+        let numbers = [
+            ("at", ">=", s.from),
+            ("at", "<", s.to),
+            ("seq", "<", s.before),
+        ];
         for (column, op, value) in &numbers {
             if value.is_some() {
                 sql += &cond(column, op);

@@ -239,7 +239,12 @@ impl Store {
             .fetch_all(self.pool())
             .await?
             .iter()
-            .map(|r| Ok((r.try_get("version")?, crate::from_millis(r.try_get("recorded_at")?))))
+            .map(|r| {
+                Ok((
+                    r.try_get("version")?,
+                    crate::from_millis(r.try_get("recorded_at")?),
+                ))
+            })
             .collect()
     }
 }

@@ -110,7 +110,10 @@ impl Store {
     }
 
     /// The assessments that wait for `assessor` to confirm them, oldest first.
-    pub async fn awaiting_confirmation(&self, assessor: &ProfessionalId) -> Result<Vec<Assessment>> {
+    pub async fn awaiting_confirmation(
+        &self,
+        assessor: &ProfessionalId,
+    ) -> Result<Vec<Assessment>> {
         let d = self.dialect();
         let sql = format!(
             "SELECT id, body FROM assessments WHERE {} = $1 AND {} = 'requested' ORDER BY date, id",

@@ -157,10 +157,11 @@ pub struct GivenGrade {
 impl Store {
     /// The discrepancy grade of a study's report, if it was graded.
     pub async fn discrepancy_of(&self, accession: &str) -> Result<Option<GivenGrade>> {
-        let row = sqlx::query("SELECT grade, graded_by, at FROM discrepancies WHERE accession = $1")
-            .bind(accession)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT grade, graded_by, at FROM discrepancies WHERE accession = $1")
+                .bind(accession)
+                .fetch_optional(self.pool())
+                .await?;
         let Some(r) = row else { return Ok(None) };
         let bad = |reason: String| StoreError::Corrupt {
             what: "discrepancy",

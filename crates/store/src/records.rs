@@ -73,12 +73,11 @@ impl Store {
         &self,
         accession: &str,
     ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, radgate_domain::Decision)>> {
-        let rows = sqlx::query(
-            "SELECT body, decided_at FROM decisions WHERE accession = $1 ORDER BY id",
-        )
-        .bind(accession)
-        .fetch_all(self.pool())
-        .await?;
+        let rows =
+            sqlx::query("SELECT body, decided_at FROM decisions WHERE accession = $1 ORDER BY id")
+                .bind(accession)
+                .fetch_all(self.pool())
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok((

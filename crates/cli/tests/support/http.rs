@@ -73,6 +73,50 @@ pub fn import_ap_evidence(db: &[String]) -> String {
     run(&args, None)
 }
 
+/// Five recent KKBs at "unsupervised" from two radiologists for MBB'er Jansen's chest X-ray
+/// gatekeeping, and the AI endorsement and AI literacy certificates the agreement asks.
+pub fn authorize_gatekeeper(db: &[String]) {
+    let day = |d: i64| (chrono::Utc::now().date_naive() - chrono::Duration::days(d)).to_string();
+    let mut csv = String::from(
+        "id,assessee,assessor,assessor_background,task,placement,date,expertise,communication,collaboration,organisation,knowledge_science,professionalism,entrustment,narrative,status\n",
+    );
+    for i in 0..5 {
+        let assessor = if i % 2 == 0 {
+            "rad-devries"
+        } else {
+            "rad-bakker"
+        };
+        csv.push_str(&format!(
+            "jansen-{i},mbb-jansen,{assessor},medical,cxr_gatekeeping,xr,{},4,4,4,4,4,4,4,,confirmed\n",
+            day(10 + i)
+        ));
+    }
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jansen-{}.csv", std::process::id()));
+    std::fs::write(&file, csv).unwrap();
+    let dept = example("department.toml");
+    let mut args = vec!["portfolio", "import"];
+    args.extend(db.iter().map(String::as_str));
+    args.extend(["--department", &dept, file.to_str().unwrap()]);
+    run(&args, None);
+    let until = (chrono::Utc::now().date_naive() + chrono::Duration::days(365)).to_string();
+    for kind in ["ai_endorsement", "ai_literacy"] {
+        let mut args = vec!["portfolio", "certificate"];
+        args.extend(db.iter().map(String::as_str));
+        args.extend([
+            "--department",
+            &dept,
+            "--person",
+            "mbb-jansen",
+            "--kind",
+            kind,
+            "--valid-until",
+            &until,
+        ]);
+        run(&args, None);
+    }
+}
+
 /// People, an ingest key, and the AP's evidence.
 pub fn provision(db: &[String]) -> String {
     let key = provision_people(db);

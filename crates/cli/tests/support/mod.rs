@@ -2,6 +2,7 @@
 //! databases on both backends, and a running `radgate serve`.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod browser;
 pub mod http;
 
 use std::io::{BufRead, BufReader, Write};
@@ -127,7 +128,11 @@ impl Server {
         let mut child = Command::new(bin())
             .args(&args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("RADGATE_TEST_SERVER_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());

@@ -63,13 +63,18 @@ pub struct AuditQuery {
 }
 
 fn nonblank(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 fn day_start(field: &'static str, s: &Option<String>) -> Result<Option<i64>, Problem> {
     nonblank(s)
         .map(|d| {
-            let day: NaiveDate = d.parse().map_err(|e: chrono::ParseError| Problem::invalid(field, e.to_string()))?;
+            let day: NaiveDate = d
+                .parse()
+                .map_err(|e: chrono::ParseError| Problem::invalid(field, e.to_string()))?;
             let at = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"));
             Ok(at.timestamp_millis())
         })
@@ -99,16 +104,25 @@ async fn build_audit(app: &App, v: &Viewer, q: &AuditQuery) -> Result<Response, 
     let events = app.store.audit_search(&search).await?;
     let chain = app.store.verify_audit().await?;
     let value = |s: &Option<String>| s.clone().unwrap_or_default();
-    let older = events.last().filter(|_| events.len() == AUDIT_PAGE as usize).map(|e| {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, val) in [("subject", &q.subject), ("actor", &q.actor), ("kind", &q.kind), ("from", &q.from), ("to", &q.to)] {
-            if let Some(x) = nonblank(val) {
-                s.append_pair(k, &x);
+    let older = events
+        .last()
+        .filter(|_| events.len() == AUDIT_PAGE as usize)
+        .map(|e| {
+            let mut s = form_urlencoded::Serializer::new(String::new());
+            for (k, val) in [
+                ("subject", &q.subject),
+                ("actor", &q.actor),
+                ("kind", &q.kind),
+                ("from", &q.from),
+                ("to", &q.to),
+            ] {
+                if let Some(x) = nonblank(val) {
+                    s.append_pair(k, &x);
+                }
             }
-        }
-        s.append_pair("before", &e.seq.to_string());
-        format!("/audit?{}", s.finish())
-    });
+            s.append_pair("before", &e.seq.to_string());
+            format!("/audit?{}", s.finish())
+        });
     let body = html! {
         @match &chain {
             Ok(report) => p.notice #chain { (t.chain_intact) " " (report.events) " " (t.events) ". " (t.head_hash) ": " code { (report.head) } },
@@ -155,7 +169,12 @@ fn decision_markup(app: &App, v: &Viewer, d: &Decision) -> Markup {
     }
 }
 
-async fn policy_page(app: &App, v: &Viewer, form: Option<(&str, &str)>, outcome: Option<Result<Decision, String>>) -> Result<Response, Problem> {
+async fn policy_page(
+    app: &App,
+    v: &Viewer,
+    form: Option<(&str, &str)>,
+    outcome: Option<Result<Decision, String>>,
+) -> Result<Response, Problem> {
     let t = v.t();
     v.caller().ai_overseer()?;
     let versions = app.store.policy_versions().await?;
@@ -206,7 +225,11 @@ fn explain_case(app: &App, study: &str, results: &str) -> Result<Decision, Strin
     let read = raw
         .iter()
         .enumerate()
-        .map(|(i, r)| app.department.read_ai_result(r).map_err(|e| format!("ai_results[{i}].{}: {e}", e.field())))
+        .map(|(i, r)| {
+            app.department
+                .read_ai_result(r)
+                .map_err(|e| format!("ai_results[{i}].{}: {e}", e.field()))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(app.policy.decide(&study, &read, Utc::now()))
 }

@@ -11,8 +11,16 @@ pub const JS: &str = "/assets/radgate.js";
 pub const HTMX: &str = "/assets/htmx-2.0.11.min.js";
 
 const FILES: &[(&str, &str, &str)] = &[
-    ("radgate.css", "text/css; charset=utf-8", include_str!("../../assets/radgate.css")),
-    ("radgate.js", "text/javascript; charset=utf-8", include_str!("../../assets/radgate.js")),
+    (
+        "radgate.css",
+        "text/css; charset=utf-8",
+        include_str!("../../assets/radgate.css"),
+    ),
+    (
+        "radgate.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/radgate.js"),
+    ),
     (
         "htmx-2.0.11.min.js",
         "text/javascript; charset=utf-8",
@@ -30,7 +38,10 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         Some((_, kind, body)) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
-                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=3600"),
+                ),
             ],
             *body,
         )

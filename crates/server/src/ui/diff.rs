@@ -105,7 +105,11 @@ mod tests {
 
     #[test]
     fn equal_texts_have_no_changes_and_empty_ones_none_at_all() {
-        assert!(lines("x\ny", "x\ny").iter().all(|l| matches!(l, Line::Same(_))));
+        assert!(
+            lines("x\ny", "x\ny")
+                .iter()
+                .all(|l| matches!(l, Line::Same(_)))
+        );
         assert!(lines("", "").is_empty());
         assert_eq!(lines("", "new"), vec![Line::Added("new")]);
     }
@@ -114,8 +118,20 @@ mod tests {
     fn the_diff_rebuilds_both_texts() {
         let (before, after) = ("one\ntwo\nthree\nfour", "zero\ntwo\nfour\nfive");
         let d = lines(before, after);
-        let left: Vec<&str> = d.iter().filter_map(|l| match l { Line::Same(s) | Line::Removed(s) => Some(*s), _ => None }).collect();
-        let right: Vec<&str> = d.iter().filter_map(|l| match l { Line::Same(s) | Line::Added(s) => Some(*s), _ => None }).collect();
+        let left: Vec<&str> = d
+            .iter()
+            .filter_map(|l| match l {
+                Line::Same(s) | Line::Removed(s) => Some(*s),
+                _ => None,
+            })
+            .collect();
+        let right: Vec<&str> = d
+            .iter()
+            .filter_map(|l| match l {
+                Line::Same(s) | Line::Added(s) => Some(*s),
+                _ => None,
+            })
+            .collect();
         assert_eq!(left.join("\n"), before);
         assert_eq!(right.join("\n"), after);
     }

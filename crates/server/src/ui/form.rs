@@ -94,11 +94,10 @@ impl FromRequestParts<App> for Viewer {
 impl OptionalFromRequestParts<App> for Viewer {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &App,
-    ) -> Result<Option<Viewer>, Response> {
-        viewer(parts, app).await.map_err(IntoResponse::into_response)
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Option<Viewer>, Response> {
+        viewer(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)
     }
 }
 
@@ -157,7 +156,12 @@ impl Fields {
 }
 
 /// Reads a form body: urlencoded and within the size limit, or a page saying why not.
-pub async fn read_form(body: axum::body::Body, headers: &axum::http::HeaderMap, lang: Lang, viewer: Option<&Viewer>) -> Result<Fields, Response> {
+pub async fn read_form(
+    body: axum::body::Body,
+    headers: &axum::http::HeaderMap,
+    lang: Lang,
+    viewer: Option<&Viewer>,
+) -> Result<Fields, Response> {
     let urlencoded = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -170,14 +174,16 @@ pub async fn read_form(body: axum::body::Body, headers: &axum::http::HeaderMap, 
             "forms are posted as application/x-www-form-urlencoded",
         ));
     }
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
-        layout::error_page(
-            viewer,
-            lang,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("a form may hold at most {} KiB", MAX_FORM_BYTES / 1024),
-        )
-    })?;
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| {
+            layout::error_page(
+                viewer,
+                lang,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("a form may hold at most {} KiB", MAX_FORM_BYTES / 1024),
+            )
+        })?;
     Ok(Fields::parse(&bytes))
 }
 

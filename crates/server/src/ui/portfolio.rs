@@ -7,7 +7,9 @@ use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
 use radgate_domain::ids::{ProfessionalId, TaskTypeId};
-use radgate_domain::portfolio::{self, Assessment, AssessmentStatus, AuthorizationStatus, Entrustment};
+use radgate_domain::portfolio::{
+    self, Assessment, AssessmentStatus, AuthorizationStatus, Entrustment,
+};
 use radgate_domain::programme;
 
 use super::form::{Posted, Viewer};
@@ -55,8 +57,20 @@ async fn build(app: &App, v: &Viewer, id: &str) -> Result<Response, Problem> {
         .department
         .tasks
         .iter()
-        .filter(|task| !task.radiologist_only || subject.role == radgate_domain::professional::Role::Radiologist)
-        .map(|task| portfolio::derive(&subject.id, subject.role, &task.id, &app.department, &folio, today))
+        .filter(|task| {
+            !task.radiologist_only
+                || subject.role == radgate_domain::professional::Role::Radiologist
+        })
+        .map(|task| {
+            portfolio::derive(
+                &subject.id,
+                subject.role,
+                &task.id,
+                &app.department,
+                &folio,
+                today,
+            )
+        })
         .collect();
     let progress = app.department.trainee(&subject.id).and_then(|trainee| {
         app.department
@@ -92,13 +106,24 @@ async fn build(app: &App, v: &Viewer, id: &str) -> Result<Response, Problem> {
         @if folio.assessments.is_empty() { p.muted { (t.no_assessments) } } @else { (assessments_table(app, v, &folio.assessments, false)) }
         @if own { (request_form(app, v)) }
     };
-    Ok(layout::page(v, app, &format!("{} · {}", t.portfolio, subject.id), Nav::Portfolio, body))
+    Ok(layout::page(
+        v,
+        app,
+        &format!("{} · {}", t.portfolio, subject.id),
+        Nav::Portfolio,
+        body,
+    ))
 }
 
 /// Assessments per competence domain against what the programme asks, as bars. Inline
 /// SVG: no script, no style attribute, a text alternative in the table beside it.
 fn domain_chart(t: &super::text::Text, counts: &[programme::Count]) -> Markup {
-    let max = counts.iter().map(|c| c.have.max(c.need)).max().unwrap_or(1).max(1) as f64;
+    let max = counts
+        .iter()
+        .map(|c| c.have.max(c.need))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
     let width = 300.0;
     html! {
         div.diff {
@@ -122,34 +147,37 @@ fn domain_chart(t: &super::text::Text, counts: &[programme::Count]) -> Markup {
 
 fn assessments_table(app: &App, v: &Viewer, list: &[Assessment], confirm: bool) -> Markup {
     let t = v.t();
-    layout::scroll(t.assessments, html! {
-        table {
-            thead { tr {
-                th scope="col" { (t.date) } th scope="col" { (t.assessee) } th scope="col" { (t.assessor) } th scope="col" { (t.task) }
-                th scope="col" { (t.placement) } th scope="col" { (t.entrustment) } th scope="col" { (t.narrative) } th scope="col" { (t.status) }
-            } }
-            tbody {
-                @for a in list {
-                    tr {
-                        td { (a.date) } td { (a.assessee.as_str()) } td { (a.assessor.as_str()) } td { (task_name(app, a.task.as_str())) }
-                        td { (a.placement) } td { (a.entrustment.level()) } td { (a.narrative) }
-                        td {
-                            @match a.status {
-                                AssessmentStatus::Confirmed => span.badge.ok { (t.confirmed) },
-                                AssessmentStatus::Requested => span.badge.warn { (t.requested) },
-                            }
-                            @if confirm && a.status == AssessmentStatus::Requested {
-                                form.inline method="post" action=(format!("/assessments/{}/confirm", a.id)) {
-                                    (layout::csrf(v))
-                                    " " button type="submit" aria-label=(format!("{} {}", t.confirm, a.id)) { (t.confirm) }
+    layout::scroll(
+        t.assessments,
+        html! {
+            table {
+                thead { tr {
+                    th scope="col" { (t.date) } th scope="col" { (t.assessee) } th scope="col" { (t.assessor) } th scope="col" { (t.task) }
+                    th scope="col" { (t.placement) } th scope="col" { (t.entrustment) } th scope="col" { (t.narrative) } th scope="col" { (t.status) }
+                } }
+                tbody {
+                    @for a in list {
+                        tr {
+                            td { (a.date) } td { (a.assessee.as_str()) } td { (a.assessor.as_str()) } td { (task_name(app, a.task.as_str())) }
+                            td { (a.placement) } td { (a.entrustment.level()) } td { (a.narrative) }
+                            td {
+                                @match a.status {
+                                    AssessmentStatus::Confirmed => span.badge.ok { (t.confirmed) },
+                                    AssessmentStatus::Requested => span.badge.warn { (t.requested) },
+                                }
+                                @if confirm && a.status == AssessmentStatus::Requested {
+                                    form.inline method="post" action=(format!("/assessments/{}/confirm", a.id)) {
+                                        (layout::csrf(v))
+                                        " " button type="submit" aria-label=(format!("{} {}", t.confirm, a.id)) { (t.confirm) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 fn request_form(app: &App, v: &Viewer) -> Markup {
@@ -220,7 +248,10 @@ fn parse_request(v: &Viewer, f: &super::form::Fields) -> Result<NewAssessment, P
     let mut scores = [None; 6];
     for (i, s) in scores.iter_mut().enumerate() {
         if let Some(raw) = f.text(&format!("score{i}")) {
-            *s = Some(raw.parse::<u8>().map_err(|e| Problem::invalid("scores", e.to_string()))?);
+            *s = Some(
+                raw.parse::<u8>()
+                    .map_err(|e| Problem::invalid("scores", e.to_string()))?,
+            );
         }
     }
     let level: u8 = field("entrustment")?
@@ -229,15 +260,18 @@ fn parse_request(v: &Viewer, f: &super::form::Fields) -> Result<NewAssessment, P
     Ok(NewAssessment {
         id: format!("REQ-{}", &crate::auth::new_secret()[..12]),
         assessee: v.user.professional.clone(),
-        assessor: ProfessionalId::parse(field("assessor")?.to_string()).map_err(|e| Problem::invalid("assessor", e.to_string()))?,
+        assessor: ProfessionalId::parse(field("assessor")?.to_string())
+            .map_err(|e| Problem::invalid("assessor", e.to_string()))?,
         assessor_background: None,
-        task: TaskTypeId::parse(field("task")?.to_string()).map_err(|e| Problem::invalid("task", e.to_string()))?,
+        task: TaskTypeId::parse(field("task")?.to_string())
+            .map_err(|e| Problem::invalid("task", e.to_string()))?,
         placement: field("placement")?.to_string(),
         date: field("date")?
             .parse()
             .map_err(|e: chrono::ParseError| Problem::invalid("date", e.to_string()))?,
         scores,
-        entrustment: Entrustment::try_from(level).map_err(|e| Problem::invalid("entrustment", e))?,
+        entrustment: Entrustment::try_from(level)
+            .map_err(|e| Problem::invalid("entrustment", e))?,
         narrative: f.get("narrative").unwrap_or("").to_string(),
     })
 }

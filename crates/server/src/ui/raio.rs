@@ -90,31 +90,34 @@ async fn build_dashboard(app: &App, v: &Viewer) -> Result<Response, Problem> {
 
 fn alarms_table(v: &Viewer, alarms: &[radgate_store::Alarm]) -> Markup {
     let t = v.t();
-    layout::scroll(t.alarms, html! {
-        table {
-            thead { tr { th scope="col" { (t.application) } th scope="col" { (t.finding) } th scope="col" { (t.kind) } th scope="col" { (t.detail) } th scope="col" { (t.raised) } th scope="col" { (t.clear_alarm) } } }
-            tbody {
-                @for a in alarms {
-                    tr.stat {
-                        td { a href=(format!("/ai/{}", a.app)) { (a.app) } }
-                        td { (a.finding) } td { (a.kind) } td { (a.detail) } td { (layout::when(a.raised_at)) }
-                        td {
-                            @if a.cleared_at.is_none() {
-                                form method="post" action=(format!("/alarms/{}/clear", a.id)) {
-                                    (layout::csrf(v))
-                                    label for=(format!("reason-{}", a.id)) { (t.reason) }
-                                    input type="text" id=(format!("reason-{}", a.id)) name="reason" required;
-                                    " " button type="submit" { (t.clear_alarm) }
+    layout::scroll(
+        t.alarms,
+        html! {
+            table {
+                thead { tr { th scope="col" { (t.application) } th scope="col" { (t.finding) } th scope="col" { (t.kind) } th scope="col" { (t.detail) } th scope="col" { (t.raised) } th scope="col" { (t.clear_alarm) } } }
+                tbody {
+                    @for a in alarms {
+                        tr.stat {
+                            td { a href=(format!("/ai/{}", a.app)) { (a.app) } }
+                            td { (a.finding) } td { (a.kind) } td { (a.detail) } td { (layout::when(a.raised_at)) }
+                            td {
+                                @if a.cleared_at.is_none() {
+                                    form method="post" action=(format!("/alarms/{}/clear", a.id)) {
+                                        (layout::csrf(v))
+                                        label for=(format!("reason-{}", a.id)) { (t.reason) }
+                                        input type="text" id=(format!("reason-{}", a.id)) name="reason" required;
+                                        " " button type="submit" { (t.clear_alarm) }
+                                    }
+                                } @else {
+                                    (a.cleared_by.clone().unwrap_or_default())
                                 }
-                            } @else {
-                                (a.cleared_by.clone().unwrap_or_default())
                             }
                         }
                     }
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 pub async fn application(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Response {
@@ -127,28 +130,56 @@ pub async fn application(State(app): State<App>, v: Viewer, Path(id): Path<Strin
 async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response, Problem> {
     let t = v.t();
     let caller = v.caller();
-    let entry = crate::register::show(State(app.clone()), caller.clone(), Path(id.clone())).await?.0;
-    let window = |by: &str| crate::monitoring::Window { from: None, to: None, by: Some(by.to_string()), auc: false };
-    let by_month: Vec<MetricsRow> =
-        crate::monitoring::metrics(State(app.clone()), caller.clone(), Path(id.clone()), Params(window("month"))).await?.0;
-    let by_site: Vec<MetricsRow> =
-        crate::monitoring::metrics(State(app.clone()), caller.clone(), Path(id.clone()), Params(window("site"))).await?.0;
+    let entry = crate::register::show(State(app.clone()), caller.clone(), Path(id.clone()))
+        .await?
+        .0;
+    let window = |by: &str| crate::monitoring::Window {
+        from: None,
+        to: None,
+        by: Some(by.to_string()),
+        auc: false,
+    };
+    let by_month: Vec<MetricsRow> = crate::monitoring::metrics(
+        State(app.clone()),
+        caller.clone(),
+        Path(id.clone()),
+        Params(window("month")),
+    )
+    .await?
+    .0;
+    let by_site: Vec<MetricsRow> = crate::monitoring::metrics(
+        State(app.clone()),
+        caller.clone(),
+        Path(id.clone()),
+        Params(window("site")),
+    )
+    .await?
+    .0;
     let alarms = app.store.alarms(&id, false).await?;
-    let pilots: Vec<_> = app.store.pilots().await?.into_iter().filter(|(p, _)| p.app.as_str() == id).collect();
+    let pilots: Vec<_> = app
+        .store
+        .pilots()
+        .await?
+        .into_iter()
+        .filter(|(p, _)| p.app.as_str() == id)
+        .collect();
     let history = app.store.status_history(&id).await?;
     let metrics_table = |rows: &[MetricsRow]| {
-        layout::scroll(t.metrics, html! {
-            table {
-                thead { tr { th scope="col" { "" } th scope="col" { (t.version) } th scope="col" { (t.finding) } th scope="col" { "n" } th scope="col" { "sensitivity" } th scope="col" { "specificity" } th scope="col" { "PPV" } th scope="col" { "NPV" } } }
-                tbody {
-                    @for r in rows {
-                        @let c = &r.metrics.counts;
-                        tr { td { (r.stratum.clone().unwrap_or_default()) } td { (r.version) } td { (r.finding) } td { (c.tp + c.fp + c.fn_ + c.tn) }
-                             td { (rate(&r.metrics.sensitivity)) } td { (rate(&r.metrics.specificity)) } td { (rate(&r.metrics.ppv)) } td { (rate(&r.metrics.npv)) } }
+        layout::scroll(
+            t.metrics,
+            html! {
+                table {
+                    thead { tr { th scope="col" { "" } th scope="col" { (t.version) } th scope="col" { (t.finding) } th scope="col" { "n" } th scope="col" { "sensitivity" } th scope="col" { "specificity" } th scope="col" { "PPV" } th scope="col" { "NPV" } } }
+                    tbody {
+                        @for r in rows {
+                            @let c = &r.metrics.counts;
+                            tr { td { (r.stratum.clone().unwrap_or_default()) } td { (r.version) } td { (r.finding) } td { (c.tp + c.fp + c.fn_ + c.tn) }
+                                 td { (rate(&r.metrics.sensitivity)) } td { (rate(&r.metrics.specificity)) } td { (rate(&r.metrics.ppv)) } td { (rate(&r.metrics.npv)) } }
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
     };
     let name = entry.entry.name.clone();
     let body = html! {
@@ -177,13 +208,25 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
             }
         }
     };
-    Ok(layout::page(v, app, &format!("{} · {name}", t.ai_dashboard), Nav::Ai, body))
+    Ok(layout::page(
+        v,
+        app,
+        &format!("{} · {name}", t.ai_dashboard),
+        Nav::Ai,
+        body,
+    ))
 }
 
 /// Only the RAIO clears, with a reason (the API's handler decides).
-pub async fn clear_alarm(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub async fn clear_alarm(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
     let Posted { viewer: v, fields } = posted;
-    let c = crate::drift::Clearance { reason: fields.get("reason").unwrap_or("").to_string() };
+    let c = crate::drift::Clearance {
+        reason: fields.get("reason").unwrap_or("").to_string(),
+    };
     match crate::drift::clear(State(app), v.caller(), Path(id), Body(c)).await {
         Ok(_) => see_other("/ai"),
         Err(p) => v.problem(p),

@@ -25,7 +25,8 @@ use crate::reports::{Grading, Reason, Text};
 use crate::state::App;
 
 /// The text a gatekeeper's clearance stands for.
-pub const STANDARD_TEXT: &str = "No abnormalities requiring a radiologist's report (AI normal, cleared by gatekeeper).";
+pub const STANDARD_TEXT: &str =
+    "No abnormalities requiring a radiologist's report (AI normal, cleared by gatekeeper).";
 
 pub async fn page(State(app): State<App>, v: Viewer, Path(acc): Path<String>) -> Response {
     match build(&app, &v, &acc).await {
@@ -38,7 +39,9 @@ pub async fn page(State(app): State<App>, v: Viewer, Path(acc): Path<String>) ->
 fn held(app: &App, v: &Viewer, items: &[WorkItem]) -> Vec<(WorkItem, Work)> {
     items
         .iter()
-        .filter(|i| i.state == WorkItemState::Claimed && i.assignee.as_ref() == Some(&v.user.professional))
+        .filter(|i| {
+            i.state == WorkItemState::Claimed && i.assignee.as_ref() == Some(&v.user.professional)
+        })
         .filter_map(|i| {
             crate::reports::mandate_and_work(app, &v.user, i)
                 .ok()
@@ -65,7 +68,10 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
     let viewer_link = match (&app.viewer_url, study.as_ref()) {
         (Some(template), Some(s)) => Some(
             template
-                .replace("{study_uid}", s.study_uid.as_ref().map_or("", |u| u.as_str()))
+                .replace(
+                    "{study_uid}",
+                    s.study_uid.as_ref().map_or("", |u| u.as_str()),
+                )
                 .replace("{accession}", acc),
         ),
         _ => None,
@@ -171,7 +177,13 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
             }
         }
     };
-    Ok(layout::page(v, app, &format!("{} {acc}", t.study), Nav::None, body))
+    Ok(layout::page(
+        v,
+        app,
+        &format!("{} {acc}", t.study),
+        Nav::None,
+        body,
+    ))
 }
 
 fn report_markup(v: &Viewer, r: &Report, grade: Option<&radgate_store::GivenGrade>) -> Markup {
@@ -224,7 +236,14 @@ fn pick_list(app: &App) -> Vec<&FindingCode> {
 }
 
 /// What the viewer can do with an item they hold on this study.
-fn work_panel(app: &App, v: &Viewer, item: &WorkItem, work: Work, report: Option<&Report>, ai: &[radgate_domain::ai::AiResult]) -> Markup {
+fn work_panel(
+    app: &App,
+    v: &Viewer,
+    item: &WorkItem,
+    work: Work,
+    report: Option<&Report>,
+    ai: &[radgate_domain::ai::AiResult],
+) -> Markup {
     let t = v.t();
     let acc = item.accession.as_str();
     let state = report.map(|r| r.state);
@@ -261,7 +280,9 @@ fn work_panel(app: &App, v: &Viewer, item: &WorkItem, work: Work, report: Option
             let radiologist = matches!(work, Work::Final { radiologist: true });
             let signs_own = matches!(work, Work::Final { .. });
             match state {
-                Some(ReportState::Preliminary) if radiologist => authorize_panel(v, item, report.expect("a preliminary report")),
+                Some(ReportState::Preliminary) if radiologist => {
+                    authorize_panel(v, item, report.expect("a preliminary report"))
+                }
                 Some(ReportState::Authorized | ReportState::Preliminary) => html! {},
                 _ => {
                     let current = report.map(|r| &r.content);
@@ -339,7 +360,14 @@ fn authorize_panel(v: &Viewer, item: &WorkItem, r: &Report) -> Markup {
     }
 }
 
-fn confirm_page(app: &App, v: &Viewer, id: u64, question: &str, action: &str, label: &str) -> Response {
+fn confirm_page(
+    app: &App,
+    v: &Viewer,
+    id: u64,
+    question: &str,
+    action: &str,
+    label: &str,
+) -> Response {
     let t = v.t();
     let body = html! {
         form method="post" action=(format!("/items/{id}/{action}")) {
@@ -386,7 +414,12 @@ pub async fn review(State(app): State<App>, Path(id): Path<u64>, posted: Posted)
     let missed = match fields.get("missed") {
         Some("true") => true,
         Some("false") => false,
-        _ => return v.problem(Problem::invalid("missed", "say whether the review found a missed finding")),
+        _ => {
+            return v.problem(Problem::invalid(
+                "missed",
+                "say whether the review found a missed finding",
+            ));
+        }
     };
     let review = crate::gatekeeping::Review {
         missed,
@@ -398,7 +431,11 @@ pub async fn review(State(app): State<App>, Path(id): Path<u64>, posted: Posted)
     }
 }
 
-pub async fn write_report(State(app): State<App>, Path(acc): Path<String>, posted: Posted) -> Response {
+pub async fn write_report(
+    State(app): State<App>,
+    Path(acc): Path<String>,
+    posted: Posted,
+) -> Response {
     let Posted { viewer: v, fields } = posted;
     let findings: Result<Vec<FindingCode>, _> = fields
         .all("finding")
@@ -413,12 +450,25 @@ pub async fn write_report(State(app): State<App>, Path(acc): Path<String>, poste
         findings,
     };
     let caller = v.caller();
-    if let Err(p) = crate::reports::draft(State(app.clone()), caller.clone(), Path(acc.clone()), Body(text)).await {
+    if let Err(p) = crate::reports::draft(
+        State(app.clone()),
+        caller.clone(),
+        Path(acc.clone()),
+        Body(text),
+    )
+    .await
+    {
         return v.problem(p);
     }
     let done = match fields.get("action") {
-        Some("submit") => crate::reports::submit(State(app), caller, Path(acc.clone())).await.map(drop),
-        Some("sign") => crate::reports::authorize_graded(app, caller, acc.clone(), Grading::default()).await.map(drop),
+        Some("submit") => crate::reports::submit(State(app), caller, Path(acc.clone()))
+            .await
+            .map(drop),
+        Some("sign") => {
+            crate::reports::authorize_graded(app, caller, acc.clone(), Grading::default())
+                .await
+                .map(drop)
+        }
         _ => Ok(()),
     };
     match done {
@@ -427,27 +477,43 @@ pub async fn write_report(State(app): State<App>, Path(acc): Path<String>, poste
     }
 }
 
-pub async fn authorize(State(app): State<App>, Path(acc): Path<String>, posted: Posted) -> Response {
+pub async fn authorize(
+    State(app): State<App>,
+    Path(acc): Path<String>,
+    posted: Posted,
+) -> Response {
     let Posted { viewer: v, fields } = posted;
     let discrepancy = match fields.get("discrepancy") {
         None => None,
-        Some(g) => match g.parse::<u8>().map_err(|e| e.to_string()).and_then(Discrepancy::try_from) {
+        Some(g) => match g
+            .parse::<u8>()
+            .map_err(|e| e.to_string())
+            .and_then(Discrepancy::try_from)
+        {
             Ok(d) => Some(d),
             Err(e) => return v.problem(Problem::invalid("discrepancy", e)),
         },
     };
-    match crate::reports::authorize_graded(app, v.caller(), acc.clone(), Grading { discrepancy }).await {
+    match crate::reports::authorize_graded(app, v.caller(), acc.clone(), Grading { discrepancy })
+        .await
+    {
         Ok(_) => see_other(&format!("/studies/{acc}")),
         Err(p) => v.problem(p),
     }
 }
 
-pub async fn return_report(State(app): State<App>, Path(acc): Path<String>, posted: Posted) -> Response {
+pub async fn return_report(
+    State(app): State<App>,
+    Path(acc): Path<String>,
+    posted: Posted,
+) -> Response {
     let Posted { viewer: v, fields } = posted;
     let reason = Reason {
         reason: fields.get("reason").unwrap_or("").to_string(),
     };
-    match crate::reports::return_for_correction(State(app), v.caller(), Path(acc), Body(reason)).await {
+    match crate::reports::return_for_correction(State(app), v.caller(), Path(acc), Body(reason))
+        .await
+    {
         Ok(_) => see_other("/worklist"),
         Err(p) => v.problem(p),
     }

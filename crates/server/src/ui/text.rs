@@ -194,10 +194,10 @@ pub struct Text {
     pub study_json: &'static str,
     pub ai_results_json: &'static str,
     pub explain: &'static str,
-    pub priorities: [&'static str; 3],
-    pub pathways: [&'static str; 6],
-    pub states: [&'static str; 4],
-    pub roles: [&'static str; 10],
+    pub priorities: [&'static str; Priority::ALL.len()],
+    pub pathways: [&'static str; Pathway::ALL.len()],
+    pub states: [&'static str; WorkItemState::ALL.len()],
+    pub roles: [&'static str; Role::ALL.len()],
     pub auth_statuses: [&'static str; 4],
 }
 
@@ -394,7 +394,7 @@ pub static EN: Text = Text {
         "Double read",
         "Autonomous normal",
     ],
-    states: ["open", "claimed", "done", "escalated"],
+    states: ["open", "claimed", "done", "escalated", "superseded"],
     roles: [
         "MBB'er",
         "MBB'er with AI endorsement",
@@ -585,7 +585,7 @@ pub static NL: Text = Text {
         "Dubbele beoordeling",
         "Autonoom normaal",
     ],
-    states: ["open", "opgepakt", "afgerond", "voorgelegd"],
+    states: ["open", "opgepakt", "afgerond", "voorgelegd", "vervangen"],
     roles: [
         "MBB'er",
         "MBB'er met AI-aantekening",

@@ -11,11 +11,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::{Markup, html};
+use radgate_domain::Priority;
 use radgate_domain::ai::AiResult;
 use radgate_domain::authz;
 use radgate_domain::ids::TaskTypeId;
 use radgate_domain::workitem::WorkItem;
-use radgate_domain::Priority;
 use radgate_store::{WorklistQuery, WorklistRow};
 use serde::Deserialize;
 use tokio::sync::watch;
@@ -151,7 +151,8 @@ async fn build_page(app: &App, v: &Viewer, f: &Filters) -> Result<Response, Prob
     let t = v.t();
     let q = query(app, v, f).await?;
     let (modalities, sites) = app.store.open_work_facets().await?;
-    let selected = |value: &str, current: &Option<String>| Filters::nonblank(current) == Some(value);
+    let selected =
+        |value: &str, current: &Option<String>| Filters::nonblank(current) == Some(value);
     let body = html! {
         form.filters method="get" action="/worklist" {
             div {
@@ -203,7 +204,10 @@ pub async fn rows(State(app): State<App>, v: Viewer, Query(f): Query<Filters>) -
 }
 
 /// AI findings by accession number, for a page of rows.
-async fn findings_of(app: &App, accessions: &[&str]) -> Result<HashMap<String, Vec<AiResult>>, Problem> {
+async fn findings_of(
+    app: &App,
+    accessions: &[&str],
+) -> Result<HashMap<String, Vec<AiResult>>, Problem> {
     let mut by: HashMap<String, Vec<AiResult>> = HashMap::new();
     for r in app.store.ai_results_of_many(accessions).await? {
         by.entry(r.accession.to_string()).or_default().push(r);
@@ -228,7 +232,12 @@ pub fn findings_cell(results: Option<&Vec<AiResult>>) -> Markup {
     }
 }
 
-async fn rows_markup(app: &App, v: &Viewer, f: &Filters, q: &WorklistQuery) -> Result<Markup, Problem> {
+async fn rows_markup(
+    app: &App,
+    v: &Viewer,
+    f: &Filters,
+    q: &WorklistQuery,
+) -> Result<Markup, Problem> {
     let t = v.t();
     let (rows, more) = app.store.worklist_page(q).await?;
     let accessions: Vec<&str> = rows.iter().map(|r| r.item.accession.as_str()).collect();
@@ -272,14 +281,24 @@ async fn rows_markup(app: &App, v: &Viewer, f: &Filters, q: &WorklistQuery) -> R
     })
 }
 
-fn row_markup(app: &App, v: &Viewer, row: &WorklistRow, ai: Option<&Vec<AiResult>>, now: chrono::DateTime<Utc>) -> Markup {
+fn row_markup(
+    app: &App,
+    v: &Viewer,
+    row: &WorklistRow,
+    ai: Option<&Vec<AiResult>>,
+    now: chrono::DateTime<Utc>,
+) -> Markup {
     let t = v.t();
     let item = &row.item;
     let stat = item.priority == Priority::Stat;
     let study = row.study.as_ref();
     let procedure = study
         .map(|s| format!("{} {}", s.modality, s.procedure_code))
-        .or_else(|| row.order.as_ref().map(|o| format!("{} {}", o.modality, o.procedure_code)))
+        .or_else(|| {
+            row.order
+                .as_ref()
+                .map(|o| format!("{} {}", o.modality, o.procedure_code))
+        })
         .unwrap_or_default();
     let question = study
         .and_then(|s| s.clinical_question.clone())
@@ -300,7 +319,8 @@ fn row_markup(app: &App, v: &Viewer, row: &WorklistRow, ai: Option<&Vec<AiResult
             td {
                 form.inline method="post" action=(format!("/items/{}/claim", item.id)) {
                     (layout::csrf(v))
-                    button type="submit" aria-label=(format!("{} {}", t.claim, item.accession)) { (t.claim) }
+                    // The id lets focus return here when the list refreshes itself.
+                    button id=(format!("claim-{}", item.id)) type="submit" aria-label=(format!("{} {}", t.claim, item.accession)) { (t.claim) }
                 }
             }
         }
@@ -308,42 +328,50 @@ fn row_markup(app: &App, v: &Viewer, row: &WorklistRow, ai: Option<&Vec<AiResult
 }
 
 /// A table of items a person holds (home, "my items"), each with release and open.
-pub async fn items_table(app: &App, v: &Viewer, items: &[WorkItem], release: bool) -> Result<Markup, Problem> {
+pub async fn items_table(
+    app: &App,
+    v: &Viewer,
+    items: &[WorkItem],
+    release: bool,
+) -> Result<Markup, Problem> {
     let t = v.t();
     let accessions: Vec<&str> = items.iter().map(|i| i.accession.as_str()).collect();
     let ai = findings_of(app, &accessions).await?;
     let now = Utc::now();
-    Ok(layout::scroll(t.my_items, html! {
-        table {
-            thead { tr {
-                th scope="col" { (t.priority) }
-                th scope="col" { (t.accession) }
-                th scope="col" { (t.task) }
-                th scope="col" { (t.ai_findings) }
-                th scope="col" { (t.time_left) }
-                th scope="col" { span.muted { "—" } }
-            } }
-            tbody {
-                @for item in items {
-                    tr.stat[item.priority == Priority::Stat] {
-                        td { (t.priority(item.priority)) }
-                        td { a href=(format!("/studies/{}", item.accession)) { (item.accession.as_str()) } }
-                        td { (task_name(app, item.task.as_str())) }
-                        td { (findings_cell(ai.get(item.accession.as_str()))) }
-                        td { (layout::time_left(t, item.due, now)) }
-                        td {
-                            @if release {
-                                form.inline method="post" action=(format!("/items/{}/release", item.id)) {
-                                    (layout::csrf(v))
-                                    button.secondary type="submit" aria-label=(format!("{} {}", t.release, item.accession)) { (t.release) }
+    Ok(layout::scroll(
+        t.my_items,
+        html! {
+            table {
+                thead { tr {
+                    th scope="col" { (t.priority) }
+                    th scope="col" { (t.accession) }
+                    th scope="col" { (t.task) }
+                    th scope="col" { (t.ai_findings) }
+                    th scope="col" { (t.time_left) }
+                    th scope="col" { span.muted { "—" } }
+                } }
+                tbody {
+                    @for item in items {
+                        tr.stat[item.priority == Priority::Stat] {
+                            td { (t.priority(item.priority)) }
+                            td { a href=(format!("/studies/{}", item.accession)) { (item.accession.as_str()) } }
+                            td { (task_name(app, item.task.as_str())) }
+                            td { (findings_cell(ai.get(item.accession.as_str()))) }
+                            td { (layout::time_left(t, item.due, now)) }
+                            td {
+                                @if release {
+                                    form.inline method="post" action=(format!("/items/{}/release", item.id)) {
+                                        (layout::csrf(v))
+                                        button.secondary type="submit" aria-label=(format!("{} {}", t.release, item.accession)) { (t.release) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
-        }
-    }))
+        },
+    ))
 }
 
 pub async fn mine(State(app): State<App>, v: Viewer) -> Response {
@@ -362,12 +390,18 @@ pub async fn mine(State(app): State<App>, v: Viewer) -> Response {
 }
 
 /// Server-sent events: `changed` each time the work changes.
-pub async fn events(State(app): State<App>, _v: Viewer) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(
+    State(app): State<App>,
+    _v: Viewer,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let rx = app.changes.watch();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.changed().await.ok()?;
         let stamp = *rx.borrow_and_update();
-        Some((Ok(Event::default().event("changed").data(stamp.to_string())), rx))
+        Some((
+            Ok(Event::default().event("changed").data(stamp.to_string())),
+            rx,
+        ))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
