@@ -85,8 +85,8 @@ pub async fn report(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Decide {
-    outcome: String,
-    reason: String,
+    pub(crate) outcome: String,
+    pub(crate) reason: String,
 }
 
 #[derive(Serialize)]

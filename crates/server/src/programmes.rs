@@ -88,18 +88,18 @@ pub async fn cohort(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SampleQuery {
-    fraction: Option<f64>,
-    seed: Option<u64>,
+    pub(crate) fraction: Option<f64>,
+    pub(crate) seed: Option<u64>,
 }
 
 #[derive(Serialize)]
 pub struct Sample {
-    programme: String,
-    fraction: f64,
-    seed: u64,
+    pub(crate) programme: String,
+    pub(crate) fraction: f64,
+    pub(crate) seed: u64,
     /// Confirmed assessments of the programme's trainees the sample was drawn from.
-    population: usize,
-    assessments: Vec<Assessment>,
+    pub(crate) population: usize,
+    pub(crate) assessments: Vec<Assessment>,
 }
 
 /// The exam committee's sample: the programme's review fraction unless `fraction` is given,

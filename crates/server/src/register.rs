@@ -69,8 +69,8 @@ pub async fn show(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewStatus {
-    status: String,
-    reason: String,
+    pub(crate) status: String,
+    pub(crate) reason: String,
 }
 
 /// The RAIO changes an application's status; routing follows at once (a suspended or

@@ -150,16 +150,16 @@ async fn change(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scores {
-    scores: Vec<NewScore>,
+    pub(crate) scores: Vec<NewScore>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewScore {
-    criterion: String,
-    score: i64,
+    pub(crate) criterion: String,
+    pub(crate) score: i64,
     #[serde(default)]
-    comment: String,
+    pub(crate) comment: String,
 }
 
 /// The caller's own scores; all or nothing.
@@ -185,7 +185,7 @@ pub async fn score(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Note {
-    text: String,
+    pub(crate) text: String,
 }
 
 pub async fn deliberate(
@@ -210,7 +210,7 @@ pub async fn deliberate(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Agreed {
-    scores: BTreeMap<String, i64>,
+    pub(crate) scores: BTreeMap<String, i64>,
 }
 
 pub async fn finalise(

@@ -146,6 +146,11 @@ impl Fields {
         self.get(name).map(str::trim).filter(|v| !v.is_empty())
     }
 
+    /// Every field, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// Every value of `name`.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0

@@ -39,6 +39,16 @@ async fn build(app: &App, v: &Viewer) -> Result<Response, Problem> {
                 .is_some_and(|d| (d - today).num_days() <= LAPSE_WARNING_DAYS)
         })
         .collect();
+    let mut committees = Vec::new();
+    for r in &app.department.rubrics {
+        committees.extend(
+            app.store
+                .rubric_assessments(&r.id)
+                .await?
+                .into_iter()
+                .filter(|a| a.on_committee(me) && a.finalisation.is_none()),
+        );
+    }
     let body = html! {
         h2 { (t.my_open_items) }
         @if held.is_empty() {
@@ -55,6 +65,10 @@ async fn build(app: &App, v: &Viewer) -> Result<Response, Problem> {
                     li { span.muted { (layout::when(n.at)) } " " (n.text) }
                 }
             }
+        }
+        @if !committees.is_empty() {
+            h2 { (t.committees) }
+            ul { @for a in &committees { li { a href=(format!("/rubric-assessments/{}", a.id)) { (a.title) } " · " (a.subject.as_str()) } } }
         }
         h2 { (t.lapsing_soon) }
         @if lapsing.is_empty() {

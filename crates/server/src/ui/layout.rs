@@ -24,29 +24,38 @@ pub enum Nav {
     Reconciliation,
     Audit,
     Policy,
+    Programme,
     None,
 }
 
 /// The screens this person's role opens to them, as the domain's rules say. A link shown
 /// is no permission: every page asks the domain again.
-fn nav_items(v: &Viewer, app: &App) -> Vec<(Nav, &'static str, &'static str)> {
+fn nav_items(v: &Viewer, app: &App) -> Vec<(Nav, String, &'static str)> {
     let t = v.t();
     let role = v.user.role;
     let today = Utc::now().date_naive();
-    let mut items = vec![(Nav::Home, "/", t.home)];
+    let mut items = vec![(Nav::Home, "/".to_string(), t.home)];
     if !authz::tasks_for(role, &app.department, today).is_empty() {
-        items.push((Nav::Worklist, "/worklist", t.worklist));
-        items.push((Nav::Mine, "/mine", t.my_items));
+        items.push((Nav::Worklist, "/worklist".to_string(), t.worklist));
+        items.push((Nav::Mine, "/mine".to_string(), t.my_items));
     }
-    items.push((Nav::Portfolio, "/portfolio", t.portfolio));
-    items.push((Nav::Inbox, "/assessments/inbox", t.assessor_inbox));
+    items.push((Nav::Portfolio, "/portfolio".to_string(), t.portfolio));
+    items.push((Nav::Inbox, "/assessments/inbox".to_string(), t.assessor_inbox));
+    if let Some(p) = app
+        .department
+        .programmes
+        .iter()
+        .find(|p| authz::may_monitor_programme(&v.user.professional, p))
+    {
+        items.push((Nav::Programme, format!("/programmes/{}", p.id), t.programme));
+    }
     if authz::may_oversee_ai(role) {
-        items.push((Nav::Ai, "/ai", t.ai_dashboard));
-        items.push((Nav::Policy, "/policy", t.policy));
+        items.push((Nav::Ai, "/ai".to_string(), t.ai_dashboard));
+        items.push((Nav::Policy, "/policy".to_string(), t.policy));
     }
     if authz::may_read_audit(role) {
-        items.push((Nav::Reconciliation, "/reconciliation", t.reconciliation));
-        items.push((Nav::Audit, "/audit", t.audit));
+        items.push((Nav::Reconciliation, "/reconciliation".to_string(), t.reconciliation));
+        items.push((Nav::Audit, "/audit".to_string(), t.audit));
     }
     items
 }

@@ -10,6 +10,7 @@ mod form;
 mod home;
 mod layout;
 mod portfolio;
+mod programme;
 mod raio;
 mod session;
 mod study;
@@ -72,6 +73,15 @@ pub fn router() -> Router<App> {
         .route("/ai", get(raio::dashboard))
         .route("/ai/{id}", get(raio::application))
         .route("/alarms/{id}/clear", post(raio::clear_alarm))
+        .route("/ai/{id}/status", post(raio::change_status))
+        .route("/pilots/{id}", get(raio::pilot))
+        .route("/pilots/{id}/decision", post(raio::decide_pilot))
+        .route("/programmes/{id}", get(programme::cohort))
+        .route("/rubrics/{id}", get(programme::rubric))
+        .route("/rubric-assessments/{id}", get(programme::rubric_assessment))
+        .route("/rubric-assessments/{id}/scores", post(programme::score))
+        .route("/rubric-assessments/{id}/deliberation", post(programme::deliberate))
+        .route("/rubric-assessments/{id}/finalise", post(programme::finalise))
         .route("/reconciliation", get(admin::reconciliation))
         .route("/audit", get(admin::audit))
         .route("/policy", get(admin::policy))

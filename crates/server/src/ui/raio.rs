@@ -53,6 +53,7 @@ async fn build_dashboard(app: &App, v: &Viewer) -> Result<Response, Problem> {
         .await?;
         safety.push(report.0);
     }
+    let pilots = app.store.pilots().await?;
     let body = html! {
         h2 { (t.alarms) }
         @if open_alarms.is_empty() { p.muted { (t.no_alarms) } } @else { (alarms_table(v, &open_alarms)) }
@@ -73,10 +74,12 @@ async fn build_dashboard(app: &App, v: &Viewer) -> Result<Response, Problem> {
                 }
             }
         }))
-        h2 { "Gatekeeper safety" }
-        (layout::scroll("Gatekeeper safety", html! {
+        h2 { (t.pilots) }
+        ul { @for (p, d) in &pilots { li { a href=(format!("/pilots/{}", p.id)) { (p.id) } " · " (p.app.as_str()) " · " (p.start) " – " (p.end) @if let Some(d) = d { " · " strong { (d.outcome.code()) } } } } }
+        h2 { (t.gatekeeper_safety) }
+        (layout::scroll(t.gatekeeper_safety, html! {
             table {
-                thead { tr { th scope="col" { (t.task) } th scope="col" { "reviewed" } th scope="col" { "missed" } th scope="col" { "NPV (Wilson 95%)" } th scope="col" { "more reviews needed" } } }
+                thead { tr { th scope="col" { (t.task) } th scope="col" { (t.reviewed) } th scope="col" { (t.missed) } th scope="col" { "NPV (Wilson 95%)" } th scope="col" { (t.more_reviews) } } }
                 tbody {
                     @for s in &safety {
                         tr { td { (task_name(app, s.task.as_str())) } td { (s.reviewed) } td { (s.misses) } td { (rate(&s.npv)) } td { (s.more_reviews_needed.map(|n| n.to_string()).unwrap_or_default()) } }
@@ -155,6 +158,8 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
     )
     .await?
     .0;
+    let by_scanner: Vec<MetricsRow> =
+        crate::monitoring::metrics(State(app.clone()), caller.clone(), Path(id.clone()), Params(window("scanner"))).await?.0;
     let alarms = app.store.alarms(&id, false).await?;
     let pilots: Vec<_> = app
         .store
@@ -164,6 +169,7 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
         .filter(|(p, _)| p.app.as_str() == id)
         .collect();
     let history = app.store.status_history(&id).await?;
+    let keeper = radgate_domain::authz::keeps_ai_register(&v.user.professional, &app.department);
     let metrics_table = |rows: &[MetricsRow]| {
         layout::scroll(
             t.metrics,
@@ -187,24 +193,41 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
         @if !entry.warnings.is_empty() { ul { @for w in &entry.warnings { li.error { (w.to_string()) } } } }
         h2 { (t.alarms) }
         @if alarms.iter().all(|a| a.cleared_at.is_some()) { p.muted { (t.no_alarms) } }
-        (alarms_table(v, &alarms))
+        @if !alarms.is_empty() { (alarms_table(v, &alarms)) }
         h2 { (t.charts) }
-        @for (chart, label) in [("performance", "Sensitivity by month with 95% intervals"), ("cusum", "CUSUM of misses"), ("roc", "ROC curve")] {
+        @for (chart, label) in [("performance", t.chart_performance), ("cusum", t.chart_cusum), ("roc", t.chart_roc)] {
             figure.chart {
                 img src=(format!("/api/v1/ai/{id}/charts/{chart}.svg")) alt=(format!("{name}: {label}"));
                 figcaption { (label) }
             }
         }
-        h2 { (t.metrics) " (month)" }
+        h2 { (t.metrics) " · " (t.by_month) }
         (metrics_table(&by_month))
-        h2 { (t.metrics) " (" (t.site) ")" }
+        h2 { (t.metrics) " · " (t.site) }
         (metrics_table(&by_site))
+        h2 { (t.metrics) " · " (t.scanner) }
+        (metrics_table(&by_scanner))
         h2 { (t.status_changes) }
         ul { @for h in &history { li { (h.at.format("%Y-%m-%d")) ": " (h.from.code()) " → " (h.to.code()) " · " (h.by) " · " (h.reason) } } }
+        @if keeper {
+            section.panel #status {
+                h3 { (t.change_status) }
+                form method="post" action=(format!("/ai/{id}/status")) {
+                    (layout::csrf(v))
+                    label for="new-status" { (t.status) }
+                    select #new-status name="status" {
+                        @for s in radgate_domain::ai::AiStatus::ALL { option value=(s.code()) selected[s == entry.status] { (s.code()) } }
+                    }
+                    label for="status-reason" { (t.reason) }
+                    input #status-reason type="text" name="reason" required;
+                    p { button type="submit" { (t.change_status) } }
+                }
+            }
+        }
         h2 { (t.pilots) }
         ul {
             @for (p, decision) in &pilots {
-                li { (p.id) ": " (p.start) " – " (p.end) @if let Some(d) = decision { " · " strong { (format!("{:?}", d.outcome)) } } }
+                li { a href=(format!("/pilots/{}", p.id)) { (p.id) } ": " (p.start) " – " (p.end) @if let Some(d) = decision { " · " strong { (d.outcome.code()) } } }
             }
         }
     };
@@ -229,6 +252,83 @@ pub async fn clear_alarm(
     };
     match crate::drift::clear(State(app), v.caller(), Path(id), Body(c)).await {
         Ok(_) => see_other("/ai"),
+        Err(p) => v.problem(p),
+    }
+}
+
+/// The RAIO changes an application's status, with a reason (the API's handler decides).
+pub async fn change_status(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let b = crate::register::NewStatus {
+        status: fields.get("status").unwrap_or("").to_string(),
+        reason: fields.get("reason").unwrap_or("").to_string(),
+    };
+    match crate::register::change(State(app), v.caller(), Path(id.clone()), Body(b)).await {
+        Ok(_) => see_other(&format!("/ai/{id}")),
+        Err(p) => v.problem(p),
+    }
+}
+
+fn verdict(t: &super::text::Text, v: radgate_domain::pilot::Verdict) -> Markup {
+    use radgate_domain::pilot::Verdict;
+    let (label, class) = match v {
+        Verdict::Met => (t.verdict_met, "badge ok"),
+        Verdict::NotShown => (t.verdict_not_shown, "badge warn"),
+        Verdict::NotMet => (t.verdict_not_met, "badge stat"),
+        Verdict::NoData => (t.verdict_no_data, "badge"),
+    };
+    html! { span class=(class) { (label) } }
+}
+
+/// A pilot: what was declared before it started against what was measured, and the
+/// scale-up or stop decision (the RAIO's, once).
+pub async fn pilot(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Response {
+    let t = v.t();
+    let report = match crate::pilots::report(State(app.clone()), v.caller(), Path(id.clone())).await {
+        Ok(r) => r.0,
+        Err(p) => return v.problem(p),
+    };
+    let keeper = radgate_domain::authz::keeps_ai_register(&v.user.professional, &app.department);
+    let p = &report.pilot;
+    let body = html! {
+        p { (p.app.as_str()) " · " (p.start) " – " (p.end) " · " (t.baseline) " " (p.baseline_start) " – " (p.baseline_end) " · " (p.declared_by) " " (layout::when(p.declared_at)) }
+        (layout::scroll(t.pilots, html! {
+            table {
+                thead { tr { th scope="col" { (t.declared) } th scope="col" { (t.measured) } th scope="col" { (t.verdict) } } }
+                tbody { @for r in &report.rows { tr { td { (r.declared) } td { (r.measured) } td { (verdict(t, r.verdict)) } } } }
+            }
+        }))
+        @match &report.decision {
+            Some(d) => p.notice #decision { strong { (d.outcome.code()) } " · " (d.by) " · " (layout::when(d.at)) " · " (d.reason) },
+            None => @if keeper {
+                section.panel #decide {
+                    h2 { (t.decide) }
+                    form method="post" action=(format!("/pilots/{id}/decision")) {
+                        (layout::csrf(&v))
+                        fieldset {
+                            legend { (t.decide) }
+                            label { input type="radio" name="outcome" value="scale_up" required; " " (t.scale_up) }
+                            label { input type="radio" name="outcome" value="stop"; " " (t.stop) }
+                        }
+                        label for="decision-reason" { (t.reason) }
+                        textarea #decision-reason name="reason" required {}
+                        p { button type="submit" { (t.decide) } }
+                    }
+                }
+            },
+        }
+    };
+    layout::page(&v, &app, &format!("{} · {id}", t.pilots), Nav::Ai, body)
+}
+
+pub async fn decide_pilot(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let b = crate::pilots::Decide {
+        outcome: fields.get("outcome").unwrap_or("").to_string(),
+        reason: fields.get("reason").unwrap_or("").to_string(),
+    };
+    match crate::pilots::decide(State(app), v.caller(), Path(id.clone()), Body(b)).await {
+        Ok(_) => see_other(&format!("/pilots/{id}")),
         Err(p) => v.problem(p),
     }
 }

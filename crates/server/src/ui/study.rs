@@ -266,9 +266,9 @@ fn work_panel(
                 form method="post" action=(format!("/items/{}/review", item.id)) {
                     (layout::csrf(v))
                     fieldset {
-                        legend { "Missed finding?" }
-                        label { input type="radio" name="missed" value="false" required; " no" }
-                        label { input type="radio" name="missed" value="true"; " yes" }
+                        legend { (t.missed_finding) }
+                        label { input type="radio" name="missed" value="false" required; " " (t.no) }
+                        label { input type="radio" name="missed" value="true"; " " (t.yes) }
                     }
                     label for="review-note" { (t.narrative) }
                     textarea #review-note name="note" {}
