@@ -24,6 +24,9 @@ pub struct Options {
     /// Studies ingested at start, so worklists are not empty.
     pub backlog: u32,
     pub seed: u64,
+    /// Days of seeded past work (0: none).
+    pub history_days: u32,
+    pub history_per_day: u32,
 }
 
 pub fn run(o: Options) -> Result<()> {
@@ -43,12 +46,12 @@ pub fn run(o: Options) -> Result<()> {
         crate::serve_cmd::record_configuration(&store, &dept, &policy).await?;
         println!("radgate demo: {}, policy {}", dept.name, policy.version);
         println!("database: {}", db.display());
-        println!("logins (demo only; one per role):");
+        println!("logins (demo only; one per role, and the RAIO):");
         let mut seen = Vec::new();
         for p in dept.professionals.iter().filter(|p| {
             let first = !seen.contains(&p.role);
             seen.push(p.role);
-            first
+            first || dept.raio.as_ref() == Some(&p.id)
         }) {
             let password = new_secret()[..16].to_string();
             let user = User {
@@ -58,12 +61,50 @@ pub fn run(o: Options) -> Result<()> {
                 password_hash: hash_password(&password),
             };
             store.put_user(&user, Utc::now()).await?;
-            println!("  {:<16} {:<14} {password}", p.role.code(), p.id);
+            let what = if dept.raio.as_ref() == Some(&p.id) {
+                format!("{} (RAIO)", p.role.code())
+            } else {
+                p.role.code().to_string()
+            };
+            println!("  {what:<22} {:<14} {password}", p.id);
         }
         seed_evidence(&store, &dept).await?;
         println!(
             "(synthetic portfolio evidence seeded, so the delegates above may claim their work)"
         );
+        if o.history_days > 0 {
+            if store.study("H000001").await?.is_some() {
+                println!("(the seeded past is already in {})", db.display());
+            } else {
+                let started = std::time::Instant::now();
+                eprintln!(
+                    "seeding {} days of past work, {} studies a day ...",
+                    o.history_days, o.history_per_day
+                );
+                let h = crate::demo_history::seed(
+                    &store,
+                    &dept,
+                    &policy,
+                    cfg.clone(),
+                    o.history_days,
+                    o.history_per_day,
+                    o.seed,
+                )
+                .await?;
+                if let Some(raio) = &dept.raio {
+                    crate::demo_history::declare_pilot(&store, &dept, raio).await?;
+                }
+                println!(
+                    "(seeded {} days: {} studies, {} authorized reports, {} gatekeeper clearances, {} reviews, a pilot; in {:.1} s)",
+                    o.history_days,
+                    h.studies,
+                    h.reports,
+                    h.cleared,
+                    h.reviews,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
         let prefix = format!("D{:07X}", Utc::now().timestamp() & 0x0FFF_FFFF);
         let mut feed = Feed::new(dept.clone(), cfg, o.seed, &prefix);
         let server = Server::bind(Config {
@@ -84,7 +125,14 @@ pub fn run(o: Options) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;
         let ingest = server.ingest("demo-feeder");
+        if o.history_days > 0 {
+            match server.check_drift().await {
+                Ok(n) => println!("(AI monitoring raised {n} alarm(s) on the seeded past)"),
+                Err(p) => tracing::warn!("drift check on the seeded past failed: {}", p.detail),
+            }
+        }
         println!("radgate listening on http://{}", server.local_addr()?);
+        println!("open http://{}/ in a browser and log in with one of the logins above", server.local_addr()?);
         eprintln!(
             "feeding {} studies per minute (AI {}x faster than declared); Ctrl-C stops",
             o.rate, o.speed

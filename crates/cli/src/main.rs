@@ -4,6 +4,7 @@ mod ai_cmd;
 mod audit_cmd;
 mod bundled;
 mod demo_cmd;
+mod demo_history;
 mod load;
 mod monitor_cmd;
 mod pilot_cmd;
@@ -55,6 +56,13 @@ enum Command {
         /// Random seed of the simulated studies
         #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole::<u64>)]
         seed: u64,
+        /// Days of past work seeded before the demo starts (0: none), so every screen has
+        /// content: reports, AI metrics and charts, reviews, a drift alarm, a pilot
+        #[arg(long, default_value_t = 90, allow_negative_numbers = true, value_parser = whole::<u32>)]
+        history_days: u32,
+        /// Studies a day in the seeded past
+        #[arg(long, default_value_t = 80, allow_negative_numbers = true, value_parser = positive::<u32>)]
+        history_per_day: u32,
     },
     /// Check and explain routing policies
     Policy {
@@ -593,6 +601,8 @@ fn main() -> ExitCode {
             ai_speed,
             backlog,
             seed,
+            history_days,
+            history_per_day,
         } => demo_cmd::run(demo_cmd::Options {
             listen,
             db,
@@ -600,6 +610,8 @@ fn main() -> ExitCode {
             speed: ai_speed,
             backlog,
             seed,
+            history_days,
+            history_per_day,
         }),
         Command::Policy {
             command: PolicyCommand::Check { file, department },

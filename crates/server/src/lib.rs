@@ -176,6 +176,12 @@ impl Server {
         }
     }
 
+    /// Checks every AI application for drift now, as the background check does every
+    /// [`DRIFT_EVERY`]; returns how many alarms it raised.
+    pub async fn check_drift(&self) -> Result<usize, Problem> {
+        drift::check_all(&self.app, chrono::Utc::now()).await
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
