@@ -93,12 +93,13 @@ impl<'a> Staff<'a> {
     }
 }
 
-/// A drifting application's results in the last weeks: the positives' scores halve (the
-/// sensitivity falls) and every score moves up (the distribution shifts).
+/// A drifting application's results in the last weeks: most positives fall below the
+/// normal threshold (the sensitivity falls) and the negatives' scores move up (the
+/// distribution shifts).
 fn drift(result: &mut AiResult, truth: bool) {
     for f in &mut result.findings {
         if let Some(s) = f.score.as_mut() {
-            *s = if truth { *s * 0.5 } else { (*s + 0.12).min(1.0) };
+            *s = if truth { *s * 0.1 } else { (*s + 0.3).min(1.0) };
         }
         f.critical = false;
         f.normal = false;
@@ -107,7 +108,9 @@ fn drift(result: &mut AiResult, truth: bool) {
 
 /// A deterministic draw in [0, 100) per study, for the demo's shares.
 fn share(n: u64, salt: u64) -> u64 {
-    (n.wrapping_mul(2_654_435_761).wrapping_add(salt.wrapping_mul(40_503))) % 100
+    (n.wrapping_mul(2_654_435_761)
+        .wrapping_add(salt.wrapping_mul(40_503)))
+        % 100
 }
 
 fn grade(n: u64) -> Discrepancy {
@@ -143,10 +146,21 @@ pub async fn seed(
             .and_utc();
         let mut tx = store.begin().await?;
         for i in 0..per_day {
-            let at = start + Duration::seconds(i64::from(i) * 11 * 3600 / i64::from(per_day.max(1)));
+            let at =
+                start + Duration::seconds(i64::from(i) * 11 * 3600 / i64::from(per_day.max(1)));
             let exam = feed.next_exam(at);
             h.studies += 1;
-            study_day(&mut tx, dept, policy, &staff, exam, at, back <= DRIFT_DAYS, &mut h).await?;
+            study_day(
+                &mut tx,
+                dept,
+                policy,
+                &staff,
+                exam,
+                at,
+                back <= DRIFT_DAYS,
+                &mut h,
+            )
+            .await?;
         }
         tx.commit().await?;
     }
@@ -184,7 +198,9 @@ async fn study_day(
         }
     }
     let decision = policy.decide(&study, &read, decided_at);
-    let decision_id = tx.insert_decision(acc.as_str(), &decision, decided_at).await?;
+    let decision_id = tx
+        .insert_decision(acc.as_str(), &decision, decided_at)
+        .await?;
     tx.audit(&AuditEvent {
         at: decided_at,
         actor: "demo-history".into(),
@@ -224,7 +240,11 @@ async fn study_day(
                         cleared_by: g.as_str(),
                         reviewer: reviewer.id.as_str(),
                         missed: exam.truth,
-                        note: if exam.truth { "seeded: finding missed" } else { "" },
+                        note: if exam.truth {
+                            "seeded: finding missed"
+                        } else {
+                            ""
+                        },
                         at: done_at + Duration::days(2),
                     })
                     .await?;
@@ -238,13 +258,25 @@ async fn study_day(
                 let text = if findings.is_empty() {
                     "Synthetic demo report: no acute abnormality.".to_string()
                 } else {
-                    format!("Synthetic demo report: {}.", findings.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "Synthetic demo report: {}.",
+                        findings
+                            .iter()
+                            .map(|f| f.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
-                let content = ReportContent { text, findings: findings.clone() };
+                let content = ReportContent {
+                    text,
+                    findings: findings.clone(),
+                };
                 let mut report = Report::draft(acc.clone(), by.clone(), content, done_at);
                 let work = ending::work_of(&item, by.role, by.mandate.as_ref());
                 if work == Work::Preliminary {
-                    report.submit_preliminary(&by, done_at).map_err(|e| anyhow!("{e}"))?;
+                    report
+                        .submit_preliminary(&by, done_at)
+                        .map_err(|e| anyhow!("{e}"))?;
                     item.complete(&by.id).map_err(|e| anyhow!("{e}"))?;
                     tx.save_work_item(&item).await?;
                     let rad = staff.radiologist(n);
@@ -260,8 +292,15 @@ async fn study_day(
                     report.authorize(&rad, signed).map_err(|e| anyhow!("{e}"))?;
                     auth.complete(&rad.id).map_err(|e| anyhow!("{e}"))?;
                     tx.save_work_item(&auth).await?;
-                    tx.record_discrepancy(acc.as_str(), &by.id, &item.task, grade(n), &rad.id, signed)
-                        .await?;
+                    tx.record_discrepancy(
+                        acc.as_str(),
+                        &by.id,
+                        &item.task,
+                        grade(n),
+                        &rad.id,
+                        signed,
+                    )
+                    .await?;
                 } else {
                     report.authorize(&by, done_at).map_err(|e| anyhow!("{e}"))?;
                     item.complete(&by.id).map_err(|e| anyhow!("{e}"))?;
@@ -285,7 +324,11 @@ pub async fn declare_pilot(store: &Store, dept: &Department, raio: &Professional
     let Some(app) = dept.ai_application(DRIFTING_APP) else {
         return Ok(());
     };
-    let finding = app.findings.first().map(|f| f.code.clone()).context("the drifting application has a finding")?;
+    let finding = app
+        .findings
+        .first()
+        .map(|f| f.code.clone())
+        .context("the drifting application has a finding")?;
     let pilot = Pilot {
         id: "demo-fracture-pilot".into(),
         app: app.id.clone(),
@@ -293,9 +336,15 @@ pub async fn declare_pilot(store: &Store, dept: &Department, raio: &Professional
         end,
         baseline_start: start - Duration::days(35),
         baseline_end: start - Duration::days(1),
-        expected: vec![Expectation::SensitivityAtLeast { finding, value: 0.85 }],
+        expected: vec![Expectation::SensitivityAtLeast {
+            finding,
+            value: 0.85,
+        }],
         declared_by: raio.to_string(),
-        declared_at: (start - Duration::days(7)).and_hms_opt(9, 0, 0).context("a valid time")?.and_utc(),
+        declared_at: (start - Duration::days(7))
+            .and_hms_opt(9, 0, 0)
+            .context("a valid time")?
+            .and_utc(),
     };
     store.declare_pilot(&pilot).await?;
     Ok(())

@@ -88,7 +88,15 @@ async fn check_page(c: &Client, base: &str, axe_js: &str, seen: &mut Vec<String>
     // RADGATE_SCREENSHOTS=DIR keeps a picture of every page checked, to look at.
     if let Some(dir) = std::env::var_os("RADGATE_SCREENSHOTS") {
         let png = c.screenshot().await.unwrap();
-        let name = format!("{:02}-{}.png", seen.len(), url.split('/').skip(3).collect::<Vec<_>>().join("_").replace(['?', '=', '&'], "_"));
+        let name = format!(
+            "{:02}-{}.png",
+            seen.len(),
+            url.split('/')
+                .skip(3)
+                .collect::<Vec<_>>()
+                .join("_")
+                .replace(['?', '=', '&'], "_")
+        );
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
     }

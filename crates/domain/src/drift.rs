@@ -813,5 +813,4 @@ mod tests {
         assert!(s.ks_p_value > 0.001, "{s:?}");
         assert!(!s.alarm, "{s:?}");
     }
-
 }

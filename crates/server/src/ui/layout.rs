@@ -40,7 +40,11 @@ fn nav_items(v: &Viewer, app: &App) -> Vec<(Nav, String, &'static str)> {
         items.push((Nav::Mine, "/mine".to_string(), t.my_items));
     }
     items.push((Nav::Portfolio, "/portfolio".to_string(), t.portfolio));
-    items.push((Nav::Inbox, "/assessments/inbox".to_string(), t.assessor_inbox));
+    items.push((
+        Nav::Inbox,
+        "/assessments/inbox".to_string(),
+        t.assessor_inbox,
+    ));
     if let Some(p) = app
         .department
         .programmes
@@ -54,7 +58,11 @@ fn nav_items(v: &Viewer, app: &App) -> Vec<(Nav, String, &'static str)> {
         items.push((Nav::Policy, "/policy".to_string(), t.policy));
     }
     if authz::may_read_audit(role) {
-        items.push((Nav::Reconciliation, "/reconciliation".to_string(), t.reconciliation));
+        items.push((
+            Nav::Reconciliation,
+            "/reconciliation".to_string(),
+            t.reconciliation,
+        ));
         items.push((Nav::Audit, "/audit".to_string(), t.audit));
     }
     items

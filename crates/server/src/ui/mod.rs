@@ -78,10 +78,19 @@ pub fn router() -> Router<App> {
         .route("/pilots/{id}/decision", post(raio::decide_pilot))
         .route("/programmes/{id}", get(programme::cohort))
         .route("/rubrics/{id}", get(programme::rubric))
-        .route("/rubric-assessments/{id}", get(programme::rubric_assessment))
+        .route(
+            "/rubric-assessments/{id}",
+            get(programme::rubric_assessment),
+        )
         .route("/rubric-assessments/{id}/scores", post(programme::score))
-        .route("/rubric-assessments/{id}/deliberation", post(programme::deliberate))
-        .route("/rubric-assessments/{id}/finalise", post(programme::finalise))
+        .route(
+            "/rubric-assessments/{id}/deliberation",
+            post(programme::deliberate),
+        )
+        .route(
+            "/rubric-assessments/{id}/finalise",
+            post(programme::finalise),
+        )
         .route("/reconciliation", get(admin::reconciliation))
         .route("/audit", get(admin::audit))
         .route("/policy", get(admin::policy))

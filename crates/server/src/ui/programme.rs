@@ -93,7 +93,13 @@ pub async fn cohort(
     }
     .await;
     match built {
-        Ok(body) => layout::page(&v, &app, &format!("{} · {id}", t.programme), Nav::Programme, body),
+        Ok(body) => layout::page(
+            &v,
+            &app,
+            &format!("{} · {id}", t.programme),
+            Nav::Programme,
+            body,
+        ),
         Err(p) => v.problem(p),
     }
 }
@@ -126,7 +132,13 @@ pub async fn rubric(State(app): State<App>, v: Viewer, Path(id): Path<String>) -
     }
     .await;
     match built {
-        Ok(body) => layout::page(&v, &app, &format!("{} · {id}", t.rubrics), Nav::Programme, body),
+        Ok(body) => layout::page(
+            &v,
+            &app,
+            &format!("{} · {id}", t.rubrics),
+            Nav::Programme,
+            body,
+        ),
         Err(p) => v.problem(p),
     }
 }
@@ -134,7 +146,11 @@ pub async fn rubric(State(app): State<App>, v: Viewer, Path(id): Path<String>) -
 fn detail(app: &App, v: &Viewer, a: &RubricAssessment) -> Markup {
     let t = v.t();
     let me = &v.user.professional;
-    let criteria = app.department.rubric(&a.rubric).map(|r| r.criteria.clone()).unwrap_or_default();
+    let criteria = app
+        .department
+        .rubric(&a.rubric)
+        .map(|r| r.criteria.clone())
+        .unwrap_or_default();
     let member = a.on_committee(me) && a.finalisation.is_none();
     html! {
         p { (t.subject) ": " (a.subject.as_str()) " · " (t.committee) ": " @for m in &a.committee { (m.person.as_str()) " (" (format!("{:?}", m.background).to_lowercase()) ") " } }
@@ -196,10 +212,20 @@ fn detail(app: &App, v: &Viewer, a: &RubricAssessment) -> Markup {
     }
 }
 
-pub async fn rubric_assessment(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Response {
+pub async fn rubric_assessment(
+    State(app): State<App>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> Response {
     let t = v.t();
     match crate::rubrics::get(State(app.clone()), v.caller(), Path(id)).await {
-        Ok(a) => layout::page(&v, &app, &format!("{} · {}", t.rubric_assessments, a.0.title), Nav::Programme, detail(&app, &v, &a.0)),
+        Ok(a) => layout::page(
+            &v,
+            &app,
+            &format!("{} · {}", t.rubric_assessments, a.0.title),
+            Nav::Programme,
+            detail(&app, &v, &a.0),
+        ),
         Err(p) => v.problem(p),
     }
 }
@@ -228,7 +254,10 @@ pub async fn score(State(app): State<App>, Path(id): Path<String>, posted: Poste
         scores: scores
             .into_iter()
             .map(|(criterion, score)| NewScore {
-                comment: fields.get(&format!("comment.{criterion}")).unwrap_or("").to_string(),
+                comment: fields
+                    .get(&format!("comment.{criterion}"))
+                    .unwrap_or("")
+                    .to_string(),
                 criterion,
                 score,
             })
@@ -240,9 +269,15 @@ pub async fn score(State(app): State<App>, Path(id): Path<String>, posted: Poste
     }
 }
 
-pub async fn deliberate(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub async fn deliberate(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
     let Posted { viewer: v, fields } = posted;
-    let note = Note { text: fields.get("text").unwrap_or("").to_string() };
+    let note = Note {
+        text: fields.get("text").unwrap_or("").to_string(),
+    };
     match crate::rubrics::deliberate(State(app), v.caller(), Path(id.clone()), Body(note)).await {
         Ok(_) => see_other(&format!("/rubric-assessments/{id}")),
         Err(p) => v.problem(p),
@@ -255,7 +290,14 @@ pub async fn finalise(State(app): State<App>, Path(id): Path<String>, posted: Po
         Ok(s) => s,
         Err(p) => return v.problem(p),
     };
-    match crate::rubrics::finalise(State(app), v.caller(), Path(id.clone()), Body(Agreed { scores })).await {
+    match crate::rubrics::finalise(
+        State(app),
+        v.caller(),
+        Path(id.clone()),
+        Body(Agreed { scores }),
+    )
+    .await
+    {
         Ok(_) => see_other(&format!("/rubric-assessments/{id}")),
         Err(p) => v.problem(p),
     }

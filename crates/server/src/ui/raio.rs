@@ -158,8 +158,14 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
     )
     .await?
     .0;
-    let by_scanner: Vec<MetricsRow> =
-        crate::monitoring::metrics(State(app.clone()), caller.clone(), Path(id.clone()), Params(window("scanner"))).await?.0;
+    let by_scanner: Vec<MetricsRow> = crate::monitoring::metrics(
+        State(app.clone()),
+        caller.clone(),
+        Path(id.clone()),
+        Params(window("scanner")),
+    )
+    .await?
+    .0;
     let alarms = app.store.alarms(&id, false).await?;
     let pilots: Vec<_> = app
         .store
@@ -257,7 +263,11 @@ pub async fn clear_alarm(
 }
 
 /// The RAIO changes an application's status, with a reason (the API's handler decides).
-pub async fn change_status(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub async fn change_status(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
     let Posted { viewer: v, fields } = posted;
     let b = crate::register::NewStatus {
         status: fields.get("status").unwrap_or("").to_string(),
@@ -284,7 +294,8 @@ fn verdict(t: &super::text::Text, v: radgate_domain::pilot::Verdict) -> Markup {
 /// scale-up or stop decision (the RAIO's, once).
 pub async fn pilot(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Response {
     let t = v.t();
-    let report = match crate::pilots::report(State(app.clone()), v.caller(), Path(id.clone())).await {
+    let report = match crate::pilots::report(State(app.clone()), v.caller(), Path(id.clone())).await
+    {
         Ok(r) => r.0,
         Err(p) => return v.problem(p),
     };
@@ -321,7 +332,11 @@ pub async fn pilot(State(app): State<App>, v: Viewer, Path(id): Path<String>) ->
     layout::page(&v, &app, &format!("{} · {id}", t.pilots), Nav::Ai, body)
 }
 
-pub async fn decide_pilot(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
+pub async fn decide_pilot(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
     let Posted { viewer: v, fields } = posted;
     let b = crate::pilots::Decide {
         outcome: fields.get("outcome").unwrap_or("").to_string(),

@@ -76,7 +76,9 @@ pub async fn login(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Re
         _ => false,
     };
     if !bound {
-        return form(lang, &next, &new_secret(), Some(lang.t().form_expired));
+        let mut r = form(lang, &next, &new_secret(), Some(lang.t().form_expired));
+        *r.status_mut() = StatusCode::FORBIDDEN;
+        return r;
     }
     let username = fields.get("username").unwrap_or("").trim();
     let password = fields.get("password").unwrap_or("").to_string();

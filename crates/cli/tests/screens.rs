@@ -1,0 +1,556 @@
+//! The screens over plain HTTP against the real binary: what the browser tests cannot see
+//! cheaply (headers, refused posts, redirects, every page's markup), and the demo's
+//! seeded past filling the screens.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use support::http::add_account;
+use support::{Server, agent, bin, fresh_sqlite};
+
+/// A browser without a browser: a cookie jar over ureq.
+struct Session {
+    base: String,
+    cookies: Vec<(String, String)>,
+    lang: &'static str,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    csp: Option<String>,
+    kind: String,
+    body: String,
+}
+
+impl Session {
+    fn new(base: &str) -> Session {
+        Session {
+            base: base.to_string(),
+            cookies: Vec::new(),
+            lang: "en",
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, r: &ureq::http::Response<ureq::Body>) {
+        for c in r.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (n, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != n);
+            if !v.is_empty() {
+                self.cookies.push((n.to_string(), v.to_string()));
+            }
+        }
+    }
+
+    fn page(&mut self, mut r: ureq::http::Response<ureq::Body>) -> Page {
+        self.keep(&r);
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let (location, csp, kind) = (
+            header("location"),
+            header("content-security-policy"),
+            header("content-type").unwrap_or_default(),
+        );
+        Page {
+            status: r.status().as_u16(),
+            location,
+            csp,
+            kind,
+            body: r.body_mut().read_to_string().unwrap(),
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Page {
+        let r = agent()
+            .get(&format!("{}{path}", self.base))
+            .header("cookie", &self.cookie_header())
+            .header("accept-language", self.lang)
+            .config()
+            .max_redirects(0)
+            .build()
+            .call()
+            .unwrap();
+        self.page(r)
+    }
+
+    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let r = agent()
+            .post(&format!("{}{path}", self.base))
+            .header("cookie", &self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .config()
+            .max_redirects(0)
+            .build()
+            .send(body.as_bytes())
+            .unwrap();
+        self.page(r)
+    }
+
+    /// Logs in through the login form, as a browser does.
+    fn log_in(&mut self, user: &str, password: &str) -> Page {
+        let form = self.get("/login");
+        let token = csrf(&form.body);
+        self.post(
+            "/login",
+            &[
+                ("csrf", &token),
+                ("next", "/"),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+    }
+}
+
+/// The CSRF token a page's first form carries.
+fn csrf(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a token")
+        + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+/// What no page may hold under the CSP: inline script, inline style, handler attributes,
+/// anything loaded from elsewhere.
+fn assert_strict(path: &str, html: &str) {
+    for (bad, what) in [
+        ("style=", "a style attribute"),
+        ("<style", "a style element"),
+        ("javascript:", "a javascript: URL"),
+        ("src=\"http", "an asset from elsewhere"),
+        ("href=\"http", "a link to elsewhere"),
+    ] {
+        assert!(!html.contains(bad), "{path} holds {what}");
+    }
+    let mut rest = html;
+    while let Some(i) = rest.find("<script") {
+        let tag = &rest[i..i + rest[i..].find('>').unwrap()];
+        assert!(
+            tag.contains("src=\"/assets/"),
+            "{path}: inline script {tag}"
+        );
+        rest = &rest[i + 7..];
+    }
+    for attr in [
+        " onclick=",
+        " onload=",
+        " onsubmit=",
+        " onchange=",
+        " hx-on",
+    ] {
+        assert!(!html.contains(attr), "{path} holds an{attr} handler");
+    }
+}
+
+const PASSWORD: &str = "a-long-password-1";
+
+#[test]
+fn every_post_needs_the_session_token_and_every_page_holds_to_the_csp() {
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "csrf")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    for (user, professional) in [
+        ("devries", "rad-devries"),
+        ("jansen", "mbb-jansen"),
+        ("smit", "ap-smit"),
+    ] {
+        add_account(&db, user, professional);
+    }
+    let s = Server::start(&db);
+    let mut anon = Session::new(&s.url);
+
+    // Not signed in: to the login screen, and back afterwards; htmx is told, not sent.
+    let p = anon.get("/worklist?site=main");
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/login?next=%2Fworklist%3Fsite%3Dmain")
+    );
+    let r = agent()
+        .get(&format!("{}/worklist/rows", s.url))
+        .header("hx-request", "true")
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(
+        r.headers()
+            .get("hx-redirect")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    // A page of its own for a missing page; the API keeps its problem documents.
+    let p = anon.get("/no/such/page");
+    assert_eq!(p.status, 404);
+    assert!(p.kind.starts_with("text/html"), "{}", p.kind);
+    let p = anon.get("/api/v1/no-such-endpoint");
+    assert_eq!(p.status, 404);
+    assert!(p.kind.starts_with("application/problem+json"), "{}", p.kind);
+
+    // The login form is bound to the browser: a post without its cookie is refused.
+    let mut other = Session::new(&s.url);
+    let p = other.post(
+        "/login",
+        &[
+            ("csrf", "forged"),
+            ("username", "devries"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert!(
+        p.body.contains("has expired or did not come from radgate"),
+        "{}",
+        p.body
+    );
+    assert!(!other.cookies.iter().any(|(n, _)| n == "radgate_session"));
+    // A wrong password says so and opens nothing.
+    let p = anon.log_in("devries", "not-the-password");
+    assert_eq!(p.status, 401);
+    assert!(p.body.contains("Unknown username or wrong password"));
+    // An offered "next" outside the server is ignored.
+    let form = anon.get("/login?next=//evil.example/");
+    let token = csrf(&form.body);
+    let p = anon.post(
+        "/login",
+        &[
+            ("csrf", &token),
+            ("next", "//evil.example/"),
+            ("username", "devries"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(p.status, 303);
+    assert_eq!(p.location.as_deref(), Some("/"));
+    let rad = &mut anon;
+
+    // Every page: the CSP header, nothing inline, nothing from elsewhere, never cached.
+    for path in [
+        "/",
+        "/worklist",
+        "/mine",
+        "/portfolio",
+        "/assessments/inbox",
+        "/ai",
+        "/ai/pe-detect",
+        "/policy",
+        "/reconciliation",
+        "/audit",
+        "/programmes/miro-master",
+        "/login",
+    ] {
+        let p = rad.get(path);
+        assert!(p.status == 200 || p.status == 403, "{path}: {}", p.status);
+        let csp = p.csp.unwrap_or_else(|| panic!("{path} has no CSP"));
+        for part in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(part), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
+        assert_strict(path, &p.body);
+    }
+
+    // A post without the session's token is refused before anything happens.
+    let token = csrf(&rad.get("/").body);
+    for (path, fields) in [
+        ("/items/1/claim", vec![]),
+        ("/language", vec![("lang", "nl")]),
+        ("/logout", vec![]),
+        ("/alarms/x/clear", vec![("reason", "r")]),
+        ("/assessments/request", vec![("assessor", "rad-bakker")]),
+    ] {
+        let p = rad.post(path, &fields);
+        assert_eq!(p.status, 403, "{path} without a token");
+        assert!(
+            p.body.contains("has expired or did not come from radgate"),
+            "{path}: {}",
+            p.body
+        );
+        let mut wrong = fields.clone();
+        wrong.push((
+            "csrf",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+        ));
+        assert_eq!(
+            rad.post(path, &wrong).status,
+            403,
+            "{path} with another token"
+        );
+    }
+    // A token is the session's own: another session's is refused.
+    let mut peer = Session::new(&s.url);
+    assert_eq!(peer.log_in("jansen", PASSWORD).status, 303);
+    let p = peer.post("/language", &[("csrf", &token), ("lang", "nl")]);
+    assert_eq!(p.status, 403);
+    // A form posted as something else is refused.
+    let r = agent()
+        .post(&format!("{}/language", s.url))
+        .header("cookie", &rad.cookie_header())
+        .header("content-type", "application/json")
+        .send(format!("{{\"csrf\":\"{token}\",\"lang\":\"nl\"}}").as_bytes())
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+
+    // With its token the post works: the language switch, remembered by the browser.
+    let p = rad.post("/language", &[("csrf", &token), ("lang", "nl")]);
+    assert_eq!(p.status, 303);
+    assert!(rad.get("/").body.contains("Meldingen"));
+    // The browser's own language is the default before anyone chooses.
+    let mut dutch = Session::new(&s.url);
+    dutch.lang = "nl-NL,nl;q=0.9";
+    assert!(dutch.get("/login").body.contains("Inloggen bij radgate"));
+
+    // Permissions are the domain's, asked on the server: a gatekeeper sees no AI
+    // oversight, no audit trail, no peer's portfolio, and is not offered them.
+    let home = peer.get("/");
+    assert!(
+        !home.body.contains("href=\"/ai\""),
+        "the MBB'er is offered AI oversight"
+    );
+    assert!(!home.body.contains("href=\"/audit\""));
+    for path in [
+        "/ai",
+        "/audit",
+        "/reconciliation",
+        "/policy",
+        "/portfolio/ap-smit",
+        "/programmes/miro-master",
+    ] {
+        let p = peer.get(path);
+        assert_eq!(p.status, 403, "{path} for an MBB'er");
+        assert!(p.kind.starts_with("text/html"));
+    }
+    let token = csrf(&home.body);
+    let p = peer.post(
+        "/alarms/pe-detect:x/clear",
+        &[("csrf", &token), ("reason", "none")],
+    );
+    assert_eq!(p.status, 403, "only the RAIO clears alarms");
+
+    // Logging out ends the session on the server, not only in the browser.
+    let before = rad.cookie_header();
+    let token = csrf(&rad.get("/").body);
+    assert_eq!(rad.post("/logout", &[("csrf", &token)]).status, 303);
+    let r = agent()
+        .get(&format!("{}/", s.url))
+        .header("cookie", &before)
+        .config()
+        .max_redirects(0)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        303,
+        "the old session cookie still opens pages"
+    );
+}
+
+#[test]
+fn the_screens_own_assets_are_served_from_the_binary_and_stay_small() {
+    let total = radgate_server::ui_asset_bytes();
+    assert!(
+        total < 200 * 1024,
+        "the screens' assets total {total} bytes"
+    );
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "assets")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    let s = Server::start(&db);
+    let mut sum = 0;
+    for (file, kind) in [
+        ("radgate.css", "text/css"),
+        ("radgate.js", "text/javascript"),
+        ("htmx-2.0.11.min.js", "text/javascript"),
+    ] {
+        let mut r = agent()
+            .get(&format!("{}/assets/{file}", s.url))
+            .call()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{file}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+        sum += r.body_mut().read_to_vec().unwrap().len();
+    }
+    assert_eq!(sum, total);
+    assert_eq!(
+        agent()
+            .get(&format!("{}/assets/../Cargo.toml", s.url))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+}
+
+#[test]
+fn the_demo_seeds_a_past_that_fills_the_screens() {
+    let db = fresh_sqlite("screens", "demo");
+    let mut child = Command::new(bin())
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+            "--history-days",
+            "80",
+            "--history-per-day",
+            "40",
+            "--backlog",
+            "10",
+            "--rate",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let _guard = Kill(child);
+    let mut logins = Vec::new();
+    let mut url = None;
+    let mut printed = String::new();
+    let mut line = String::new();
+    while url.is_none() {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the demo ended early:\n{printed}"
+        );
+        printed.push_str(&line);
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Some(u) = line.trim().strip_prefix("radgate listening on ") {
+            url = Some(u.to_string());
+        } else if words.len() >= 3 && words[words.len() - 2].contains('-') && line.starts_with("  ")
+        {
+            logins.push((
+                words[words.len() - 2].to_string(),
+                words[words.len() - 1].to_string(),
+            ));
+        }
+    }
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let url = url.unwrap();
+    assert!(
+        printed.contains("radiologist (RAIO)     rad-bakker"),
+        "the RAIO's login is printed:\n{printed}"
+    );
+    assert!(
+        printed.contains("seeded 80 days: 3200 studies"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("raised 0 alarm"),
+        "one application drifts:\n{printed}"
+    );
+    let password = |who: &str| {
+        logins
+            .iter()
+            .find(|(u, _)| u == who)
+            .map(|(_, p)| p.clone())
+            .unwrap()
+    };
+
+    let mut raio = Session::new(&url);
+    assert_eq!(
+        raio.log_in("rad-bakker", &password("rad-bakker")).status,
+        303
+    );
+    let home = raio.get("/");
+    assert!(
+        home.body.contains("AI alarm on fracture-detect"),
+        "the RAIO is notified"
+    );
+    let ai = raio.get("/ai");
+    // The drifting application's alarms, and no other application's.
+    let alarms = &ai.body[ai.body.find("<h2>Open alarms</h2>").unwrap()
+        ..ai.body.find("<h2>AI register</h2>").unwrap()];
+    assert!(alarms.contains("/ai/fracture-detect"), "{alarms}");
+    for other in ["pe-detect", "ich-detect", "cxr-normal", "cspine-fracture"] {
+        assert!(
+            !alarms.contains(&format!("/ai/{other}\"")),
+            "{other} alarmed too: {alarms}"
+        );
+    }
+    assert!(ai.body.contains("demo-fracture-pilot"));
+    let app = raio.get("/ai/fracture-detect");
+    // Months of reported exams: a metrics row per month of the seeded past.
+    let months = app.body.matches("<tr><td>20").count();
+    assert!(months >= 3, "{months} months of metrics");
+    let pilot = raio.get("/pilots/demo-fracture-pilot");
+    assert!(
+        pilot.body.contains("sensitivity") && pilot.body.contains("id=\"decide\""),
+        "the RAIO may decide the pilot"
+    );
+    // Reviewed clearances: the gatekeeper safety report has numbers.
+    let row = "Chest X-ray gatekeeping (AI normal)</td><td>";
+    let at = ai
+        .body
+        .find(row)
+        .expect("the safety report lists chest X-ray gatekeeping")
+        + row.len();
+    let reviewed: u64 = ai.body[at..at + ai.body[at..].find('<').unwrap()]
+        .parse()
+        .unwrap();
+    assert!(reviewed > 0, "no seeded reviews");
+    let audit = raio.get("/audit?actor=demo-history");
+    assert!(audit.body.contains("The audit chain is intact"));
+    assert!(audit.body.matches("<tr>").count() > 50);
+    // Portfolios with assessments, visible to a supervisor.
+    let mut rad = Session::new(&url);
+    assert_eq!(
+        rad.log_in("rad-devries", &password("rad-devries")).status,
+        303
+    );
+    let folio = rad.get("/portfolio/ap-smit");
+    assert!(folio.body.contains("synthetic demo assessment"));
+    let worklist = rad.get("/worklist");
+    assert!(
+        worklist.body.contains("<tbody><tr"),
+        "the live feed fills the worklist"
+    );
+}
