@@ -554,3 +554,63 @@ fn the_demo_seeds_a_past_that_fills_the_screens() {
         "the live feed fills the worklist"
     );
 }
+
+#[test]
+fn a_worklist_open_on_one_instance_hears_of_work_that_arrived_through_another() {
+    let db = vec![
+        "--database-url".to_string(),
+        support::fresh_postgres("radgate_ui_two_instances"),
+    ];
+    add_account(&db, "devries", "rad-devries");
+    let key = support::http::api_key(&db, "ris", support::http::ALL_SCOPES);
+    let (a, b) = (Server::start(&db), Server::start(&db));
+    let mut s = Session::new(&a.url);
+    assert_eq!(s.log_in("devries", PASSWORD).status, 303);
+    // The worklist's event stream on instance A, line by line.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (events, cookie) = (format!("{}/worklist/events", a.url), s.cookie_header());
+    std::thread::spawn(move || {
+        let r = agent()
+            .get(&events)
+            .header("cookie", &cookie)
+            .call()
+            .unwrap();
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        for line in BufReader::new(r.into_body().into_reader()).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    // Let the stream subscribe, then the work arrives through instance B.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    while rx.try_recv().is_ok() {}
+    let study = support::http::study("TWOINST1", "CTTHAB-ONC", "CT", "ABDOMEN");
+    let r = support::http::call(
+        "POST",
+        &format!("{}/api/v1/studies", b.url),
+        Some(&key),
+        None,
+        Some(&study),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line == "event: changed" => break,
+            Ok(_) => {}
+            Err(_) => panic!("instance A never said the work changed"),
+        }
+    }
+    let rows = s.get("/worklist/rows");
+    assert!(
+        rows.body.contains("TWOINST1"),
+        "A's worklist shows B's work"
+    );
+}

@@ -139,6 +139,7 @@ impl Server {
             secure_cookies: config.secure_cookies,
             ris: config.ris.map(Arc::new),
             changes: Arc::default(),
+            facets: Arc::default(),
             viewer_url: config.viewer_url,
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;

@@ -26,6 +26,8 @@ pub struct App {
     pub ris: Option<Arc<crate::outbox::RisTarget>>,
     /// Tells open worklist screens that work changed.
     pub changes: Arc<crate::ui::Changes>,
+    /// The worklist filters' choices, reused for a while.
+    pub facets: Arc<crate::ui::Facets>,
     /// The department's image viewer, with `{study_uid}` and `{accession}` filled in per
     /// study (e.g. OHIF's `/viewer?StudyInstanceUIDs={study_uid}`).
     pub viewer_url: Option<String>,

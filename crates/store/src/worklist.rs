@@ -269,27 +269,39 @@ impl Store {
             format!("${n}")
         };
         let task_list: Vec<String> = tasks.iter().map(|_| next()).collect();
-        let mut sql = format!(
-            "SELECT w.id, w.accession, w.task, w.pathway, w.priority, w.due, w.created_at, w.state, w.assignee, \
-             s.body AS study_body, o.body AS order_body \
-             FROM work_items w LEFT JOIN studies s ON s.accession = w.accession \
-             LEFT JOIN orders o ON o.accession = w.accession \
-             WHERE w.state = 'open' AND w.task IN ({})",
+        // The page is chosen first, on the work items alone (and the studies' filter
+        // columns when filtering); only its rows are joined to the study and order bodies.
+        let filtered = q.modality.is_some() || q.site.is_some();
+        let mut page = format!(
+            "SELECT w.id, w.accession, w.task, w.pathway, w.priority, w.due, w.created_at, w.state, w.assignee \
+             FROM work_items w{} WHERE w.state = 'open' AND w.task IN ({})",
+            if filtered {
+                " JOIN studies f ON f.accession = w.accession"
+            } else {
+                ""
+            },
             task_list.join(", ")
         );
         if q.modality.is_some() {
-            sql += &format!(" AND s.modality = {}", next());
+            page += &format!(" AND f.modality = {}", next());
         }
         if q.site.is_some() {
-            sql += &format!(" AND s.site = {}", next());
+            page += &format!(" AND f.site = {}", next());
         }
         if q.priority.is_some() {
-            sql += &format!(" AND w.priority = {}", next());
+            page += &format!(" AND w.priority = {}", next());
         }
-        sql += &format!(
+        page += &format!(
             " ORDER BY w.priority, w.due, w.created_at, w.id LIMIT {} OFFSET {}",
             next(),
             next()
+        );
+        let sql = format!(
+            "SELECT p.id, p.accession, p.task, p.pathway, p.priority, p.due, p.created_at, p.state, p.assignee, \
+             s.body AS study_body, o.body AS order_body \
+             FROM ({page}) p LEFT JOIN studies s ON s.accession = p.accession \
+             LEFT JOIN orders o ON o.accession = p.accession \
+             ORDER BY p.priority, p.due, p.created_at, p.id"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for t in &tasks {

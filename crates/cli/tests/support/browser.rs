@@ -74,7 +74,16 @@ impl Driver {
 }
 
 impl Drop for Driver {
+    /// chromedriver's own shutdown closes the browsers it started, also after a failed
+    /// test left sessions open; a killed chromedriver would leave them running.
     fn drop(&mut self) {
+        let _ = ureq::get(&format!("{}/shutdown", self.url)).call();
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

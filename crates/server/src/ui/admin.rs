@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::form::{Posted, Viewer};
 use super::home::task_name;
 use super::layout::{self, Nav};
+use super::shown;
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -82,10 +83,7 @@ fn day_start(field: &'static str, s: &Option<String>) -> Result<Option<i64>, Pro
 }
 
 pub async fn audit(State(app): State<App>, v: Viewer, Query(q): Query<AuditQuery>) -> Response {
-    match build_audit(&app, &v, &q).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(&v, build_audit(&app, &v, &q).await)
 }
 
 async fn build_audit(app: &App, v: &Viewer, q: &AuditQuery) -> Result<Response, Problem> {
@@ -207,10 +205,7 @@ async fn policy_page(
 }
 
 pub async fn policy(State(app): State<App>, v: Viewer) -> Response {
-    match policy_page(&app, &v, None, None).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(&v, policy_page(&app, &v, None, None).await)
 }
 
 /// Routes a described study through the policy in force, reading its AI results by the
@@ -239,8 +234,8 @@ pub async fn explain(State(app): State<App>, posted: Posted) -> Response {
     let study = fields.get("study").unwrap_or("");
     let results = fields.get("ai_results").unwrap_or("");
     let outcome = explain_case(&app, study, results);
-    match policy_page(&app, &v, Some((study, results)), Some(outcome)).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(
+        &v,
+        policy_page(&app, &v, Some((study, results)), Some(outcome)).await,
+    )
 }

@@ -8,6 +8,7 @@ use radgate_domain::portfolio;
 
 use super::form::Viewer;
 use super::layout::{self, Nav};
+use super::shown;
 use super::worklist::items_table;
 use crate::problem::Problem;
 use crate::state::App;
@@ -16,10 +17,7 @@ use crate::state::App;
 const LAPSE_WARNING_DAYS: i64 = 60;
 
 pub async fn page(State(app): State<App>, v: Viewer) -> Response {
-    match build(&app, &v).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(&v, build(&app, &v).await)
 }
 
 async fn build(app: &App, v: &Viewer) -> Result<Response, Problem> {

@@ -30,7 +30,7 @@ pub use form::Viewer;
 pub fn asset_bytes() -> usize {
     assets::total_bytes()
 }
-pub use worklist::Changes;
+pub use worklist::{Changes, Facets};
 
 /// The browser may load and connect to nothing but this server: no inline script or
 /// style, no eval, no framing, forms post only here.
@@ -125,6 +125,20 @@ async fn secure_headers(req: axum::extract::Request, next: Next) -> Response {
 /// After a post that worked: back to a page with a plain GET (post/redirect/get).
 fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
+}
+
+/// What a form post answers: on to `to` when the handler agreed, else its refusal as a
+/// page.
+fn after<T>(v: &Viewer, done: Result<T, crate::problem::Problem>, to: &str) -> Response {
+    match done {
+        Ok(_) => see_other(to),
+        Err(p) => v.problem(p),
+    }
+}
+
+/// A page, or the reason it cannot be shown.
+fn shown(v: &Viewer, page: Result<Response, crate::problem::Problem>) -> Response {
+    page.unwrap_or_else(|p| v.problem(p))
 }
 
 /// The 404 of everything outside the API: a page, not JSON.

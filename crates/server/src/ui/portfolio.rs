@@ -15,7 +15,7 @@ use radgate_domain::programme;
 use super::form::{Posted, Viewer};
 use super::home::task_name;
 use super::layout::{self, Nav};
-use super::see_other;
+use super::{after, shown};
 use crate::assessments::NewAssessment;
 use crate::extract::Body;
 use crate::problem::Problem;
@@ -31,10 +31,7 @@ pub async fn of(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Re
 }
 
 async fn show(app: &App, v: &Viewer, id: &str) -> Response {
-    match build(app, v, id).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(v, build(app, v, id).await)
 }
 
 fn status_name(t: &super::text::Text, s: AuthorizationStatus) -> &'static str {
@@ -284,10 +281,11 @@ pub async fn request(State(app): State<App>, posted: Posted) -> Response {
         Ok(n) => n,
         Err(p) => return v.problem(p),
     };
-    match crate::assessments::create(State(app), v.caller(), Body(new)).await {
-        Ok(_) => see_other("/portfolio"),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::assessments::create(State(app), v.caller(), Body(new)).await,
+        "/portfolio",
+    )
 }
 
 pub async fn inbox(State(app): State<App>, v: Viewer) -> Response {
@@ -305,8 +303,9 @@ pub async fn inbox(State(app): State<App>, v: Viewer) -> Response {
 
 pub async fn confirm(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
     let v = posted.viewer;
-    match crate::assessments::confirm(State(app), v.caller(), Path(id)).await {
-        Ok(_) => see_other("/assessments/inbox"),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::assessments::confirm(State(app), v.caller(), Path(id)).await,
+        "/assessments/inbox",
+    )
 }

@@ -10,10 +10,10 @@ use maud::{Markup, html};
 use radgate_domain::programme::ProgressStatus;
 use radgate_domain::rubric::RubricAssessment;
 
+use super::after;
 use super::form::{Posted, Viewer};
 use super::home::task_name;
 use super::layout::{self, Nav};
-use super::see_other;
 use crate::extract::{Body, Params};
 use crate::problem::Problem;
 use crate::programmes::SampleQuery;
@@ -263,10 +263,11 @@ pub async fn score(State(app): State<App>, Path(id): Path<String>, posted: Poste
             })
             .collect(),
     };
-    match crate::rubrics::score(State(app), v.caller(), Path(id.clone()), Body(scores)).await {
-        Ok(_) => see_other(&format!("/rubric-assessments/{id}")),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::rubrics::score(State(app), v.caller(), Path(id.clone()), Body(scores)).await,
+        &format!("/rubric-assessments/{id}"),
+    )
 }
 
 pub async fn deliberate(
@@ -278,10 +279,11 @@ pub async fn deliberate(
     let note = Note {
         text: fields.get("text").unwrap_or("").to_string(),
     };
-    match crate::rubrics::deliberate(State(app), v.caller(), Path(id.clone()), Body(note)).await {
-        Ok(_) => see_other(&format!("/rubric-assessments/{id}")),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::rubrics::deliberate(State(app), v.caller(), Path(id.clone()), Body(note)).await,
+        &format!("/rubric-assessments/{id}"),
+    )
 }
 
 pub async fn finalise(State(app): State<App>, Path(id): Path<String>, posted: Posted) -> Response {
@@ -290,15 +292,12 @@ pub async fn finalise(State(app): State<App>, Path(id): Path<String>, posted: Po
         Ok(s) => s,
         Err(p) => return v.problem(p),
     };
-    match crate::rubrics::finalise(
+    let done = crate::rubrics::finalise(
         State(app),
         v.caller(),
         Path(id.clone()),
         Body(Agreed { scores }),
     )
-    .await
-    {
-        Ok(_) => see_other(&format!("/rubric-assessments/{id}")),
-        Err(p) => v.problem(p),
-    }
+    .await;
+    after(&v, done, &format!("/rubric-assessments/{id}"))
 }

@@ -11,16 +11,13 @@ use radgate_domain::monitoring::{MetricsRow, Rate};
 use super::form::{Posted, Viewer};
 use super::home::task_name;
 use super::layout::{self, Nav};
-use super::see_other;
+use super::{after, shown};
 use crate::extract::{Body, Params};
 use crate::problem::Problem;
 use crate::state::App;
 
 pub async fn dashboard(State(app): State<App>, v: Viewer) -> Response {
-    match build_dashboard(&app, &v).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(&v, build_dashboard(&app, &v).await)
 }
 
 fn rate(r: &Option<Rate>) -> Markup {
@@ -124,10 +121,7 @@ fn alarms_table(v: &Viewer, alarms: &[radgate_store::Alarm]) -> Markup {
 }
 
 pub async fn application(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Response {
-    match build_application(&app, &v, id).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(&v, build_application(&app, &v, id).await)
 }
 
 async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response, Problem> {
@@ -256,10 +250,11 @@ pub async fn clear_alarm(
     let c = crate::drift::Clearance {
         reason: fields.get("reason").unwrap_or("").to_string(),
     };
-    match crate::drift::clear(State(app), v.caller(), Path(id), Body(c)).await {
-        Ok(_) => see_other("/ai"),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::drift::clear(State(app), v.caller(), Path(id), Body(c)).await,
+        "/ai",
+    )
 }
 
 /// The RAIO changes an application's status, with a reason (the API's handler decides).
@@ -273,10 +268,11 @@ pub async fn change_status(
         status: fields.get("status").unwrap_or("").to_string(),
         reason: fields.get("reason").unwrap_or("").to_string(),
     };
-    match crate::register::change(State(app), v.caller(), Path(id.clone()), Body(b)).await {
-        Ok(_) => see_other(&format!("/ai/{id}")),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::register::change(State(app), v.caller(), Path(id.clone()), Body(b)).await,
+        &format!("/ai/{id}"),
+    )
 }
 
 fn verdict(t: &super::text::Text, v: radgate_domain::pilot::Verdict) -> Markup {
@@ -342,8 +338,9 @@ pub async fn decide_pilot(
         outcome: fields.get("outcome").unwrap_or("").to_string(),
         reason: fields.get("reason").unwrap_or("").to_string(),
     };
-    match crate::pilots::decide(State(app), v.caller(), Path(id.clone()), Body(b)).await {
-        Ok(_) => see_other(&format!("/pilots/{id}")),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::pilots::decide(State(app), v.caller(), Path(id.clone()), Body(b)).await,
+        &format!("/pilots/{id}"),
+    )
 }

@@ -17,8 +17,8 @@ use super::diff;
 use super::form::{Posted, Viewer};
 use super::home::task_name;
 use super::layout::{self, Nav};
-use super::see_other;
 use super::worklist::findings_cell;
+use super::{after, see_other, shown};
 use crate::extract::{Body, ItemId};
 use crate::problem::Problem;
 use crate::reports::{Grading, Reason, Text};
@@ -29,10 +29,7 @@ pub const STANDARD_TEXT: &str =
     "No abnormalities requiring a radiologist's report (AI normal, cleared by gatekeeper).";
 
 pub async fn page(State(app): State<App>, v: Viewer, Path(acc): Path<String>) -> Response {
-    match build(&app, &v, &acc).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(&v, build(&app, &v, &acc).await)
 }
 
 /// What the viewer holds on this study, and what that work is under their mandate.
@@ -395,18 +392,20 @@ pub async fn confirm_escalate(State(app): State<App>, v: Viewer, Path(id): Path<
 
 pub async fn clear(State(app): State<App>, Path(id): Path<u64>, posted: Posted) -> Response {
     let v = posted.viewer;
-    match crate::gatekeeping::clear(State(app), v.caller(), ItemId(id)).await {
-        Ok(_) => see_other("/worklist"),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::gatekeeping::clear(State(app), v.caller(), ItemId(id)).await,
+        "/worklist",
+    )
 }
 
 pub async fn escalate(State(app): State<App>, Path(id): Path<u64>, posted: Posted) -> Response {
     let v = posted.viewer;
-    match crate::gatekeeping::escalate(State(app), v.caller(), ItemId(id)).await {
-        Ok(_) => see_other("/worklist"),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::gatekeeping::escalate(State(app), v.caller(), ItemId(id)).await,
+        "/worklist",
+    )
 }
 
 pub async fn review(State(app): State<App>, Path(id): Path<u64>, posted: Posted) -> Response {
@@ -425,10 +424,11 @@ pub async fn review(State(app): State<App>, Path(id): Path<u64>, posted: Posted)
         missed,
         note: fields.get("note").unwrap_or("").to_string(),
     };
-    match crate::gatekeeping::review(State(app), v.caller(), ItemId(id), Body(review)).await {
-        Ok(_) => see_other("/worklist"),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::gatekeeping::review(State(app), v.caller(), ItemId(id), Body(review)).await,
+        "/worklist",
+    )
 }
 
 pub async fn write_report(
@@ -494,12 +494,10 @@ pub async fn authorize(
             Err(e) => return v.problem(Problem::invalid("discrepancy", e)),
         },
     };
-    match crate::reports::authorize_graded(app, v.caller(), acc.clone(), Grading { discrepancy })
-        .await
-    {
-        Ok(_) => see_other(&format!("/studies/{acc}")),
-        Err(p) => v.problem(p),
-    }
+    let done =
+        crate::reports::authorize_graded(app, v.caller(), acc.clone(), Grading { discrepancy })
+            .await;
+    after(&v, done, &format!("/studies/{acc}"))
 }
 
 pub async fn return_report(
@@ -511,12 +509,12 @@ pub async fn return_report(
     let reason = Reason {
         reason: fields.get("reason").unwrap_or("").to_string(),
     };
-    match crate::reports::return_for_correction(State(app), v.caller(), Path(acc), Body(reason))
-        .await
-    {
-        Ok(_) => see_other("/worklist"),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::reports::return_for_correction(State(app), v.caller(), Path(acc), Body(reason))
+            .await,
+        "/worklist",
+    )
 }
 
 pub async fn addendum(State(app): State<App>, Path(acc): Path<String>, posted: Posted) -> Response {
@@ -525,8 +523,9 @@ pub async fn addendum(State(app): State<App>, Path(acc): Path<String>, posted: P
         text: fields.get("text").unwrap_or("").to_string(),
         findings: Vec::new(),
     };
-    match crate::reports::addendum(State(app), v.caller(), Path(acc.clone()), Body(text)).await {
-        Ok(_) => see_other(&format!("/studies/{acc}")),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::reports::addendum(State(app), v.caller(), Path(acc.clone()), Body(text)).await,
+        &format!("/studies/{acc}"),
+    )
 }

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use super::form::{Posted, Viewer};
 use super::home::task_name;
 use super::layout::{self, Nav};
-use super::see_other;
+use super::{after, see_other, shown};
 use crate::extract::ItemId;
 use crate::problem::Problem;
 use crate::state::App;
@@ -70,6 +70,32 @@ impl Changes {
                 Err(e) => tracing::warn!("worklist change stamp: {e}"),
             }
         }
+    }
+}
+
+/// How long the filters' choices (the modalities and sites with open work) are reused:
+/// finding them reads every open item, and they change rarely.
+const FACETS_FOR: Duration = Duration::from_secs(30);
+
+/// The modalities and the sites with open work.
+type Choices = (Vec<String>, Vec<String>);
+
+/// The filters' choices, kept for [`FACETS_FOR`].
+#[derive(Default)]
+pub struct Facets {
+    kept: std::sync::Mutex<Option<(std::time::Instant, Choices)>>,
+}
+
+impl Facets {
+    async fn get(&self, app: &App) -> Result<Choices, Problem> {
+        if let Some((at, f)) = self.kept.lock().expect("facets lock").as_ref()
+            && at.elapsed() < FACETS_FOR
+        {
+            return Ok(f.clone());
+        }
+        let f = app.store.open_work_facets().await?;
+        *self.kept.lock().expect("facets lock") = Some((std::time::Instant::now(), f.clone()));
+        Ok(f)
     }
 }
 
@@ -141,16 +167,13 @@ async fn query(app: &App, v: &Viewer, f: &Filters) -> Result<WorklistQuery, Prob
 }
 
 pub async fn page(State(app): State<App>, v: Viewer, Query(f): Query<Filters>) -> Response {
-    match build_page(&app, &v, &f).await {
-        Ok(r) => r,
-        Err(p) => v.problem(p),
-    }
+    shown(&v, build_page(&app, &v, &f).await)
 }
 
 async fn build_page(app: &App, v: &Viewer, f: &Filters) -> Result<Response, Problem> {
     let t = v.t();
     let q = query(app, v, f).await?;
-    let (modalities, sites) = app.store.open_work_facets().await?;
+    let (modalities, sites) = app.facets.get(app).await?;
     let selected =
         |value: &str, current: &Option<String>| Filters::nonblank(current) == Some(value);
     let body = html! {
@@ -244,7 +267,7 @@ async fn rows_markup(
     let ai = findings_of(app, &accessions).await?;
     let now = Utc::now();
     let page = f.page.unwrap_or(0);
-    let live = format!("/worklist/events");
+    let live = "/worklist/events";
     let refresh = format!("/worklist/rows?{}", f.query_string(page));
     Ok(html! {
         div #worklist data-live=(live) hx-get=(refresh) hx-trigger="refresh" hx-swap="outerHTML" {
@@ -417,8 +440,9 @@ pub async fn claim(State(app): State<App>, Path(id): Path<u64>, posted: Posted) 
 
 pub async fn release(State(app): State<App>, Path(id): Path<u64>, posted: Posted) -> Response {
     let v = posted.viewer;
-    match crate::api::release(State(app), v.caller(), ItemId(id)).await {
-        Ok(_) => see_other("/mine"),
-        Err(p) => v.problem(p),
-    }
+    after(
+        &v,
+        crate::api::release(State(app), v.caller(), ItemId(id)).await,
+        "/mine",
+    )
 }
