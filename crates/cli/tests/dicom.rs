@@ -38,6 +38,7 @@ for series, count in a["series"]:
         ds.AccessionNumber = a["accession"]
         ds.PatientID = "PSEUDO-77"
         ds.PatientName = "Synthetic^Patient"
+        ds.PatientSex = "F"
         ds.Modality = "CT"
         ds.BodyPartExamined = "CHEST"
         ds.StudyDescription = "CT pulmonary angiography"
@@ -245,6 +246,18 @@ fn images_sent_by_dcmtk_and_pynetdicom_are_stored_durably_grouped_and_routed_wit
         // Quiet for a second: the study is complete and routed with its order's priority.
         let decision = wait_for_decision(&s.url, &key, "DCM1");
         assert_eq!(decision["priority"], "stat", "{decision}");
+        // The images' patient name and sex are the study's, for the screens.
+        let body: Value = serde_json::from_str(
+            &support::scalar(
+                &db[1],
+                "SELECT body FROM studies WHERE accession = $1",
+                "DCM1",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(body["patient_name"], "Synthetic^Patient", "{body}");
+        assert_eq!(body["patient_sex"], "F", "{body}");
 
         // pynetdicom in Implicit VR: a data set without a Study Instance UID is refused
         // with a failure status, and the same association stores the next instance.

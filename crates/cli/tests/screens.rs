@@ -614,3 +614,56 @@ fn a_worklist_open_on_one_instance_hears_of_work_that_arrived_through_another() 
         "A's worklist shows B's work"
     );
 }
+
+#[test]
+fn the_worklist_and_the_study_page_show_who_the_patient_is() {
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "patient")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    add_account(&db, "devries", "rad-devries");
+    let key = support::http::api_key(&db, "ris", support::http::ALL_SCOPES);
+    let s = Server::start(&db);
+    let mut study = support::http::study("NAME1", "CTPA", "CT", "CHEST");
+    study["patient_name"] = "Visser^Anna^M".into();
+    study["patient_sex"] = "F".into();
+    let r = support::http::call(
+        "POST",
+        &format!("{}/api/v1/studies", s.url),
+        Some(&key),
+        None,
+        Some(&study),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A name that is no name is refused like any bad value, naming the field.
+    let mut bad = support::http::study("NAME2", "CTPA", "CT", "CHEST");
+    bad["patient_name"] = "Visser\u{7}Anna".into();
+    let r = support::http::call(
+        "POST",
+        &format!("{}/api/v1/studies", s.url),
+        Some(&key),
+        None,
+        Some(&bad),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.to_string().contains("patient_name"), "{}", r.body);
+    let mut rad = Session::new(&s.url);
+    assert_eq!(rad.log_in("devries", PASSWORD).status, 303);
+    let list = rad.get("/worklist");
+    let row = &list.body[list
+        .body
+        .find("Visser, Anna M")
+        .expect("the name on the worklist")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("PSEUDO-1") && row.contains("<td>F</td>"),
+        "{row}"
+    );
+    let page = rad.get("/studies/NAME1");
+    assert!(
+        page.body.contains("Visser, Anna M · PSEUDO-1"),
+        "the study page names the patient"
+    );
+}

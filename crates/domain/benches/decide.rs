@@ -36,6 +36,8 @@ fn bench(c: &mut Criterion) {
         accession: AccessionNumber::parse("ACC1").unwrap(),
         study_uid: None,
         patient: PatientId::parse("P1").unwrap(),
+        patient_name: None,
+        patient_sex: None,
         patient_age_years: Some(60),
         modality: "CT".into(),
         procedure_code: "CTPA".into(),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AccessionNumber, PatientId, StudyInstanceUid};
-use crate::study::{Order, Priority, Study};
+use crate::study::{Order, PatientName, Priority, Sex, Study};
 
 /// What one received image tells about its study. Every field is optional but the
 /// study's UID: modalities leave out what they like.
@@ -28,6 +28,11 @@ pub struct AcquiredInstance {
     /// Study date and time with the modality's offset from UTC, when it states one.
     pub study_time: Option<DateTime<Utc>>,
     pub patient_age_years: Option<u32>,
+    /// Patient's Name (0010,0010) and Patient's Sex (0010,0040), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_sex: Option<String>,
 }
 
 /// When a study counts as complete. A modality does not say it is done, and images of
@@ -131,6 +136,18 @@ pub fn study_from(
         accession,
         study_uid: Some(study_uid),
         patient,
+        // Shown to people only: a name or sex the image gives in a form the domain does
+        // not take is left out, the order's taken instead, and routing goes on.
+        patient_name: first
+            .patient_name
+            .as_deref()
+            .and_then(|n| PatientName::parse(n).ok())
+            .or_else(|| order.and_then(|o| o.patient_name.clone())),
+        patient_sex: first
+            .patient_sex
+            .as_deref()
+            .and_then(Sex::parse)
+            .or_else(|| order.and_then(|o| o.patient_sex)),
         patient_age_years: first.patient_age_years,
         modality,
         procedure_code: order.map_or_else(unknown, |o| o.procedure_code.clone()),
@@ -182,6 +199,8 @@ mod tests {
         let order = Order {
             accession: AccessionNumber::parse("ACC9").unwrap(),
             patient: PatientId::parse("PSEUDO-9").unwrap(),
+            patient_name: None,
+            patient_sex: None,
             procedure_code: "CTPA".into(),
             modality: "CT".into(),
             priority: Priority::Stat,

@@ -36,6 +36,124 @@ impl std::fmt::Display for Priority {
     }
 }
 
+/// A patient's name as the RIS or the modality sent it, in DICOM's person name form
+/// (`Family^Given^Middle^Prefix^Suffix`; HL7's XPN reads the same). It is for the people
+/// who work on the study: routing and analytics use the pseudonymous [`PatientId`], and
+/// `Debug` never prints the name, so a logged study holds none.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PatientName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("a patient name is not empty")]
+    Empty,
+    #[error("a patient name has at most {max} characters")]
+    TooLong { max: usize },
+    #[error("a patient name holds no control characters")]
+    Control,
+}
+
+impl PatientName {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(raw: impl Into<String>) -> Result<PatientName, NameError> {
+        let raw = raw.into();
+        let name = raw.trim().trim_end_matches('^').trim();
+        if name.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(NameError::TooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
+        if name.chars().any(char::is_control) {
+            return Err(NameError::Control);
+        }
+        Ok(PatientName(name.to_owned()))
+    }
+
+    /// As sent, components separated by `^`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// As people read it: "Family, Given Middle", prefix and suffix around it; of a
+    /// DICOM name with ideographic and phonetic forms (`=`), the alphabetic one.
+    pub fn display(&self) -> String {
+        let alphabetic = self.0.split('=').next().unwrap_or("");
+        let parts: Vec<&str> = alphabetic.split('^').map(str::trim).collect();
+        let part = |i: usize| parts.get(i).copied().unwrap_or("");
+        let given: Vec<&str> = [part(3), part(1), part(2)]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect();
+        let mut out = part(0).to_owned();
+        if !given.is_empty() {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(&given.join(" "));
+        }
+        if !part(4).is_empty() {
+            out.push(' ');
+            out.push_str(part(4));
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for PatientName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PatientName(<withheld>)")
+    }
+}
+
+impl TryFrom<String> for PatientName {
+    type Error = NameError;
+    fn try_from(s: String) -> Result<Self, NameError> {
+        PatientName::parse(s)
+    }
+}
+
+impl From<PatientName> for String {
+    fn from(n: PatientName) -> String {
+        n.0
+    }
+}
+
+/// Administrative sex, as DICOM (0010,0040) and HL7 table 0001 code it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sex {
+    #[serde(rename = "F")]
+    Female,
+    #[serde(rename = "M")]
+    Male,
+    #[serde(rename = "O")]
+    Other,
+}
+
+impl Sex {
+    pub fn code(self) -> &'static str {
+        match self {
+            Sex::Female => "F",
+            Sex::Male => "M",
+            Sex::Other => "O",
+        }
+    }
+
+    /// F, M or O; anything else (HL7's U for unknown, an empty value) is not a sex.
+    pub fn parse(code: &str) -> Option<Sex> {
+        match code.trim() {
+            "F" => Some(Sex::Female),
+            "M" => Some(Sex::Male),
+            "O" => Some(Sex::Other),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -60,6 +178,11 @@ impl OrderStatus {
 pub struct Order {
     pub accession: AccessionNumber,
     pub patient: PatientId,
+    /// For the people who work on the study; never used to route or to count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_name: Option<PatientName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_sex: Option<Sex>,
     pub procedure_code: String,
     pub modality: String,
     pub priority: Priority,
@@ -114,6 +237,12 @@ pub struct Study {
     pub study_uid: Option<StudyInstanceUid>,
     /// Pseudonymous id; routing and analytics never need the name.
     pub patient: PatientId,
+    /// For the people who work on the study (the worklist, the study page); never used to
+    /// route or to count, never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_name: Option<PatientName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_sex: Option<Sex>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient_age_years: Option<u32>,
     /// DICOM modality code, e.g. `CT`, `DX`, `MG`.
@@ -293,10 +422,59 @@ impl RoutingCase {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_patient_name_reads_as_people_write_it_and_never_shows_in_debug() {
+        let n = PatientName::parse("  Doe^Jane^Q^Dr^PhD ").unwrap();
+        assert_eq!(n.as_str(), "Doe^Jane^Q^Dr^PhD");
+        assert_eq!(n.display(), "Doe, Dr Jane Q PhD");
+        assert_eq!(PatientName::parse("Doe^^^^").unwrap().display(), "Doe");
+        assert_eq!(
+            PatientName::parse("Yamada^Tarou=山田^太郎")
+                .unwrap()
+                .display(),
+            "Yamada, Tarou"
+        );
+        for bad in [
+            "",
+            "  ",
+            "^^^",
+            "Doe\u{0}Jane",
+            "Doe\nJane",
+            "Doe\u{85}Jane",
+        ] {
+            assert!(PatientName::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(PatientName::parse("x".repeat(201)).is_err());
+        let study = Study {
+            patient_name: Some(n.clone()),
+            patient_sex: Some(Sex::Female),
+            ..serde_json::from_value(serde_json::json!({"accession": "A1", "patient": "P1", "modality": "CT",
+                "procedure_code": "CTPA", "body_part": "CHEST", "priority": "routine", "site": "main",
+                "ordering_department": "ED", "acquired_at": "2026-12-01T10:00:00Z"}))
+            .unwrap()
+        };
+        let logged = format!("{study:?}");
+        assert!(
+            !logged.contains("Jane") && !logged.contains("Doe"),
+            "{logged}"
+        );
+        // In JSON it is as sent, and read back refused when it is not a name.
+        let json = serde_json::to_value(&study).unwrap();
+        assert_eq!(json["patient_name"], "Doe^Jane^Q^Dr^PhD");
+        assert_eq!(json["patient_sex"], "F");
+        let mut bad = json.clone();
+        bad["patient_name"] = serde_json::json!("\u{1}");
+        assert!(serde_json::from_value::<Study>(bad).is_err());
+        assert_eq!(Sex::parse("M"), Some(Sex::Male));
+        assert_eq!(Sex::parse("U"), None);
+    }
+
     fn order(acc: &str, status: OrderStatus) -> Order {
         Order {
             accession: AccessionNumber::parse(acc).unwrap(),
             patient: PatientId::parse("P1").unwrap(),
+            patient_name: None,
+            patient_sex: None,
             procedure_code: "CTPA".into(),
             modality: "CT".into(),
             priority: Priority::Urgent,

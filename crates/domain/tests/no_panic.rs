@@ -107,6 +107,8 @@ proptest! {
             accession: AccessionNumber::parse("P1").unwrap(),
             study_uid: None,
             patient: PatientId::parse("PSEUDO-1").unwrap(),
+            patient_name: None,
+            patient_sex: None,
             patient_age_years: Some(40),
             modality: ["CT", "DX", "CR", "MG"][procedure].into(),
             procedure_code: ["CTPA", "XTHORAX", "CTHEAD-TR", "MGSCREEN"][procedure].into(),

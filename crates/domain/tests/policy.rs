@@ -20,6 +20,8 @@ fn study(modality: &str, procedure: &str, body_part: &str, priority: Priority) -
         accession: AccessionNumber::parse("ACC1").unwrap(),
         study_uid: None,
         patient: PatientId::parse("P-0001").unwrap(),
+        patient_name: None,
+        patient_sex: None,
         patient_age_years: Some(54),
         modality: modality.into(),
         procedure_code: procedure.into(),

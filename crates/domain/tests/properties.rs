@@ -47,6 +47,8 @@ prop_compose! {
             accession: AccessionNumber::parse("ACC1").unwrap(),
             study_uid: None,
             patient: PatientId::parse("P1").unwrap(),
+            patient_name: None,
+            patient_sex: None,
             patient_age_years: age,
             modality: m.into(),
             procedure_code: p.into(),

@@ -246,7 +246,9 @@ pub fn read_instance(dataset: &[u8], ts_uid: &str) -> Result<AcquiredInstance, D
                     (0x0008, 0x0201) => offset = some(),
                     (0x0008, 0x1030) => out.study_description = some(),
                     (0x0008, 0x1090) => out.model = some(),
+                    (0x0010, 0x0010) => out.patient_name = some(),
                     (0x0010, 0x0020) => out.patient_id = some(),
+                    (0x0010, 0x0040) => out.patient_sex = some(),
                     (0x0010, 0x1010) => {
                         out.patient_age_years = s.strip_suffix('Y').and_then(|y| y.parse().ok())
                     }

@@ -287,6 +287,8 @@ pub fn order_from_service_request(v: &Value) -> Result<Order, FhirError> {
     Ok(Order {
         accession,
         patient,
+        patient_name: None,
+        patient_sex: None,
         procedure_code,
         modality,
         priority,
@@ -570,6 +572,8 @@ mod tests {
         let o = Order {
             accession: AccessionNumber::parse("ACC7").unwrap(),
             patient: PatientId::parse("PSEUDO-7").unwrap(),
+            patient_name: None,
+            patient_sex: None,
             procedure_code: "CTPA".into(),
             modality: "CT".into(),
             priority: Priority::Urgent,

@@ -24,6 +24,25 @@ OBR|1|PLC124|FIL124|XTHORAX^Chest X-ray^L\r\
 IPC|ACC0002|SPS1|1.2.3.4|SPS1|DX\r";
 
 #[test]
+fn a_name_with_all_its_parts_keeps_them_and_an_unknown_sex_is_none() {
+    let orm = ORM.replace("DOE^JANE||19680301|F", "DE VRIES^ANNA^M^JR^DR||19680301|U");
+    let order = read_order(&Message::parse(&orm).unwrap()).unwrap().order;
+    let name = order.patient_name.unwrap();
+    assert_eq!(name.as_str(), "DE VRIES^ANNA^M^DR^JR");
+    assert_eq!(name.display(), "DE VRIES, DR ANNA M JR");
+    assert_eq!(order.patient_sex, None);
+    // No name at all is no name, not an error.
+    let orm = ORM.replace("DOE^JANE", "");
+    assert!(
+        read_order(&Message::parse(&orm).unwrap())
+            .unwrap()
+            .order
+            .patient_name
+            .is_none()
+    );
+}
+
+#[test]
 fn an_orm_new_order_maps_to_the_domain_order() {
     let m = Message::parse(ORM).unwrap();
     let o = read_order(&m).unwrap();
@@ -31,6 +50,16 @@ fn an_orm_new_order_maps_to_the_domain_order() {
     let order = o.order;
     assert_eq!(order.accession.as_str(), "ACC0001");
     assert_eq!(order.patient.as_str(), "PSEUDO-42");
+    // PID-5 in DICOM's order (family^given^middle^prefix^suffix) and PID-8.
+    assert_eq!(
+        order.patient_name.as_ref().map(|n| n.as_str()),
+        Some("DOE^JANE")
+    );
+    assert_eq!(
+        order.patient_name.as_ref().map(|n| n.display()).as_deref(),
+        Some("DOE, JANE")
+    );
+    assert_eq!(order.patient_sex, Some(radgate_domain::study::Sex::Female));
     assert_eq!(order.procedure_code, "CTPA");
     assert_eq!(order.modality, "CT");
     assert_eq!(order.priority, Priority::Stat);

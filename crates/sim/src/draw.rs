@@ -54,6 +54,8 @@ pub(crate) fn draw_exam(
             .expect("the caller makes SH-sized accession numbers"),
         study_uid: None,
         patient: PatientId::parse(format!("SIMPAT{n:08}")).expect("valid"),
+        patient_name: None,
+        patient_sex: None,
         patient_age_years: Some((age.round().max(0.0) as u32).clamp(spec.age.min, spec.age.max)),
         modality: spec.modality.clone(),
         procedure_code: spec.procedure_code.clone(),

@@ -60,6 +60,8 @@ fn study(acc: &str) -> Study {
         accession: AccessionNumber::parse(acc).unwrap(),
         study_uid: None,
         patient: PatientId::parse("P1").unwrap(),
+        patient_name: None,
+        patient_sex: None,
         patient_age_years: Some(60),
         modality: "CT".into(),
         procedure_code: "CTPA".into(),
@@ -209,6 +211,8 @@ async fn order_changes_apply_and_a_cancelled_order_stays_cancelled() {
         let order = |status, priority| Order {
             accession: AccessionNumber::parse("ACC3").unwrap(),
             patient: PatientId::parse("P1").unwrap(),
+            patient_name: None,
+            patient_sex: None,
             procedure_code: "CTPA".into(),
             modality: "CT".into(),
             priority,

@@ -2,16 +2,29 @@
 //! [`Order`]. New orders (ORC-1 `NW`), changes (`XO`) and cancellations (`CA`, `DC`, `OC`).
 //!
 //! Where the fields come from, following IHE Radiology's Scheduled Workflow:
-//! accession number IPC-1 (OMI), else OBR-18; patient PID-3 (first identifier);
+//! accession number IPC-1 (OMI), else OBR-18; patient PID-3 (first identifier), the
+//! patient's name PID-5 (family^given^middle^suffix^prefix, kept in DICOM's order) and
+//! sex PID-8 (F, M, O; U and others are left out);
 //! procedure OBR-4.1; modality IPC-5 (OMI), else OBR-24; priority TQ1-9 (OMI), else
 //! OBR-27.6, else ORC-7.6 (S stat; A, P, T urgent; R routine; default routine); ordering
 //! department PV1-3.1, else ORC-17.1; clinical question OBR-31 (text, else code), else
 //! OBR-13; ordered at ORC-9, else OBR-6, else MSH-7.
 
 use radgate_domain::ids::{AccessionNumber, PatientId};
-use radgate_domain::study::{Order, OrderStatus, Priority};
+use radgate_domain::study::{NameError, Order, OrderStatus, PatientName, Priority, Sex};
 
 use super::message::{Hl7Error, Message, Segment, parse_timestamp};
+
+/// PID-5 as DICOM writes a person name (family^given^middle^prefix^suffix); none when
+/// the message gives no name.
+fn patient_name(m: &Message, pid: &Segment) -> Result<Option<PatientName>, NameError> {
+    let c = |i| m.component(pid, 5, i);
+    let dicom = [c(1), c(2), c(3), c(5), c(4)].join("^");
+    if dicom.trim_matches('^').trim().is_empty() {
+        return Ok(None);
+    }
+    PatientName::parse(dicom).map(Some)
+}
 
 /// What the message asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +138,9 @@ pub fn read_order(m: &Message) -> Result<OrderMessage, Hl7Error> {
     }
     let patient = PatientId::parse(patient)
         .map_err(|e| Hl7Error::new("PID", pid_at, 3, 102, e.to_string()))?;
+    let patient_name =
+        patient_name(m, pid).map_err(|e| Hl7Error::new("PID", pid_at, 5, 102, e.to_string()))?;
+    let patient_sex = Sex::parse(&m.component(pid, 8, 1));
 
     let procedure_code = m.component(obr, 4, 1);
     if procedure_code.is_empty() {
@@ -224,6 +240,8 @@ pub fn read_order(m: &Message) -> Result<OrderMessage, Hl7Error> {
         order: Order {
             accession,
             patient,
+            patient_name,
+            patient_sex,
             procedure_code,
             modality,
             priority,

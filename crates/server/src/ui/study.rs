@@ -79,13 +79,14 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
             dl.facts {
                 dt { (t.accession) } dd { (acc) }
                 @if let Some(s) = &study {
-                    dt { (t.patient) } dd { (s.patient.as_str()) }
+                    dt { (t.patient) } dd { @if let Some(n) = &s.patient_name { (n.display()) " · " } (s.patient.as_str()) }
                     @if let Some(a) = s.patient_age_years { dt { (t.age) } dd { (a) " " (t.years) } }
+                    @if let Some(x) = s.patient_sex { dt { (t.sex) } dd { (x.code()) } }
                     dt { (t.procedure) } dd { (s.modality) " " (s.procedure_code) " (" (s.body_part) ")" }
                     dt { (t.site) } dd { (s.site) }
                     @if let Some(q) = &s.clinical_question { dt { (t.clinical_question) } dd { (q) } }
                 } @else if let Some(o) = &order {
-                    dt { (t.patient) } dd { (o.patient.as_str()) }
+                    dt { (t.patient) } dd { @if let Some(n) = &o.patient_name { (n.display()) " · " } (o.patient.as_str()) }
                     dt { (t.procedure) } dd { (o.modality) " " (o.procedure_code) }
                     @if let Some(q) = &o.clinical_question { dt { (t.clinical_question) } dd { (q) } }
                 }

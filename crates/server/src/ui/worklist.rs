@@ -281,6 +281,7 @@ async fn rows_markup(
                             th scope="col" { (t.priority) }
                             th scope="col" { (t.patient) }
                             th scope="col" { (t.age) }
+                            th scope="col" { (t.sex) }
                             th scope="col" { (t.procedure) }
                             th scope="col" { (t.clinical_question) }
                             th scope="col" { (t.ai_findings) }
@@ -323,6 +324,17 @@ fn row_markup(
                 .map(|o| format!("{} {}", o.modality, o.procedure_code))
         })
         .unwrap_or_default();
+    // The study's, else the order's (the RIS may know what the modality did not send).
+    let name = study
+        .and_then(|s| s.patient_name.as_ref())
+        .or_else(|| row.order.as_ref().and_then(|o| o.patient_name.as_ref()));
+    let sex = study
+        .and_then(|s| s.patient_sex)
+        .or_else(|| row.order.as_ref().and_then(|o| o.patient_sex));
+    let patient = study
+        .map(|s| s.patient.as_str())
+        .or_else(|| row.order.as_ref().map(|o| o.patient.as_str()))
+        .unwrap_or("");
     let question = study
         .and_then(|s| s.clinical_question.clone())
         .or_else(|| row.order.as_ref().and_then(|o| o.clinical_question.clone()))
@@ -330,8 +342,14 @@ fn row_markup(
     html! {
         tr.stat[stat] {
             td { @if stat { span.badge.stat { (t.priority(item.priority)) } } @else { (t.priority(item.priority)) } }
-            td { a href=(format!("/studies/{}", item.accession)) { (study.map(|s| s.patient.as_str()).unwrap_or("")) } br; span.muted { (item.accession.as_str()) } }
+            td {
+                a href=(format!("/studies/{}", item.accession)) {
+                    @match name { Some(n) => (n.display()), None => (patient) }
+                }
+                br; span.muted { @if name.is_some() { (patient) " · " } (item.accession.as_str()) }
+            }
             td { @if let Some(a) = study.and_then(|s| s.patient_age_years) { (a) " " (t.years) } }
+            td { (sex.map(|s| s.code()).unwrap_or("")) }
             td { (procedure) @if let Some(s) = study { br; span.muted { (s.site) } } }
             td { (question) }
             td { (findings_cell(ai)) }
