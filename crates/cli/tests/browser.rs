@@ -333,7 +333,7 @@ async fn scenario(db: &[String]) {
     );
     log_in(&c, &base, "bakker", PASSWORD).await;
     c.goto(&format!("{base}/ai")).await.unwrap();
-    wait_for(&c, "main table", "input_mix", 10).await;
+    wait_for(&c, "main table", "input mix shifted", 10).await;
     check_page(&c, &base, &axe_js, &mut seen).await;
     let reason = c
         .find(Locator::Css(

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use radgate_domain::ai::{AiFinding, AiResult};
 use radgate_domain::ids::{AccessionNumber, PatientId};
+use radgate_domain::study::{PatientName, Sex};
 use radgate_domain::{Department, Study};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -31,6 +32,20 @@ pub struct DrawnExam {
     pub truth: bool,
 }
 
+/// An invented name for simulated patient `n`, taken from the exam number and not the
+/// random stream, so that naming changes no simulated outcome.
+fn synthetic_name(n: usize) -> PatientName {
+    const FAMILY: [&str; 12] = [
+        "Jansen", "de Boer", "Visser", "Smit", "Meijer", "de Groot", "Bos", "Mulder", "Peters",
+        "Hendriks", "van Dijk", "Dekker",
+    ];
+    const GIVEN: [&str; 10] = [
+        "Anna", "Sanne", "Eva", "Lotte", "Noor", "Daan", "Bram", "Sem", "Luuk", "Thijs",
+    ];
+    let given = GIVEN[(n / 12) % 5 + if n % 2 == 0 { 0 } else { 5 }];
+    PatientName::parse(format!("Sim-{}^{given}", FAMILY[n % 12])).expect("a valid name")
+}
+
 pub(crate) fn draw_exam(
     dept: &Department,
     cfg: &SimConfig,
@@ -54,8 +69,8 @@ pub(crate) fn draw_exam(
             .expect("the caller makes SH-sized accession numbers"),
         study_uid: None,
         patient: PatientId::parse(format!("SIMPAT{n:08}")).expect("valid"),
-        patient_name: None,
-        patient_sex: None,
+        patient_name: Some(synthetic_name(n)),
+        patient_sex: Some(if n % 2 == 0 { Sex::Female } else { Sex::Male }),
         patient_age_years: Some((age.round().max(0.0) as u32).clamp(spec.age.min, spec.age.max)),
         modality: spec.modality.clone(),
         procedure_code: spec.procedure_code.clone(),

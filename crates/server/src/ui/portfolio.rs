@@ -90,7 +90,7 @@ async fn build(app: &App, v: &Viewer, id: &str) -> Result<Response, Problem> {
                         tr {
                             td { (task_name(app, a.task.as_str())) }
                             td { @if a.status == AuthorizationStatus::Authorized { span.badge.ok { (status_name(t, a.status)) } } @else { span.badge.warn { (status_name(t, a.status)) } } }
-                            td { (a.supervision.map(|s| format!("{s:?}")).unwrap_or_default()) }
+                            td { (a.supervision.map(|s| t.supervision(s)).unwrap_or_default()) }
                             td { (a.evidence.join(", ")) }
                             td { (a.missing.join("; ")) }
                             td { (a.lapses_on.map(|d| d.to_string()).unwrap_or_default()) }

@@ -64,7 +64,7 @@ async fn build_dashboard(app: &App, v: &Viewer) -> Result<Response, Problem> {
                         tr {
                             td { a href=(format!("/ai/{}", a.id.as_str())) { (a.name) } br; span.muted { (a.vendor) } }
                             td { (current.version) }
-                            td { (current.status.code()) }
+                            td { (t.ai_status(current.status)) }
                             td { ul { @for w in current.register_warnings(today) { li { (w.to_string()) } } } }
                         }
                     }
@@ -99,7 +99,7 @@ fn alarms_table(v: &Viewer, alarms: &[radgate_store::Alarm]) -> Markup {
                     @for a in alarms {
                         tr.stat {
                             td { a href=(format!("/ai/{}", a.app)) { (a.app) } }
-                            td { (a.finding) } td { (a.kind) } td { (a.detail) } td { (layout::when(a.raised_at)) }
+                            td { (a.finding) } td { (t.alarm_kind(&a.kind)) } td { (a.detail) } td { (layout::when(a.raised_at)) }
                             td {
                                 @if a.cleared_at.is_none() {
                                     form method="post" action=(format!("/alarms/{}/clear", a.id)) {
@@ -189,7 +189,7 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
     };
     let name = entry.entry.name.clone();
     let body = html! {
-        p { (entry.entry.vendor) " · " (t.version) " " (entry.entry.version) " · " (t.status) " " strong { (entry.status.code()) } }
+        p { (entry.entry.vendor) " · " (t.version) " " (entry.entry.version) " · " (t.status) " " strong { (t.ai_status(entry.status)) } }
         @if !entry.warnings.is_empty() { ul { @for w in &entry.warnings { li.error { (w.to_string()) } } } }
         h2 { (t.alarms) }
         @if alarms.iter().all(|a| a.cleared_at.is_some()) { p.muted { (t.no_alarms) } }
@@ -216,7 +216,7 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
                     (layout::csrf(v))
                     label for="new-status" { (t.status) }
                     select #new-status name="status" {
-                        @for s in radgate_domain::ai::AiStatus::ALL { option value=(s.code()) selected[s == entry.status] { (s.code()) } }
+                        @for s in radgate_domain::ai::AiStatus::ALL { option value=(s.code()) selected[s == entry.status] { (t.ai_status(s)) } }
                     }
                     label for="status-reason" { (t.reason) }
                     input #status-reason type="text" name="reason" required;

@@ -187,7 +187,7 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
 fn report_markup(v: &Viewer, r: &Report, grade: Option<&radgate_store::GivenGrade>) -> Markup {
     let t = v.t();
     html! {
-        p { strong { (t.state) ": " } (r.state.code()) " · " (t.by) " " (r.author.id.as_str()) }
+        p { strong { (t.state) ": " } (t.report_state(r.state)) " · " (t.by) " " (r.author.id.as_str()) }
         pre.text { (r.content.text) }
         @if !r.content.findings.is_empty() {
             p { (t.coded_findings) ": " @for f in &r.content.findings { code { (f.as_str()) } " " } }
@@ -204,7 +204,7 @@ fn report_markup(v: &Viewer, r: &Report, grade: Option<&radgate_store::GivenGrad
                 thead { tr { th scope="col" { "v" } th scope="col" { (t.act) } th scope="col" { (t.state) } th scope="col" { (t.by) } th scope="col" { (t.at) } th scope="col" { (t.reason) } } }
                 tbody {
                     @for h in &r.history {
-                        tr { td { (h.number) } td { (h.act.code()) } td { (h.state.code()) } td { (h.by.id.as_str()) } td { (layout::when(h.at)) } td { (h.note.clone().unwrap_or_default()) } }
+                        tr { td { (h.number) } td { (t.act(h.act)) } td { (t.report_state(h.state)) } td { (h.by.id.as_str()) } td { (layout::when(h.at)) } td { (h.note.clone().unwrap_or_default()) } }
                     }
                 }
             }

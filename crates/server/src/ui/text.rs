@@ -3,7 +3,10 @@
 //! pathways) are named here too; what the department's configuration names (tasks, sites,
 //! applications) is shown as configured.
 
+use radgate_domain::ai::AiStatus;
+use radgate_domain::drift::AlarmKind;
 use radgate_domain::professional::Role;
+use radgate_domain::report::{Act, ReportState};
 use radgate_domain::workitem::WorkItemState;
 use radgate_domain::{Pathway, Priority};
 
@@ -247,6 +250,13 @@ pub struct Text {
     pub missed_finding: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
+    pub supervise_each: &'static str,
+    pub supervise_sample: &'static str,
+    pub supervise_none: &'static str,
+    pub report_states: [&'static str; 3],
+    pub acts: [&'static str; 6],
+    pub ai_statuses: [&'static str; AiStatus::ALL.len()],
+    pub alarm_kinds: [&'static str; AlarmKind::ALL.len()],
     pub priorities: [&'static str; Priority::ALL.len()],
     pub pathways: [&'static str; Pathway::ALL.len()],
     pub states: [&'static str; WorkItemState::ALL.len()],
@@ -265,6 +275,51 @@ impl Text {
 
     pub fn state(&self, s: WorkItemState) -> &'static str {
         self.states[WorkItemState::ALL.iter().position(|x| *x == s).unwrap_or(0)]
+    }
+
+    pub fn supervision(&self, s: radgate_domain::agreement::SupervisionMode) -> String {
+        use radgate_domain::agreement::SupervisionMode;
+        match s {
+            SupervisionMode::AuthorizeEach => self.supervise_each.to_string(),
+            SupervisionMode::SampleReview { fraction } => {
+                format!("{} {:.0}%", self.supervise_sample, fraction * 100.0)
+            }
+            SupervisionMode::None => self.supervise_none.to_string(),
+        }
+    }
+
+    pub fn report_state(&self, s: ReportState) -> &'static str {
+        self.report_states[match s {
+            ReportState::Draft => 0,
+            ReportState::Preliminary => 1,
+            ReportState::Authorized => 2,
+        }]
+    }
+
+    pub fn act(&self, a: Act) -> &'static str {
+        self.acts[match a {
+            Act::Drafted => 0,
+            Act::Edited => 1,
+            Act::SubmittedPreliminary => 2,
+            Act::Authorized => 3,
+            Act::ReturnedForCorrection => 4,
+            Act::Addendum => 5,
+        }]
+    }
+
+    pub fn ai_status(&self, s: AiStatus) -> &'static str {
+        self.ai_statuses[AiStatus::ALL.iter().position(|x| *x == s).unwrap_or(0)]
+    }
+
+    /// A stored alarm's kind by its code; an unknown code as it is.
+    pub fn alarm_kind<'a>(&self, code: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        AlarmKind::ALL
+            .iter()
+            .position(|k| k.code() == code)
+            .map_or(code, |i| self.alarm_kinds[i])
     }
 
     pub fn role(&self, r: Role) -> &'static str {
@@ -378,7 +433,7 @@ pub static EN: Text = Text {
     previous_preliminary: "Earlier preliminary",
     current_text: "Now",
     grade_given: "Discrepancy grade given",
-    authorizations: "My authorizations (taakdelegatie)",
+    authorizations: "Authorizations (taakdelegatie)",
     status: "Status",
     supervision: "Supervision",
     evidence: "Evidence",
@@ -397,7 +452,7 @@ pub static EN: Text = Text {
     request_assessment: "Request an assessment",
     request: "Request",
     inbox_empty: "No assessments wait for your confirmation.",
-    competence_domains: "Competence domains (mean score)",
+    competence_domains: "Assessments per competence domain (have / needed)",
     domain_names: [
         "Expertise",
         "Communication",
@@ -491,6 +546,26 @@ pub static EN: Text = Text {
     missed_finding: "Did the review find something the clearance missed?",
     yes: "yes",
     no: "no",
+    supervise_each: "a radiologist authorizes each",
+    supervise_sample: "sampled review of",
+    supervise_none: "none",
+    report_states: ["draft", "preliminary", "authorized"],
+    acts: [
+        "drafted",
+        "edited",
+        "submitted as preliminary",
+        "authorized",
+        "returned for correction",
+        "addendum",
+    ],
+    ai_statuses: ["pilot", "production", "suspended", "retired"],
+    alarm_kinds: [
+        "CUSUM of discordance",
+        "daily discordance outside the baseline",
+        "sensitivity below the floor",
+        "score distribution shifted",
+        "input mix shifted",
+    ],
     priorities: ["Stat", "Urgent", "Routine"],
     pathways: [
         "Radiologist read",
@@ -622,7 +697,7 @@ pub static NL: Text = Text {
     previous_preliminary: "Eerder voorlopig",
     current_text: "Nu",
     grade_given: "Gegeven discrepantiegraad",
-    authorizations: "Mijn bevoegdheden (taakdelegatie)",
+    authorizations: "Bevoegdheden (taakdelegatie)",
     status: "Status",
     supervision: "Supervisie",
     evidence: "Onderbouwing",
@@ -641,7 +716,7 @@ pub static NL: Text = Text {
     request_assessment: "Beoordeling aanvragen",
     request: "Aanvragen",
     inbox_empty: "Er wachten geen beoordelingen op je bevestiging.",
-    competence_domains: "Competentiedomeinen (gemiddelde score)",
+    competence_domains: "Beoordelingen per competentiedomein (behaald / nodig)",
     domain_names: [
         "Vakinhoudelijk handelen",
         "Communicatie",
@@ -735,6 +810,26 @@ pub static NL: Text = Text {
     missed_finding: "Vond de nabeoordeling iets dat gemist was?",
     yes: "ja",
     no: "nee",
+    supervise_each: "radioloog autoriseert elk",
+    supervise_sample: "steekproefsgewijze nabeoordeling van",
+    supervise_none: "geen",
+    report_states: ["concept", "voorlopig", "geautoriseerd"],
+    acts: [
+        "opgesteld",
+        "bewerkt",
+        "ingediend als voorlopig",
+        "geautoriseerd",
+        "teruggestuurd voor correctie",
+        "addendum",
+    ],
+    ai_statuses: ["pilot", "productie", "geschorst", "buiten gebruik"],
+    alarm_kinds: [
+        "CUSUM van discordantie",
+        "dagelijkse discordantie buiten de nulmeting",
+        "sensitiviteit onder de ondergrens",
+        "scoreverdeling verschoven",
+        "invoermix verschoven",
+    ],
     priorities: ["Spoed (stat)", "Urgent", "Regulier"],
     pathways: [
         "Verslag door radioloog",
