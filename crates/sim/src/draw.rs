@@ -42,7 +42,7 @@ fn synthetic_name(n: usize) -> PatientName {
     const GIVEN: [&str; 10] = [
         "Anna", "Sanne", "Eva", "Lotte", "Noor", "Daan", "Bram", "Sem", "Luuk", "Thijs",
     ];
-    let given = GIVEN[(n / 12) % 5 + if n % 2 == 0 { 0 } else { 5 }];
+    let given = GIVEN[(n / 12) % 5 + if n.is_multiple_of(2) { 0 } else { 5 }];
     PatientName::parse(format!("Sim-{}^{given}", FAMILY[n % 12])).expect("a valid name")
 }
 
@@ -70,7 +70,7 @@ pub(crate) fn draw_exam(
         study_uid: None,
         patient: PatientId::parse(format!("SIMPAT{n:08}")).expect("valid"),
         patient_name: Some(synthetic_name(n)),
-        patient_sex: Some(if n % 2 == 0 { Sex::Female } else { Sex::Male }),
+        patient_sex: Some(if n.is_multiple_of(2) { Sex::Female } else { Sex::Male }),
         patient_age_years: Some((age.round().max(0.0) as u32).clamp(spec.age.min, spec.age.max)),
         modality: spec.modality.clone(),
         procedure_code: spec.procedure_code.clone(),
