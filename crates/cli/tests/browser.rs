@@ -180,9 +180,11 @@ async fn scenario(db: &[String]) {
     wait_for(&c, "main", "preliminary", 10).await;
     log_out(&c).await;
 
-    // 3. The radiologist authorizes it with a discrepancy grade.
+    // 3. The radiologist authorizes it with a discrepancy grade, from the queue of
+    //    preliminary reports.
     log_in(&c, &base, "devries", PASSWORD).await;
-    c.goto(&format!("{base}/worklist")).await.unwrap();
+    click(&c, "nav a[href='/worklist?queue=authorize']").await;
+    wait_for(&c, "h1", "To authorize", 10).await;
     wait_for(&c, "#worklist", "ONCUI1", 10).await;
     click(&c, "button[aria-label='Claim ONCUI1']").await;
     wait_for(&c, "#authorize", "", 10).await;

@@ -661,6 +661,14 @@ fn the_worklist_and_the_study_page_show_who_the_patient_is() {
         row.contains("PSEUDO-1") && row.contains("<td>F</td>"),
         "{row}"
     );
+    // Not on the authorization queue: it has no preliminary report.
+    let queue = rad.get("/worklist?queue=authorize");
+    assert!(
+        queue.body.contains("<h1>To authorize</h1>"),
+        "{}",
+        queue.body
+    );
+    assert!(!queue.body.contains("NAME1"), "{}", queue.body);
     let page = rad.get("/studies/NAME1");
     assert!(
         page.body.contains("Visser, Anna M · PSEUDO-1"),

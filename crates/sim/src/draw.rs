@@ -70,7 +70,11 @@ pub(crate) fn draw_exam(
         study_uid: None,
         patient: PatientId::parse(format!("SIMPAT{n:08}")).expect("valid"),
         patient_name: Some(synthetic_name(n)),
-        patient_sex: Some(if n.is_multiple_of(2) { Sex::Female } else { Sex::Male }),
+        patient_sex: Some(if n.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        }),
         patient_age_years: Some((age.round().max(0.0) as u32).clamp(spec.age.min, spec.age.max)),
         modality: spec.modality.clone(),
         procedure_code: spec.procedure_code.clone(),

@@ -240,6 +240,8 @@ pub struct WorklistQuery {
     pub priority: Option<Priority>,
     /// One task of `tasks` only.
     pub task: Option<TaskTypeId>,
+    /// Only items whose study's report waits as preliminary: the authorization queue.
+    pub preliminary_only: bool,
     pub offset: u32,
     pub limit: u32,
 }
@@ -274,9 +276,14 @@ impl Store {
         let filtered = q.modality.is_some() || q.site.is_some();
         let mut page = format!(
             "SELECT w.id, w.accession, w.task, w.pathway, w.priority, w.due, w.created_at, w.state, w.assignee \
-             FROM work_items w{} WHERE w.state = 'open' AND w.task IN ({})",
+             FROM work_items w{}{} WHERE w.state = 'open' AND w.task IN ({})",
             if filtered {
                 " JOIN studies f ON f.accession = w.accession"
+            } else {
+                ""
+            },
+            if q.preliminary_only {
+                " JOIN reports r ON r.accession = w.accession AND r.state = 'preliminary'"
             } else {
                 ""
             },

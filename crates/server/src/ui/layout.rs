@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 use radgate_domain::authz;
+use radgate_domain::report::authorization_task;
 
 use super::assets;
 use super::form::Viewer;
@@ -17,6 +18,7 @@ use crate::state::App;
 pub enum Nav {
     Home,
     Worklist,
+    Queue,
     Mine,
     Portfolio,
     Inbox,
@@ -38,6 +40,13 @@ fn nav_items(v: &Viewer, app: &App) -> Vec<(Nav, String, &'static str)> {
     if !authz::tasks_for(role, &app.department, today).is_empty() {
         items.push((Nav::Worklist, "/worklist".to_string(), t.worklist));
         items.push((Nav::Mine, "/mine".to_string(), t.my_items));
+        if authz::tasks_for(role, &app.department, today).contains(&authorization_task()) {
+            items.push((
+                Nav::Queue,
+                "/worklist?queue=authorize".to_string(),
+                t.authorization_queue,
+            ));
+        }
     }
     items.push((Nav::Portfolio, "/portfolio".to_string(), t.portfolio));
     items.push((

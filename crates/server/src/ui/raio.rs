@@ -175,7 +175,7 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
             t.metrics,
             html! {
                 table {
-                    thead { tr { th scope="col" { "" } th scope="col" { (t.version) } th scope="col" { (t.finding) } th scope="col" { "n" } th scope="col" { "sensitivity" } th scope="col" { "specificity" } th scope="col" { "PPV" } th scope="col" { "NPV" } } }
+                    thead { tr { th scope="col" { (t.stratum) } th scope="col" { (t.version) } th scope="col" { (t.finding) } th scope="col" { "n" } th scope="col" { (t.sensitivity) } th scope="col" { (t.specificity) } th scope="col" { "PPV" } th scope="col" { "NPV" } } }
                     tbody {
                         @for r in rows {
                             @let c = &r.metrics.counts;

@@ -109,7 +109,7 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
                                 tr {
                                     td { (r.app.as_str()) } td { (r.app_version) } td { (f.code.as_str()) }
                                     td { @if let Some(s) = f.score { (format!("{s:.3}")) } }
-                                    td { @if f.critical { span.badge.stat { "critical" } " " } @if f.normal { span.badge.ok { "normal" } } }
+                                    td { @if f.critical { span.badge.stat { (t.critical) } " " } @if f.normal { span.badge.ok { (t.normal) } } }
                                     td { (layout::when(r.received_at)) }
                                 }
                             } }
@@ -250,7 +250,7 @@ fn work_panel(
             section.panel #gatekeeping {
                 h2 { (t.gatekeeping) }
                 p { (t.gatekeeping_help) }
-                div { strong { (t.ai_findings) ": " } (findings_cell(Some(&ai.to_vec()))) }
+                div { strong { (t.ai_findings) ": " } (findings_cell(t, Some(&ai.to_vec()))) }
                 p { strong { (t.standard_text) ": " } (STANDARD_TEXT) }
                 div.actions {
                     a.button href=(format!("/items/{}/clear", item.id)) { (t.clear_normal) }

@@ -105,12 +105,18 @@ pub struct Filters {
     site: Option<String>,
     priority: Option<String>,
     task: Option<String>,
+    /// `authorize`: the authorization queue, items whose report waits as preliminary.
+    queue: Option<String>,
     page: Option<u32>,
 }
 
 impl Filters {
     fn nonblank(v: &Option<String>) -> Option<&str> {
         v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    fn authorization_queue(&self) -> bool {
+        Filters::nonblank(&self.queue) == Some("authorize")
     }
 
     fn query_string(&self, page: u32) -> String {
@@ -120,6 +126,7 @@ impl Filters {
             ("site", &self.site),
             ("priority", &self.priority),
             ("task", &self.task),
+            ("queue", &self.queue),
         ] {
             if let Some(v) = Filters::nonblank(v) {
                 q.append_pair(k, v);
@@ -161,6 +168,7 @@ async fn query(app: &App, v: &Viewer, f: &Filters) -> Result<WorklistQuery, Prob
         site: Filters::nonblank(&f.site).map(str::to_string),
         priority,
         task,
+        preliminary_only: f.authorization_queue(),
         offset: f.page.unwrap_or(0).saturating_mul(PAGE_SIZE),
         limit: PAGE_SIZE,
     })
@@ -176,8 +184,10 @@ async fn build_page(app: &App, v: &Viewer, f: &Filters) -> Result<Response, Prob
     let (modalities, sites) = app.facets.get(app).await?;
     let selected =
         |value: &str, current: &Option<String>| Filters::nonblank(current) == Some(value);
+    let queue = f.authorization_queue();
     let body = html! {
         form.filters method="get" action="/worklist" {
+            @if queue { input type="hidden" name="queue" value="authorize"; }
             div {
                 label for="f-modality" { (t.modality) }
                 select #f-modality name="modality" {
@@ -211,7 +221,12 @@ async fn build_page(app: &App, v: &Viewer, f: &Filters) -> Result<Response, Prob
         p.muted { (t.live_updates) }
         (rows_markup(app, v, f, &q).await?)
     };
-    Ok(layout::page(v, app, t.worklist, Nav::Worklist, body))
+    let (title, nav) = if queue {
+        (t.authorization_queue, Nav::Queue)
+    } else {
+        (t.worklist, Nav::Worklist)
+    };
+    Ok(layout::page(v, app, title, nav, body))
 }
 
 /// The table alone, for the live refresh.
@@ -238,16 +253,16 @@ async fn findings_of(
     Ok(by)
 }
 
-pub fn findings_cell(results: Option<&Vec<AiResult>>) -> Markup {
+pub fn findings_cell(t: &super::text::Text, results: Option<&Vec<AiResult>>) -> Markup {
     html! {
         @if let Some(results) = results {
             @for r in results {
                 @for f in &r.findings {
                     div {
-                        @if f.critical { span.badge.stat { "!" } " " }
+                        @if f.critical { span.badge.stat { (t.critical) } " " }
                         (f.code.as_str())
                         @if let Some(s) = f.score { " " (format!("{s:.2}")) }
-                        @if f.normal { " " span.badge.ok { "normal" } }
+                        @if f.normal { " " span.badge.ok { (t.normal) } }
                     }
                 }
             }
@@ -352,7 +367,7 @@ fn row_markup(
             td { (sex.map(|s| s.code()).unwrap_or("")) }
             td { (procedure) @if let Some(s) = study { br; span.muted { (s.site) } } }
             td { (question) }
-            td { (findings_cell(ai)) }
+            td { (findings_cell(t, ai)) }
             td { (layout::when(item.due)) }
             td { (layout::time_left(t, item.due, now)) }
             td { (t.pathway(item.pathway)) }
@@ -397,7 +412,7 @@ pub async fn items_table(
                             td { (t.priority(item.priority)) }
                             td { a href=(format!("/studies/{}", item.accession)) { (item.accession.as_str()) } }
                             td { (task_name(app, item.task.as_str())) }
-                            td { (findings_cell(ai.get(item.accession.as_str()))) }
+                            td { (findings_cell(t, ai.get(item.accession.as_str()))) }
                             td { (layout::time_left(t, item.due, now)) }
                             td {
                                 @if release {
