@@ -211,7 +211,7 @@ impl FromRequestParts<App> for Caller {
             };
         }
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(Problem::unauthenticated)?;
-        match session_user(app, token).await? {
+        match session_user(app, token, true).await? {
             Some(u) => Ok(Caller::Person(u)),
             None => Err(Problem::unauthenticated()),
         }
@@ -230,12 +230,21 @@ pub(crate) fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Opti
         .map(|(_, value)| value)
 }
 
-/// The person whose live session `token` is, if any (ends idle sessions).
-pub(crate) async fn session_user(app: &App, token: &str) -> Result<Option<User>, Problem> {
-    Ok(app
-        .store
-        .session_user(&sha256_hex(token), chrono::Utc::now(), app.session_idle)
-        .await?)
+/// The person whose live session `token` is, if any (ends idle sessions); `used`: the
+/// request counts as the person's activity (not so for what the browser asks by itself).
+pub(crate) async fn session_user(
+    app: &App,
+    token: &str,
+    used: bool,
+) -> Result<Option<User>, Problem> {
+    let (hash, now) = (sha256_hex(token), chrono::Utc::now());
+    Ok(if used {
+        app.store.session_user(&hash, now, app.session_idle).await?
+    } else {
+        app.store
+            .session_user_unused(&hash, now, app.session_idle)
+            .await?
+    })
 }
 
 /// Slows down password guessing without letting anyone lock another person out. Failures

@@ -118,6 +118,28 @@ impl Store {
         now: DateTime<Utc>,
         idle: chrono::Duration,
     ) -> Result<Option<User>> {
+        self.live_session(token_hash, now, idle, true).await
+    }
+
+    /// As [`Store::session_user`], without counting as a use: for what the browser asks
+    /// by itself (a worklist refreshing on a screen nobody touches), which must not keep
+    /// an unattended session open.
+    pub async fn session_user_unused(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<User>> {
+        self.live_session(token_hash, now, idle, false).await
+    }
+
+    async fn live_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+        used: bool,
+    ) -> Result<Option<User>> {
         let row = sqlx::query(
             "SELECT u.username, u.professional_id, u.role, u.password_hash, COALESCE(s.last_seen, s.created_at) AS seen \
              FROM sessions s JOIN users u ON u.username = s.username \
@@ -133,7 +155,7 @@ impl Store {
             return Ok(None);
         };
         let seen: i64 = row.try_get("seen")?;
-        if millis(now) - seen >= 60_000 {
+        if used && millis(now) - seen >= 60_000 {
             sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
                 .bind(millis(now))
                 .bind(token_hash)

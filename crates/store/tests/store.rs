@@ -972,6 +972,30 @@ async fn sessions_end_when_idle_and_when_the_password_changes() {
                 .is_none(),
             "{backend}"
         );
+        // What the browser asks by itself does not count as use: a session only refreshed
+        // in the background ends when idle.
+        store
+            .create_session("tok-bg", "devries", at(100), at(700))
+            .await
+            .unwrap();
+        for m in [110, 120, 129] {
+            assert!(
+                store
+                    .session_user_unused("tok-bg", at(m), idle)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "{backend}"
+            );
+        }
+        assert!(
+            store
+                .session_user_unused("tok-bg", at(131), idle)
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}: background refreshes kept the session open"
+        );
         // The absolute expiry holds however busy the session is.
         store
             .create_session("tok2", "devries", t0(), t0() + Duration::hours(1))

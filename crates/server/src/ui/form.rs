@@ -72,7 +72,10 @@ async fn viewer(parts: &Parts, app: &App) -> Result<Option<Viewer>, Problem> {
     let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    Ok(session_user(app, token).await?.map(|user| Viewer {
+    // htmx asks only for the live worklist's refresh: the browser's doing, not the
+    // person's, so it does not keep an unattended session open.
+    let used = !parts.headers.contains_key("hx-request");
+    Ok(session_user(app, token, used).await?.map(|user| Viewer {
         user,
         lang: lang_of(&parts.headers),
         csrf: csrf_of(token),
