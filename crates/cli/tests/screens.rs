@@ -537,6 +537,22 @@ fn the_demo_seeds_a_past_that_fills_the_screens() {
         .parse()
         .unwrap();
     assert!(reviewed > 0, "no seeded reviews");
+    // The RAIO decides the pilot on its page, once.
+    let p = post_from(
+        &mut raio,
+        "/pilots/demo-fracture-pilot",
+        "/pilots/demo-fracture-pilot/decision",
+        &[
+            ("outcome", "stop"),
+            ("reason", "Sensitivity fell below what was declared"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let decided = raio.get("/pilots/demo-fracture-pilot");
+    assert!(
+        decided.body.contains("id=\"decision\"") && decided.body.contains("Sensitivity fell below")
+    );
+    assert!(!decided.body.contains("id=\"decide\""), "decided once");
     let audit = raio.get("/audit?actor=demo-history");
     assert!(audit.body.contains("The audit chain is intact"));
     assert!(audit.body.matches("<tr>").count() > 50);
@@ -673,5 +689,279 @@ fn the_worklist_and_the_study_page_show_who_the_patient_is() {
     assert!(
         page.body.contains("Visser, Anna M · PSEUDO-1"),
         "the study page names the patient"
+    );
+}
+
+/// Posts `fields` with the page's CSRF token, after loading `page` for it.
+fn post_from(s: &mut Session, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    let token = csrf(&s.get(page).body);
+    let mut all = vec![("csrf", token.as_str())];
+    all.extend_from_slice(fields);
+    s.post(action, &all)
+}
+
+#[test]
+fn a_returned_report_comes_back_and_the_radiologist_sees_what_changed() {
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "diff")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    let key = support::http::provision(&db);
+    let s = Server::start(&db);
+    let study = support::http::study("DIFF1", "CTTHAB-ONC", "CT", "ABDOMEN");
+    let r = support::http::call(
+        "POST",
+        &format!("{}/api/v1/studies", s.url),
+        Some(&key),
+        None,
+        Some(&study),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let item = r.body["work_items"][0]["id"].as_u64().unwrap().to_string();
+    let (mut ap, mut rad) = (Session::new(&s.url), Session::new(&s.url));
+    assert_eq!(ap.log_in("smit", PASSWORD).status, 303);
+    assert_eq!(rad.log_in("devries", PASSWORD).status, 303);
+    // The delegate claims and submits through the screens.
+    let p = post_from(&mut ap, "/worklist", &format!("/items/{item}/claim"), &[]);
+    assert_eq!(p.location.as_deref(), Some("/studies/DIFF1"));
+    let text = "Liver: two metastases.\nLargest 21 mm.\nNo new lesions.";
+    let p = post_from(
+        &mut ap,
+        "/studies/DIFF1",
+        "/studies/DIFF1/report",
+        &[("text", text), ("action", "submit")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    // The radiologist claims from the queue and returns it with a reason.
+    let queue = rad.get("/worklist?queue=authorize");
+    let at = queue
+        .body
+        .find("action=\"/items/")
+        .expect("the report waits in the queue")
+        + 15;
+    let auth_item = queue.body[at..at + queue.body[at..].find('/').unwrap()].to_string();
+    assert_eq!(
+        post_from(
+            &mut rad,
+            "/worklist?queue=authorize",
+            &format!("/items/{auth_item}/claim"),
+            &[]
+        )
+        .status,
+        303
+    );
+    let page = rad.get("/studies/DIFF1");
+    assert!(
+        page.body.contains("id=\"authorize\"") && !page.body.contains("<del>"),
+        "no earlier version yet"
+    );
+    let p = post_from(
+        &mut rad,
+        "/studies/DIFF1",
+        "/studies/DIFF1/return",
+        &[("reason", "Measure the largest lesion again")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    // Back on the delegate's own items, corrected and submitted again.
+    assert!(
+        ap.get("/mine").body.contains("DIFF1"),
+        "a returned report is the author's again"
+    );
+    let corrected = "Liver: two metastases.\nLargest 24 mm.\nNo new lesions.";
+    let p = post_from(
+        &mut ap,
+        "/studies/DIFF1",
+        "/studies/DIFF1/report",
+        &[("text", corrected), ("action", "submit")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let queue = rad.get("/worklist?queue=authorize");
+    let at = queue
+        .body
+        .find("action=\"/items/")
+        .expect("back in the queue")
+        + 15;
+    let again = queue.body[at..at + queue.body[at..].find('/').unwrap()].to_string();
+    assert_eq!(
+        post_from(
+            &mut rad,
+            "/worklist?queue=authorize",
+            &format!("/items/{again}/claim"),
+            &[]
+        )
+        .status,
+        303
+    );
+    let page = rad.get("/studies/DIFF1");
+    assert!(
+        page.body.contains("<del>Largest 21 mm.</del>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<ins>Largest 24 mm.</ins>"));
+    assert!(
+        page.body.contains("Measure the largest lesion again"),
+        "the reason is in the history"
+    );
+    // A grade is required; then it is authorized and the grade shows.
+    let p = post_from(&mut rad, "/studies/DIFF1", "/studies/DIFF1/authorize", &[]);
+    assert_eq!(p.status, 422);
+    assert!(
+        p.body.contains("grade this delegated preliminary report"),
+        "{}",
+        p.body
+    );
+    let p = post_from(
+        &mut rad,
+        "/studies/DIFF1",
+        "/studies/DIFF1/authorize",
+        &[("discrepancy", "0")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(ap.get("/studies/DIFF1").body.contains("0: no discrepancy"));
+}
+
+#[test]
+fn a_thesis_committee_scores_deliberates_and_finalises_on_the_screens() {
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "rubric")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    support::http::provision_people(&db);
+    add_account(&db, "koster", "edu-koster");
+    let s = Server::start(&db);
+    let setup = serde_json::json!({"id": "thesis-ui", "rubric": "miro-thesis", "subject": "ap-smit",
+        "title": "AI triage of chest radiographs",
+        "committee": [{"person": "rad-devries", "background": "medical"},
+                      {"person": "edu-koster", "background": "technical"}]});
+    let staff_cookie = support::http::login(&s.url, "koster");
+    let r = support::http::call(
+        "POST",
+        &format!("{}/api/v1/rubric-assessments", s.url),
+        None,
+        Some(&staff_cookie),
+        Some(&setup),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (mut rad, mut staff) = (Session::new(&s.url), Session::new(&s.url));
+    assert_eq!(rad.log_in("devries", PASSWORD).status, 303);
+    assert_eq!(staff.log_in("koster", PASSWORD).status, 303);
+    // The committee member finds it on the home screen.
+    assert!(rad.get("/").body.contains("/rubric-assessments/thesis-ui"));
+    let page = "/rubric-assessments/thesis-ui";
+    for (who, bump) in [(&mut rad, "7"), (&mut staff, "6")] {
+        let p = post_from(
+            who,
+            page,
+            "/rubric-assessments/thesis-ui/scores",
+            &[
+                ("score.question", bump),
+                ("score.method", "6"),
+                ("score.analysis", "5"),
+                ("score.writing", "8"),
+                ("comment.method", "sample size argued"),
+            ],
+        );
+        assert_eq!(p.status, 303, "{}", p.body);
+    }
+    let agreed = [
+        ("agreed.question", "7"),
+        ("agreed.method", "6"),
+        ("agreed.analysis", "5"),
+        ("agreed.writing", "8"),
+    ];
+    let p = post_from(
+        &mut rad,
+        page,
+        "/rubric-assessments/thesis-ui/finalise",
+        &agreed,
+    );
+    assert_eq!(p.status, 409, "no deliberation on record yet");
+    assert!(p.body.contains("deliberation"), "{}", p.body);
+    let p = post_from(
+        &mut staff,
+        page,
+        "/rubric-assessments/thesis-ui/deliberation",
+        &[("text", "Question scores differ by one; agreed on 7.")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = post_from(
+        &mut rad,
+        page,
+        "/rubric-assessments/thesis-ui/finalise",
+        &agreed,
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let done = rad.get(page);
+    assert!(done.body.contains("Question scores differ by one") && done.body.contains("finalised"));
+    assert!(done.body.contains("sample size argued"));
+    assert!(
+        !done.body.contains("id=\"finalise\""),
+        "nothing left to finalise"
+    );
+    // Programme staff: the cohort, the sample, the rubric with its agreement report.
+    let cohort = staff.get("/programmes/miro-master");
+    assert_eq!(cohort.status, 200);
+    assert!(
+        cohort.body.contains("/portfolio/ap-smit") && cohort.body.contains("/portfolio/ap-dekker")
+    );
+    let rubric = staff.get("/rubrics/miro-thesis");
+    assert!(rubric.body.contains("AI triage of chest radiographs"));
+    assert!(rubric.body.contains("Assessor agreement"));
+}
+
+#[test]
+fn only_the_raio_changes_an_applications_status_on_the_screens_and_says_why() {
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "status")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    support::http::provision_people(&db);
+    add_account(&db, "bakker", "rad-bakker");
+    let s = Server::start(&db);
+    let (mut raio, mut rad) = (Session::new(&s.url), Session::new(&s.url));
+    assert_eq!(raio.log_in("bakker", PASSWORD).status, 303);
+    assert_eq!(rad.log_in("devries", PASSWORD).status, 303);
+    let page = "/ai/cspine-fracture";
+    assert!(
+        !rad.get(page).body.contains("id=\"status\""),
+        "a radiologist is not offered it"
+    );
+    let p = post_from(
+        &mut rad,
+        page,
+        "/ai/cspine-fracture/status",
+        &[("status", "suspended"), ("reason", "x")],
+    );
+    assert_eq!(p.status, 403);
+    let p = post_from(
+        &mut raio,
+        page,
+        "/ai/cspine-fracture/status",
+        &[("status", "suspended"), ("reason", "")],
+    );
+    assert_eq!(p.status, 422, "a reason is required");
+    let p = post_from(
+        &mut raio,
+        page,
+        "/ai/cspine-fracture/status",
+        &[
+            ("status", "suspended"),
+            ("reason", "Vendor field safety notice FSN-12"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let after = rad.get(page);
+    assert!(
+        after.body.contains("pilot → suspended")
+            && after.body.contains("Vendor field safety notice FSN-12"),
+        "{}",
+        after.body
     );
 }
