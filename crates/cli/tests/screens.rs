@@ -965,3 +965,37 @@ fn only_the_raio_changes_an_applications_status_on_the_screens_and_says_why() {
         after.body
     );
 }
+
+#[test]
+fn the_audit_viewer_says_when_the_chain_is_broken() {
+    let path = fresh_sqlite("screens", "audit");
+    let db = vec!["--db".to_string(), path.to_string_lossy().into_owned()];
+    add_account(&db, "devries", "rad-devries");
+    let s = Server::start(&db);
+    let mut rad = Session::new(&s.url);
+    assert_eq!(rad.log_in("devries", PASSWORD).status, 303);
+    let page = rad.get("/audit");
+    assert!(
+        page.body.contains("The audit chain is intact"),
+        "{}",
+        page.body
+    );
+    // Someone rewrites history in the database; the next verification names the event.
+    let altered = support::scalar(
+        &db[1],
+        "UPDATE audit_events SET actor = 'someone-else' WHERE seq = (SELECT MAX(seq) FROM audit_events WHERE actor = $1) RETURNING CAST(seq AS TEXT)",
+        "rad-devries",
+    )
+    .expect("a login event to alter");
+    let p = post_from(&mut rad, "/audit", "/audit/verify", &[]);
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("The audit chain is BROKEN"), "{}", p.body);
+    assert!(
+        p.body.contains(&format!("audit event {altered}")),
+        "{}",
+        p.body
+    );
+    // The search finds events by actor.
+    let found = rad.get("/audit?actor=someone-else");
+    assert!(found.body.contains("<td>someone-else</td>"));
+}

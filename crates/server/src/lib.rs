@@ -140,6 +140,7 @@ impl Server {
             ris: config.ris.map(Arc::new),
             changes: Arc::default(),
             facets: Arc::default(),
+            chain_check: Arc::default(),
             viewer_url: config.viewer_url,
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;

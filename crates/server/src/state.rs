@@ -28,6 +28,8 @@ pub struct App {
     pub changes: Arc<crate::ui::Changes>,
     /// The worklist filters' choices, reused for a while.
     pub facets: Arc<crate::ui::Facets>,
+    /// The audit viewer's last walk of the chain.
+    pub chain_check: Arc<crate::ui::ChainCheck>,
     /// The department's image viewer, with `{study_uid}` and `{accession}` filled in per
     /// study (e.g. OHIF's `/viewer?StudyInstanceUIDs={study_uid}`).
     pub viewer_url: Option<String>,

@@ -19,6 +19,41 @@ use crate::problem::Problem;
 use crate::state::App;
 
 const AUDIT_PAGE: u32 = 100;
+/// How long a verification of the whole audit chain is shown before the next page view
+/// walks the chain again (a walk reads every event, so it is not done per page).
+const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The last walk of the audit chain: when, and what it found.
+#[derive(Default)]
+pub struct ChainCheck {
+    last: std::sync::Mutex<Option<Verified>>,
+}
+
+type Verified = (
+    std::time::Instant,
+    chrono::DateTime<Utc>,
+    Result<radgate_store::ChainReport, radgate_store::ChainBreak>,
+);
+
+impl ChainCheck {
+    /// The latest verification, walking the chain again when it is older than
+    /// [`VERIFIED_FOR`] or `now` asks for it.
+    async fn get(&self, app: &App, now: bool) -> Result<Verified, Problem> {
+        if !now
+            && let Some(v) = self.last.lock().expect("chain check lock").as_ref()
+            && v.0.elapsed() < VERIFIED_FOR
+        {
+            return Ok(v.clone());
+        }
+        let v = (
+            std::time::Instant::now(),
+            Utc::now(),
+            app.store.verify_audit().await?,
+        );
+        *self.last.lock().expect("chain check lock") = Some(v.clone());
+        Ok(v)
+    }
+}
 
 fn require_audit_reader(v: &Viewer) -> Result<(), Problem> {
     if authz::may_read_audit(v.user.role) {
@@ -83,10 +118,24 @@ fn day_start(field: &'static str, s: &Option<String>) -> Result<Option<i64>, Pro
 }
 
 pub async fn audit(State(app): State<App>, v: Viewer, Query(q): Query<AuditQuery>) -> Response {
-    shown(&v, build_audit(&app, &v, &q).await)
+    shown(&v, build_audit(&app, &v, &q, false).await)
 }
 
-async fn build_audit(app: &App, v: &Viewer, q: &AuditQuery) -> Result<Response, Problem> {
+/// Walks the whole chain now, whatever the last walk found.
+pub async fn verify(State(app): State<App>, posted: Posted) -> Response {
+    let v = posted.viewer;
+    shown(
+        &v,
+        build_audit(&app, &v, &AuditQuery::default(), true).await,
+    )
+}
+
+async fn build_audit(
+    app: &App,
+    v: &Viewer,
+    q: &AuditQuery,
+    verify_now: bool,
+) -> Result<Response, Problem> {
     let t = v.t();
     require_audit_reader(v)?;
     let search = AuditSearch {
@@ -100,7 +149,7 @@ async fn build_audit(app: &App, v: &Viewer, q: &AuditQuery) -> Result<Response, 
         limit: AUDIT_PAGE,
     };
     let events = app.store.audit_search(&search).await?;
-    let chain = app.store.verify_audit().await?;
+    let (_, verified_at, chain) = app.chain_check.get(app, verify_now).await?;
     let value = |s: &Option<String>| s.clone().unwrap_or_default();
     let older = events
         .last()
@@ -125,6 +174,11 @@ async fn build_audit(app: &App, v: &Viewer, q: &AuditQuery) -> Result<Response, 
         @match &chain {
             Ok(report) => p.notice #chain { (t.chain_intact) " " (report.events) " " (t.events) ". " (t.head_hash) ": " code { (report.head) } },
             Err(brk) => p.error #chain role="alert" { (t.chain_broken) ": " (brk.to_string()) },
+        }
+        form.inline method="post" action="/audit/verify" {
+            (layout::csrf(v))
+            span.muted { (t.verified_at) " " (layout::when(verified_at)) " " }
+            button.secondary type="submit" { (t.verify_now) }
         }
         form.filters method="get" action="/audit" {
             div { label for="a-subject" { (t.subject) " / " (t.accession) } input #a-subject type="search" name="subject" value=(value(&q.subject)); }

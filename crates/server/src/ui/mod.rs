@@ -30,6 +30,7 @@ pub use form::Viewer;
 pub fn asset_bytes() -> usize {
     assets::total_bytes()
 }
+pub use admin::ChainCheck;
 pub use worklist::{Changes, Facets};
 
 /// The browser may load and connect to nothing but this server: no inline script or
@@ -93,6 +94,7 @@ pub fn router() -> Router<App> {
         )
         .route("/reconciliation", get(admin::reconciliation))
         .route("/audit", get(admin::audit))
+        .route("/audit/verify", post(admin::verify))
         .route("/policy", get(admin::policy))
         .route("/policy/explain", post(admin::explain))
         .layer(axum::middleware::from_fn(secure_headers))

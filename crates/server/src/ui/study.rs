@@ -24,10 +24,6 @@ use crate::problem::Problem;
 use crate::reports::{Grading, Reason, Text};
 use crate::state::App;
 
-/// The text a gatekeeper's clearance stands for.
-pub const STANDARD_TEXT: &str =
-    "No abnormalities requiring a radiologist's report (AI normal, cleared by gatekeeper).";
-
 pub async fn page(State(app): State<App>, v: Viewer, Path(acc): Path<String>) -> Response {
     shown(&v, build(&app, &v, &acc).await)
 }
@@ -63,14 +59,11 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
     let mine = held(app, v, &items);
     let now = Utc::now();
     let viewer_link = match (&app.viewer_url, study.as_ref()) {
-        (Some(template), Some(s)) => Some(
-            template
-                .replace(
-                    "{study_uid}",
-                    s.study_uid.as_ref().map_or("", |u| u.as_str()),
-                )
-                .replace("{accession}", acc),
-        ),
+        (Some(template), Some(s)) => Some(viewer_url(
+            template,
+            s.study_uid.as_ref().map_or("", |u| u.as_str()),
+            acc,
+        )),
         _ => None,
     };
     let body = html! {
@@ -184,6 +177,15 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
     ))
 }
 
+/// The department's viewer for one study: the template with the study's UID and accession
+/// number filled in, each percent-encoded so that no value changes the URL's shape.
+pub fn viewer_url(template: &str, study_uid: &str, accession: &str) -> String {
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    template
+        .replace("{study_uid}", &enc(study_uid))
+        .replace("{accession}", &enc(accession))
+}
+
 fn report_markup(v: &Viewer, r: &Report, grade: Option<&radgate_store::GivenGrade>) -> Markup {
     let t = v.t();
     html! {
@@ -251,7 +253,7 @@ fn work_panel(
                 h2 { (t.gatekeeping) }
                 p { (t.gatekeeping_help) }
                 div { strong { (t.ai_findings) ": " } (findings_cell(t, Some(&ai.to_vec()))) }
-                p { strong { (t.standard_text) ": " } (STANDARD_TEXT) }
+                p { strong { (t.standard_text) ": " } (t.standard_clearance) }
                 div.actions {
                     a.button href=(format!("/items/{}/clear", item.id)) { (t.clear_normal) }
                     a.button.secondary href=(format!("/items/{}/escalate", item.id)) { (t.escalate) }
@@ -371,7 +373,7 @@ fn confirm_page(
         form method="post" action=(format!("/items/{id}/{action}")) {
             (layout::csrf(v))
             p { (question) }
-            @if action == "clear" { p { strong { (t.standard_text) ": " } (STANDARD_TEXT) } }
+            @if action == "clear" { p { strong { (t.standard_text) ": " } (t.standard_clearance) } }
             div.actions {
                 button type="submit" { (label) }
                 a.button.secondary href="/mine" { (t.cancel) }
@@ -529,4 +531,29 @@ pub async fn addendum(State(app): State<App>, Path(acc): Path<String>, posted: P
         crate::reports::addendum(State(app), v.caller(), Path(acc.clone()), Body(text)).await,
         &format!("/studies/{acc}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::viewer_url;
+
+    #[test]
+    fn the_viewer_link_fills_the_template_and_keeps_its_shape() {
+        assert_eq!(
+            viewer_url(
+                "https://pacs/ohif/viewer?StudyInstanceUIDs={study_uid}",
+                "1.2.840.1",
+                "A1"
+            ),
+            "https://pacs/ohif/viewer?StudyInstanceUIDs=1.2.840.1"
+        );
+        assert_eq!(
+            viewer_url(
+                "https://pacs/launch?acc={accession}&uid={study_uid}",
+                "1.2",
+                "A&B #1"
+            ),
+            "https://pacs/launch?acc=A%26B+%231&uid=1.2"
+        );
+    }
 }
