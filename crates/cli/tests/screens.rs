@@ -692,6 +692,20 @@ fn the_worklist_and_the_study_page_show_who_the_patient_is() {
     );
 }
 
+/// Claims the first item `page` lists, as its claim button would; returns the item's id.
+fn claim_first(s: &mut Session, page: &str) -> String {
+    let list = s.get(page);
+    let at = list
+        .body
+        .find("action=\"/items/")
+        .expect("an item to claim")
+        + 15;
+    let id = list.body[at..at + list.body[at..].find('/').unwrap()].to_string();
+    let p = post_from(s, page, &format!("/items/{id}/claim"), &[]);
+    assert_eq!(p.status, 303, "{}", p.body);
+    id
+}
+
 /// Posts `fields` with the page's CSRF token, after loading `page` for it.
 fn post_from(s: &mut Session, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
     let token = csrf(&s.get(page).body);
@@ -735,23 +749,7 @@ fn a_returned_report_comes_back_and_the_radiologist_sees_what_changed() {
     );
     assert_eq!(p.status, 303, "{}", p.body);
     // The radiologist claims from the queue and returns it with a reason.
-    let queue = rad.get("/worklist?queue=authorize");
-    let at = queue
-        .body
-        .find("action=\"/items/")
-        .expect("the report waits in the queue")
-        + 15;
-    let auth_item = queue.body[at..at + queue.body[at..].find('/').unwrap()].to_string();
-    assert_eq!(
-        post_from(
-            &mut rad,
-            "/worklist?queue=authorize",
-            &format!("/items/{auth_item}/claim"),
-            &[]
-        )
-        .status,
-        303
-    );
+    claim_first(&mut rad, "/worklist?queue=authorize");
     let page = rad.get("/studies/DIFF1");
     assert!(
         page.body.contains("id=\"authorize\"") && !page.body.contains("<del>"),
@@ -777,23 +775,7 @@ fn a_returned_report_comes_back_and_the_radiologist_sees_what_changed() {
         &[("text", corrected), ("action", "submit")],
     );
     assert_eq!(p.status, 303, "{}", p.body);
-    let queue = rad.get("/worklist?queue=authorize");
-    let at = queue
-        .body
-        .find("action=\"/items/")
-        .expect("back in the queue")
-        + 15;
-    let again = queue.body[at..at + queue.body[at..].find('/').unwrap()].to_string();
-    assert_eq!(
-        post_from(
-            &mut rad,
-            "/worklist?queue=authorize",
-            &format!("/items/{again}/claim"),
-            &[]
-        )
-        .status,
-        303
-    );
+    claim_first(&mut rad, "/worklist?queue=authorize");
     let page = rad.get("/studies/DIFF1");
     assert!(
         page.body.contains("<del>Largest 21 mm.</del>"),

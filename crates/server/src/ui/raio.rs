@@ -136,30 +136,19 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
         by: Some(by.to_string()),
         auc: false,
     };
-    let by_month: Vec<MetricsRow> = crate::monitoring::metrics(
-        State(app.clone()),
-        caller.clone(),
-        Path(id.clone()),
-        Params(window("month")),
-    )
-    .await?
-    .0;
-    let by_site: Vec<MetricsRow> = crate::monitoring::metrics(
-        State(app.clone()),
-        caller.clone(),
-        Path(id.clone()),
-        Params(window("site")),
-    )
-    .await?
-    .0;
-    let by_scanner: Vec<MetricsRow> = crate::monitoring::metrics(
-        State(app.clone()),
-        caller.clone(),
-        Path(id.clone()),
-        Params(window("scanner")),
-    )
-    .await?
-    .0;
+    let mut strata: Vec<Vec<MetricsRow>> = Vec::new();
+    for by in ["month", "site", "scanner"] {
+        let rows = crate::monitoring::metrics(
+            State(app.clone()),
+            caller.clone(),
+            Path(id.clone()),
+            Params(window(by)),
+        )
+        .await?;
+        strata.push(rows.0);
+    }
+    let [by_month, by_site, by_scanner] = <[Vec<MetricsRow>; 3]>::try_from(strata)
+        .unwrap_or_else(|_| unreachable!("three strata asked, three answered"));
     let alarms = app.store.alarms(&id, false).await?;
     let pilots: Vec<_> = app
         .store
