@@ -31,6 +31,7 @@ pub mod rubric;
 pub mod safety;
 pub mod sampling;
 pub mod study;
+pub mod thesis;
 pub mod workitem;
 
 pub use decision::{Decision, Pathway};
