@@ -29,6 +29,8 @@ pub struct Department {
     pub programmes: Vec<Programme>,
     pub trainees: Vec<Trainee>,
     pub rubrics: Vec<Rubric>,
+    pub institutions: Vec<crate::placement::Institution>,
+    pub placements: Vec<crate::placement::Placement>,
 }
 
 impl Department {
@@ -202,6 +204,26 @@ impl Department {
             }
             t.finish(&mut r);
         }
+        let mut institutions = Vec::new();
+        let mut institution_ids = Ids::new("institution");
+        for mut t in top.tables(&mut r, "institution") {
+            let id = institution_ids.read(&mut r, &mut t);
+            if let Some(i) = crate::placement::parse_institution(&mut r, &mut t, id) {
+                institutions.push(i);
+            }
+            t.finish(&mut r);
+        }
+        let mut placements = Vec::new();
+        let mut placement_ids = Ids::new("placement");
+        for mut t in top.tables(&mut r, "placement") {
+            let id = placement_ids.read(&mut r, &mut t);
+            if let Some(p) =
+                crate::placement::parse_placement(&mut r, &mut t, id, &professionals, &institutions)
+            {
+                placements.push(p);
+            }
+            t.finish(&mut r);
+        }
         let mut rubrics = Vec::new();
         let mut rubric_ids = Ids::new("rubric");
         for mut t in top.tables(&mut r, "rubric") {
@@ -255,6 +277,8 @@ impl Department {
             programmes,
             trainees,
             rubrics,
+            institutions,
+            placements,
         })
     }
 }

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod matching;
 pub mod monitoring;
 pub mod pilot;
+pub mod placement;
 pub mod policy;
 pub mod portfolio;
 pub mod portfolio_csv;

@@ -29,6 +29,11 @@ pub struct Programme {
     /// Whether its staff assess its trainees (record and confirm KKBs), besides their
     /// supervisors and the radiologists (`staff_assess`, default false).
     pub staff_assess: bool,
+    /// What placement matching forbids across rounds (`variety`: `none`, the default, or
+    /// `no_repeat_kind`).
+    pub variety: crate::matching::VarietyRule,
+    /// The seed of the placements' lottery (`matching_seed`, default 1).
+    pub matching_seed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -256,6 +261,32 @@ pub(crate) fn parse_programme(
     let name = t.req_string(r, "name").map(|v| v.value);
     let staff = people_list(r, t, "staff", people);
     let staff_assess = t.boolean(r, "staff_assess").is_some_and(|b| b.value);
+    let variety = match t.string(r, "variety") {
+        None => crate::matching::VarietyRule::None,
+        Some(v) => match v.value.as_str() {
+            "none" => crate::matching::VarietyRule::None,
+            "no_repeat_kind" => crate::matching::VarietyRule::NoRepeatKind,
+            other => {
+                r.error(
+                    v.line,
+                    format!("variety is `none` or `no_repeat_kind`, not `{other}`"),
+                );
+                crate::matching::VarietyRule::None
+            }
+        },
+    };
+    let matching_seed = t
+        .integer(r, "matching_seed")
+        .map_or(1, |v| match u64::try_from(v.value) {
+            Ok(s) => s,
+            Err(_) => {
+                r.error(
+                    v.line,
+                    format!("matching_seed must not be negative, got {}", v.value),
+                );
+                1
+            }
+        });
     let review_fraction = t.float(r, "review_fraction").map_or(0.1, |v| {
         if (0.0..=1.0).contains(&v.value) {
             v.value
@@ -323,6 +354,8 @@ pub(crate) fn parse_programme(
         requirements: requirements?,
         review_fraction,
         staff_assess,
+        variety,
+        matching_seed,
     })
 }
 
