@@ -388,6 +388,21 @@ enum ProgrammeCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Match a placement round: the trainees' rankings, stable (trainee-proposing
+    /// deferred acceptance) under the programme's variety rule and seed; stores the result
+    Match {
+        #[command(flatten)]
+        database: Database,
+        #[arg(long)]
+        department: PathBuf,
+        #[arg(long)]
+        programme: String,
+        /// The round, e.g. 2026-2; rounds order by this id
+        #[arg(long)]
+        round: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -953,6 +968,22 @@ fn main() -> ExitCode {
             &programme,
             fraction,
             seed,
+            format,
+        ),
+        Command::Programme {
+            command:
+                ProgrammeCommand::Match {
+                    database,
+                    department,
+                    programme,
+                    round,
+                    format,
+                },
+        } => programme_cmd::match_round(
+            serve_cmd::Target::from(&database),
+            &department,
+            &programme,
+            &round,
             format,
         ),
     };

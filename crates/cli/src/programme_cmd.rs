@@ -154,6 +154,75 @@ pub fn sample(
     Ok(())
 }
 
+/// Matches a placement round from the rankings in the database, stores the result (the
+/// later rounds' variety rule reads it) and prints it.
+pub fn match_round(
+    target: Target,
+    department: &Path,
+    id: &str,
+    round: &str,
+    format: Format,
+) -> Result<()> {
+    use radgate_domain::placement;
+    let (dept, _) = load::department(department)?;
+    let programme = programme_of(&dept, id)?;
+    if round.is_empty()
+        || round.len() > 32
+        || !round
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        bail!("--round is 1 to 32 letters, digits, `.`, `_` or `-`, got {round:?}");
+    }
+    let outcome = load::runtime()?.block_on(async {
+        let store = target.open().await?;
+        let rankings = store.rankings(&programme.id, round).await?;
+        let history = store.placements_before(&programme.id, round).await?;
+        let outcome = placement::match_round(&dept, programme, &rankings, &history)?;
+        store
+            .record_round(&programme.id, round, &outcome.placed, "cli", Utc::now())
+            .await?;
+        anyhow::Ok(outcome)
+    })?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
+        Format::Text => {
+            let s = &outcome.shares;
+            println!(
+                "{} round {round} (seed {}): {} trainees; {:.0}% first choice, {:.0}% within their top three, {:.0}% unmatched",
+                programme.id,
+                outcome.seed,
+                s.trainees,
+                100.0 * s.first_choice,
+                100.0 * s.top_three,
+                100.0 * s.unmatched
+            );
+            for p in &outcome.placed {
+                println!(
+                    "  {:<14} {:<16} choice {}  medical {}  technical {}{}",
+                    p.trainee.as_str(),
+                    p.placement,
+                    p.choice,
+                    p.medical_supervisor,
+                    p.technical_supervisor.as_deref().unwrap_or("-"),
+                    if p.technical_assigned {
+                        " (assigned)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            for t in &outcome.unmatched {
+                println!("  {:<14} unmatched", t.as_str());
+            }
+            for e in outcome.excluded.iter().filter(|e| e.cost_a_claim) {
+                println!("  {}: not {} ({})", e.trainee, e.placement, e.reason);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn progress_text(p: &Progress, detail: bool) -> String {
     let status = match p.status {
         ProgressStatus::NotStarted => "not started",

@@ -981,3 +981,160 @@ fn the_audit_viewer_says_when_the_chain_is_broken() {
     let found = rad.get("/audit?actor=someone-else");
     assert!(found.body.contains("<td>someone-else</td>"));
 }
+
+#[test]
+fn trainees_rank_placements_and_staff_match_the_round_on_both_backends() {
+    for db in support::databases("placements") {
+        add_account(&db, "smit", "ap-smit");
+        add_account(&db, "dekker", "ap-dekker");
+        add_account(&db, "koster", "edu-koster");
+        add_account(&db, "devries", "rad-devries");
+        let s = Server::start(&db);
+        let (mut smit, mut dekker, mut staff, mut rad) = (
+            Session::new(&s.url),
+            Session::new(&s.url),
+            Session::new(&s.url),
+            Session::new(&s.url),
+        );
+        for (who, user) in [
+            (&mut smit, "smit"),
+            (&mut dekker, "dekker"),
+            (&mut staff, "koster"),
+            (&mut rad, "devries"),
+        ] {
+            assert_eq!(who.log_in(user, PASSWORD).status, 303);
+        }
+        // Round 2026-1 through the API (both want oncology; two seats), round 2026-2 on
+        // the screens.
+        for (who, ranked) in [
+            ("smit", ["rv-oncology", "rv-neuro"]),
+            ("dekker", ["rv-oncology", "rv-msk"]),
+        ] {
+            let cookie = support::http::login(&s.url, who);
+            let r = support::http::call(
+                "POST",
+                &format!(
+                    "{}/api/v1/programmes/miro-master/rounds/2026-1/ranking",
+                    s.url
+                ),
+                None,
+                Some(&cookie),
+                Some(&serde_json::json!({"ranked": ranked})),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let cookie = support::http::login(&s.url, "devries");
+        let r = support::http::call(
+            "POST",
+            &format!(
+                "{}/api/v1/programmes/miro-master/rounds/2026-1/ranking",
+                s.url
+            ),
+            None,
+            Some(&cookie),
+            Some(&serde_json::json!({"ranked": ["rv-msk"]})),
+        );
+        assert_eq!(r.status, 403, "only the programme's trainees rank");
+        let r = support::http::call(
+            "POST",
+            &format!(
+                "{}/api/v1/programmes/miro-master/rounds/2026-1/match",
+                s.url
+            ),
+            None,
+            Some(&cookie),
+            None,
+        );
+        assert_eq!(r.status, 403, "only programme staff match");
+        // The CLI matches the first round from the database.
+        let mut args = vec!["programme", "match"];
+        args.extend(db.iter().map(String::as_str));
+        let dept = support::example("department.toml");
+        args.extend([
+            "--department",
+            &dept,
+            "--programme",
+            "miro-master",
+            "--round",
+            "2026-1",
+        ]);
+        let out = support::run(&args, None);
+        assert!(out.contains("2 trainees; 100% first choice"), "{out}");
+        assert!(
+            out.contains("ap-smit        rv-oncology")
+                && out.contains("ap-dekker      rv-oncology"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(assigned)"),
+            "partner technical supervisors: {out}"
+        );
+
+        let page = smit.get("/portfolio");
+        assert!(
+            page.body.contains("id=\"ranking\""),
+            "{} {}",
+            page.status,
+            page.body
+        );
+        // Round 2026-2 on the screens: oncology again is off both lists.
+        for who in [&mut smit, &mut dekker] {
+            let p = post_from(
+                who,
+                "/portfolio",
+                "/placements/ranking",
+                &[
+                    ("programme", "miro-master"),
+                    ("round", "2026-2"),
+                    ("choice", "rv-oncology"),
+                    ("choice", "rv-msk"),
+                    ("choice", "rv-neuro"),
+                    ("choice", ""),
+                ],
+            );
+            assert_eq!(p.status, 303, "{}", p.body);
+        }
+        let bad = post_from(
+            &mut smit,
+            "/portfolio",
+            "/placements/ranking",
+            &[
+                ("programme", "miro-master"),
+                ("round", "2026-3"),
+                ("choice", "rv-msk"),
+                ("choice", "rv-msk"),
+            ],
+        );
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("ranked twice"), "{}", bad.body);
+        // A radiologist may not see the programme page, and a forged post is refused too.
+        assert_eq!(rad.get("/programmes/miro-master").status, 403);
+        let denied = post_from(
+            &mut rad,
+            "/",
+            "/programmes/miro-master/match",
+            &[("round", "2026-2")],
+        );
+        assert_eq!(denied.status, 403);
+        let p = post_from(
+            &mut staff,
+            "/programmes/miro-master",
+            "/programmes/miro-master/match",
+            &[("round", "2026-2")],
+        );
+        assert_eq!(p.status, 200, "{}", p.body);
+        // One msk seat, one neuro seat: the lottery decides who gets msk; both lost the
+        // oncology seat they ranked first to the variety rule, which the page says.
+        assert!(
+            p.body.contains("<td>rv-msk</td>") && p.body.contains("<td>rv-neuro</td>"),
+            "{}",
+            p.body
+        );
+        assert!(
+            p.body.contains("already did a `oncology` placement"),
+            "{}",
+            p.body
+        );
+        assert!(p.body.contains("first choice 0%"), "{}", p.body);
+    }
+}

@@ -193,6 +193,18 @@ pub fn may_monitor_programme(
     programme.staff.contains(viewer)
 }
 
+/// Whether `who` ranks placements in `programme`'s rounds: its own trainees, for
+/// themselves.
+pub fn may_rank_placements(
+    who: &ProfessionalId,
+    programme: &crate::programme::Programme,
+    dept: &Department,
+) -> bool {
+    dept.trainees
+        .iter()
+        .any(|t| &t.person == who && t.programme == programme.id)
+}
+
 /// Whether someone in `role` may see how the AI applications and the cleared exams
 /// perform (metrics, alarms, turnaround, safety of "cleared", pilots): radiologists, who
 /// answer for the reads that AI and delegates take over.

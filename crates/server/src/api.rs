@@ -118,6 +118,14 @@ pub fn router(app: App) -> Router {
             get(crate::programmes::sample),
         )
         .route(
+            "/api/v1/programmes/{id}/rounds/{round}/ranking",
+            post(crate::placements::rank),
+        )
+        .route(
+            "/api/v1/programmes/{id}/rounds/{round}/match",
+            post(crate::placements::run),
+        )
+        .route(
             "/api/v1/assessments/{id}/confirm",
             post(crate::assessments::confirm),
         )

@@ -19,6 +19,7 @@ mod monitoring;
 mod openapi;
 mod outbox;
 mod pilots;
+mod placements;
 mod problem;
 mod programmes;
 mod register;

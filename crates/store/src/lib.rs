@@ -16,6 +16,7 @@ mod migrate;
 mod monitoring;
 mod outbox;
 mod pilots;
+mod placements;
 mod portfolio;
 mod quality;
 mod records;

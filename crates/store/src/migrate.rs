@@ -107,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0020_study_filters.sql"),
         include_str!("../migrations/postgres/0020_study_filters.sql"),
     ),
+    (
+        21,
+        include_str!("../migrations/shared/0021_placements.sql"),
+        include_str!("../migrations/shared/0021_placements.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

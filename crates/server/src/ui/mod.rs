@@ -78,6 +78,8 @@ pub fn router() -> Router<App> {
         .route("/pilots/{id}", get(raio::pilot))
         .route("/pilots/{id}/decision", post(raio::decide_pilot))
         .route("/programmes/{id}", get(programme::cohort))
+        .route("/programmes/{id}/match", post(programme::run_matching))
+        .route("/placements/ranking", post(portfolio::rank))
         .route("/rubrics/{id}", get(programme::rubric))
         .route(
             "/rubric-assessments/{id}",

@@ -75,6 +75,22 @@ async fn build(app: &App, v: &Viewer, id: &str) -> Result<Response, Problem> {
             .map(|p| programme::progress(trainee, p, &folio.assessments, today))
     });
     let own = subject.id == v.user.professional;
+    let ranking = match app.department.trainee(&subject.id) {
+        Some(trainee) if own && !app.department.placements.is_empty() => {
+            let round = current_round(today);
+            let current =
+                crate::placements::own_ranking(app, &trainee.programme, &round, &subject.id)
+                    .await?;
+            Some(ranking_form(
+                app,
+                v,
+                &trainee.programme,
+                &round,
+                current.map(|r| r.ranked).unwrap_or_default(),
+            ))
+        }
+        _ => None,
+    };
     let body = html! {
         @if let Some(p) = &progress {
             h2 { (t.competence_domains) }
@@ -102,6 +118,7 @@ async fn build(app: &App, v: &Viewer, id: &str) -> Result<Response, Problem> {
         h2 { (t.assessments) }
         @if folio.assessments.is_empty() { p.muted { (t.no_assessments) } } @else { (assessments_table(app, v, &folio.assessments, false)) }
         @if own { (request_form(app, v)) }
+        @if let Some(r) = &ranking { (r) }
     };
     Ok(layout::page(
         v,
@@ -235,6 +252,72 @@ fn request_form(app: &App, v: &Viewer) -> Markup {
             }
         }
     }
+}
+
+/// The round a trainee ranks for by default: the half-year of `today` (`2026-1` from
+/// January to June, `2026-2` from July).
+fn current_round(today: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    format!(
+        "{}-{}",
+        today.year(),
+        if today.month() <= 6 { 1 } else { 2 }
+    )
+}
+
+/// One select per choice, first choice first; an empty choice ends the list.
+fn ranking_form(
+    app: &App,
+    v: &Viewer,
+    programme: &str,
+    round: &str,
+    current: Vec<String>,
+) -> Markup {
+    let t = v.t();
+    html! {
+        section.panel #ranking {
+            h2 { (t.placement_ranking) " · " (round) }
+            form method="post" action="/placements/ranking" {
+                (layout::csrf(v))
+                input type="hidden" name="programme" value=(programme);
+                input type="hidden" name="round" value=(round);
+                div.filters {
+                    @for i in 0..app.department.placements.len() {
+                        div {
+                            label for=(format!("choice-{i}")) { (t.choice) " " (i + 1) }
+                            select id=(format!("choice-{i}")) name="choice" {
+                                option value="" { "—" }
+                                @for p in &app.department.placements {
+                                    option value=(p.id) selected[current.get(i) == Some(&p.id)] { (p.subject) " (" (p.kind) ", " (p.institution) ")" }
+                                }
+                            }
+                        }
+                    }
+                }
+                p { button type="submit" { (t.save_ranking) } }
+            }
+        }
+    }
+}
+
+pub async fn rank(State(app): State<App>, posted: Posted) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let ranked: Vec<String> = fields
+        .all("choice")
+        .map(str::trim)
+        .take_while(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
+    let programme = fields.get("programme").unwrap_or("").to_string();
+    let round = fields.get("round").unwrap_or("").to_string();
+    let done = crate::placements::rank(
+        State(app),
+        v.caller(),
+        Path((programme, round)),
+        Body(crate::placements::Ranked { ranked }),
+    )
+    .await;
+    after(&v, done, "/portfolio")
 }
 
 fn parse_request(v: &Viewer, f: &super::form::Fields) -> Result<NewAssessment, Problem> {

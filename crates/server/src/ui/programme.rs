@@ -87,6 +87,15 @@ pub async fn cohort(
                     }
                 }
             }))
+            section.panel #matching {
+                h2 { (t.placement_matching) }
+                form method="post" action=(format!("/programmes/{id}/match")) {
+                    (layout::csrf(&v))
+                    label for="m-round" { (t.round) }
+                    input #m-round type="text" name="round" required pattern="[A-Za-z0-9._-]{1,32}";
+                    " " button type="submit" { (t.run_matching) }
+                }
+            }
             h2 { (t.rubrics) }
             ul { @for r in rubrics { li { a href=(format!("/rubrics/{}", r.id)) { (r.name) } } } }
         })
@@ -300,4 +309,58 @@ pub async fn finalise(State(app): State<App>, Path(id): Path<String>, posted: Po
     )
     .await;
     after(&v, done, &format!("/rubric-assessments/{id}"))
+}
+
+/// Programme staff run a round's matching; the page shows the result.
+pub async fn run_matching(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let t = v.t();
+    let round = fields.get("round").unwrap_or("").trim().to_string();
+    let outcome = match crate::placements::run(
+        State(app.clone()),
+        v.caller(),
+        Path((id.clone(), round.clone())),
+    )
+    .await
+    {
+        Ok(o) => o.0,
+        Err(p) => return v.problem(p),
+    };
+    let s = &outcome.shares;
+    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+    let body = html! {
+        p #match-summary {
+            (s.trainees) " · " (t.first_choice) " " (pct(s.first_choice)) " · " (t.top_three) " " (pct(s.top_three)) " · " (t.unmatched) " " (pct(s.unmatched))
+            " · seed " (outcome.seed)
+        }
+        (layout::scroll(t.placement_matching, html! {
+            table {
+                thead { tr { th scope="col" { (t.trainee) } th scope="col" { (t.placement) } th scope="col" { (t.choice) } th scope="col" { (t.medical_supervisor) } th scope="col" { (t.technical_supervisor) } } }
+                tbody {
+                    @for p in &outcome.placed {
+                        tr { td { (p.trainee.as_str()) } td { (p.placement) } td { (p.choice) } td { (p.medical_supervisor.as_str()) }
+                             td { (p.technical_supervisor.clone().unwrap_or_default()) @if p.technical_assigned { " " span.badge { (t.assigned) } } } }
+                    }
+                    @for u in &outcome.unmatched { tr { td { (u.as_str()) } td colspan="4" { (t.unmatched) } } }
+                }
+            }
+        }))
+        @let costly: Vec<_> = outcome.excluded.iter().filter(|e| e.cost_a_claim).collect();
+        @if !costly.is_empty() {
+            h2 { (t.variety_rule) }
+            ul { @for e in costly { li { (e.trainee) ": " (e.placement) " — " (e.reason) } } }
+        }
+        p { a href=(format!("/programmes/{id}")) { (t.back) } }
+    };
+    layout::page(
+        &v,
+        &app,
+        &format!("{} · {id} · {round}", t.placement_matching),
+        Nav::Programme,
+        body,
+    )
 }
