@@ -1138,3 +1138,107 @@ fn trainees_rank_placements_and_staff_match_the_round_on_both_backends() {
         assert!(p.body.contains("first choice 0%"), "{}", p.body);
     }
 }
+
+#[test]
+fn a_theses_team_and_milestones_show_in_the_cohort_and_remind_the_trainee() {
+    use radgate_domain::thesis;
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "thesis")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    add_account(&db, "smit", "ap-smit");
+    add_account(&db, "koster", "edu-koster");
+    add_account(&db, "devries", "rad-devries");
+    add_account(&db, "jansen", "mbb-jansen");
+    let s = Server::start(&db);
+    let dept = radgate_domain::Department::parse(
+        &std::fs::read_to_string(support::example("department.toml")).unwrap(),
+    )
+    .unwrap();
+    let plan = dept
+        .thesis(&radgate_domain::ids::ProfessionalId::parse("ap-smit").unwrap())
+        .unwrap()
+        .clone();
+    let today = chrono::Utc::now().date_naive();
+    let (mut smit, mut staff, mut rad, mut peer) = (
+        Session::new(&s.url),
+        Session::new(&s.url),
+        Session::new(&s.url),
+        Session::new(&s.url),
+    );
+    for (who, user) in [
+        (&mut smit, "smit"),
+        (&mut staff, "koster"),
+        (&mut rad, "devries"),
+        (&mut peer, "jansen"),
+    ] {
+        assert_eq!(who.log_in(user, PASSWORD).status, 303);
+    }
+    // The trainee is reminded on their home screen exactly when the domain says so.
+    let owed = thesis::reminders(&plan.with(None, None), today);
+    let home = smit.get("/");
+    assert_eq!(
+        home.body.contains("id=\"reminders\""),
+        owed.iter().any(|r| r.to.as_str() == "ap-smit"),
+        "{owed:?}"
+    );
+    // Programme staff see the team, that it meets the rules, and the milestones.
+    let cohort = staff.get("/programmes/miro-master");
+    assert!(cohort.body.contains("id=\"thesis-ap-smit\""));
+    assert!(
+        cohort.body.contains("tech-dewit")
+            && cohort
+                .body
+                .contains("The supervision team meets every rule.")
+    );
+    let due = (plan.started + chrono::Duration::days(thesis::WORK_PLAN_DAYS)).to_string();
+    assert!(cohort.body.contains(&due), "the work plan's due date {due}");
+    // A supervisor records the work plan; a peer may not; a day before the start is refused.
+    let on = (plan.started + chrono::Duration::days(3))
+        .min(today)
+        .to_string();
+    let fields = |on: &str| {
+        vec![
+            ("kind", "work_plan".to_string()),
+            ("on", on.to_string()),
+            ("back", "/".to_string()),
+        ]
+    };
+    let post = |s: &mut Session, on: &str| {
+        let f = fields(on);
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        post_from(s, "/", "/theses/ap-smit/milestones", &f)
+    };
+    assert_eq!(post(&mut peer, &on).status, 403);
+    let before = (plan.started - chrono::Duration::days(1)).to_string();
+    assert_eq!(post(&mut rad, &before).status, 422);
+    assert_eq!(post(&mut rad, &on).status, 303);
+    let cohort = staff.get("/programmes/miro-master");
+    assert!(
+        cohort.body.contains(&format!("done {on}")),
+        "{}",
+        cohort.body
+    );
+    // Over the API the answer is the milestones with their status.
+    let cookie = support::http::login(&s.url, "koster");
+    let r = support::http::call(
+        "POST",
+        &format!("{}/api/v1/theses/ap-smit/milestones", s.url),
+        None,
+        Some(&cookie),
+        Some(&serde_json::json!({"kind": "work_plan", "on": on})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body[0]["kind"], "work_plan");
+    assert_eq!(r.body[0]["status"]["done"]["on"], on.as_str(), "{}", r.body);
+    let r = support::http::call(
+        "POST",
+        &format!("{}/api/v1/theses/mbb-jansen/milestones", s.url),
+        None,
+        Some(&cookie),
+        Some(&serde_json::json!({"kind": "midterm", "on": on})),
+    );
+    assert_eq!(r.status, 404, "no thesis");
+}

@@ -205,6 +205,20 @@ pub fn may_rank_placements(
         .any(|t| &t.person == who && t.programme == programme.id)
 }
 
+/// Whether `who` records a thesis's milestones: a member of its supervision team, or the
+/// staff of the trainee's programme.
+pub fn may_record_thesis(
+    who: &ProfessionalId,
+    thesis: &crate::thesis::ThesisPlan,
+    dept: &Department,
+) -> bool {
+    thesis.team.iter().any(|s| &s.person == who)
+        || dept
+            .trainee(&thesis.trainee)
+            .and_then(|t| dept.programme(&t.programme))
+            .is_some_and(|p| may_monitor_programme(who, p))
+}
+
 /// Whether someone in `role` may see how the AI applications and the cleared exams
 /// perform (metrics, alarms, turnaround, safety of "cleared", pilots): radiologists, who
 /// answer for the reads that AI and delegates take over.

@@ -31,6 +31,7 @@ pub struct Department {
     pub rubrics: Vec<Rubric>,
     pub institutions: Vec<crate::placement::Institution>,
     pub placements: Vec<crate::placement::Placement>,
+    pub theses: Vec<crate::thesis::ThesisPlan>,
 }
 
 impl Department {
@@ -79,6 +80,17 @@ impl Department {
 
     pub fn rubric(&self, id: &str) -> Option<&Rubric> {
         self.rubrics.iter().find(|r| r.id == id)
+    }
+
+    pub fn thesis(&self, trainee: &ProfessionalId) -> Option<&crate::thesis::ThesisPlan> {
+        self.theses.iter().find(|t| &t.trainee == trainee)
+    }
+
+    /// Whether `institution` is one of the partner institutions.
+    pub fn is_partner(&self, institution: &str) -> bool {
+        self.institutions
+            .iter()
+            .any(|i| i.id == institution && i.partner)
     }
 
     pub fn programme(&self, id: &str) -> Option<&Programme> {
@@ -224,6 +236,18 @@ impl Department {
             }
             t.finish(&mut r);
         }
+        let mut theses: Vec<crate::thesis::ThesisPlan> = Vec::new();
+        for mut t in top.tables(&mut r, "thesis") {
+            let line = t.line;
+            if let Some(th) = crate::thesis::parse_thesis(&mut r, &mut t, &trainees) {
+                if theses.iter().any(|x| x.trainee == th.trainee) {
+                    r.error(line, format!("`{}` has two theses", th.trainee));
+                } else {
+                    theses.push(th);
+                }
+            }
+            t.finish(&mut r);
+        }
         let mut rubrics = Vec::new();
         let mut rubric_ids = Ids::new("rubric");
         for mut t in top.tables(&mut r, "rubric") {
@@ -279,6 +303,7 @@ impl Department {
             rubrics,
             institutions,
             placements,
+            theses,
         })
     }
 }

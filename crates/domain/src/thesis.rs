@@ -15,7 +15,9 @@
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
+use crate::config::{Reader, Table};
 use crate::ids::ProfessionalId;
+use crate::programme::Trainee;
 
 /// Days from the start within which the work plan is due (inclusive).
 pub const WORK_PLAN_DAYS: i64 = 14;
@@ -48,6 +50,96 @@ pub struct Thesis {
     pub team: Vec<Supervisor>,
     pub work_plan_handed_in: Option<NaiveDate>,
     pub midterm_held: Option<NaiveDate>,
+}
+
+/// A thesis as the department file declares it: the trainee, the start and the team.
+/// What happens after the start (the work plan, the mid-term) is recorded in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThesisPlan {
+    pub trainee: ProfessionalId,
+    pub started: NaiveDate,
+    pub team: Vec<Supervisor>,
+}
+
+impl ThesisPlan {
+    /// The thesis with what has been recorded since the start.
+    pub fn with(&self, work_plan: Option<NaiveDate>, midterm: Option<NaiveDate>) -> Thesis {
+        Thesis {
+            trainee: self.trainee.clone(),
+            started: self.started,
+            team: self.team.clone(),
+            work_plan_handed_in: work_plan,
+            midterm_held: midterm,
+        }
+    }
+}
+
+/// `[[thesis]]` with `trainee`, `started` and one `[[thesis.supervisor]]` per member
+/// (`person`, `kind` technical or medical, `doctorate`, `institution`, `responsible`). The
+/// team's rules are not checked here: a team may be incomplete while it forms, and
+/// [`check_team`] says what it lacks wherever the thesis is shown.
+pub(crate) fn parse_thesis(
+    r: &mut Reader,
+    t: &mut Table,
+    trainees: &[Trainee],
+) -> Option<ThesisPlan> {
+    let trainee = t.req_string(r, "trainee").and_then(|v| {
+        let found = trainees.iter().find(|x| x.person.as_str() == v.value);
+        if found.is_none() {
+            r.error(
+                v.line,
+                format!("thesis of `{}`, who is not a trainee", v.value),
+            );
+        }
+        found.map(|x| x.person.clone())
+    });
+    let started = t.date(r, "started");
+    if !t.has("started") {
+        r.error(
+            t.line,
+            format!("{} is missing required key `started`", t.name),
+        );
+    }
+    let mut team = Vec::new();
+    for mut m in t.tables(r, "supervisor") {
+        m.name = format!("{} supervisor", t.name);
+        let person = m.req_string(r, "person").and_then(|v| {
+            ProfessionalId::parse(v.value.clone())
+                .map_err(|e| r.error(v.line, format!("supervisor `{}`: {e}", v.value)))
+                .ok()
+        });
+        let kind = m
+            .req_string(r, "kind")
+            .and_then(|v| match v.value.as_str() {
+                "technical" => Some(SupervisorKind::Technical),
+                "medical" => Some(SupervisorKind::Medical),
+                other => {
+                    r.error(
+                        v.line,
+                        format!("kind is `technical` or `medical`, not `{other}`"),
+                    );
+                    None
+                }
+            });
+        let doctorate = m.boolean(r, "doctorate").is_some_and(|b| b.value);
+        let institution = m.req_string(r, "institution").map(|v| v.value);
+        let responsible = m.boolean(r, "responsible").is_some_and(|b| b.value);
+        m.finish(r);
+        if let (Some(person), Some(kind), Some(institution)) = (person, kind, institution) {
+            team.push(Supervisor {
+                person,
+                kind,
+                doctorate,
+                institution,
+                responsible,
+            });
+        }
+    }
+    Some(ThesisPlan {
+        trainee: trainee?,
+        started: started?.value,
+        team,
+    })
 }
 
 /// What the supervision team lacks, each named.
@@ -113,7 +205,7 @@ pub fn check_team(thesis: &Thesis, partner: impl Fn(&str) -> bool) -> Vec<TeamPr
     out
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MilestoneKind {
     WorkPlan,

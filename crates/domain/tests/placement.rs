@@ -119,3 +119,28 @@ fn placement_mistakes_are_named_with_their_line() {
     );
     assert!(e.contains("line "), "{e}");
 }
+
+#[test]
+fn the_example_thesis_has_a_complete_team_and_strangers_have_no_thesis() {
+    let d = Department::parse(DEPARTMENT).unwrap();
+    let plan = d.thesis(&p("ap-smit")).unwrap();
+    assert_eq!(plan.team.len(), 2);
+    let t = plan.with(None, None);
+    assert!(radgate_domain::thesis::check_team(&t, |i| d.is_partner(i)).is_empty());
+    assert!(d.is_partner("tu-delft") && !d.is_partner("rijnvallei"));
+    let bad = DEPARTMENT.replace(
+        "[[thesis]]\ntrainee = \"ap-smit\"",
+        "[[thesis]]\ntrainee = \"mbb-jansen\"",
+    );
+    let e: Vec<String> = Department::parse(&bad)
+        .unwrap_err()
+        .0
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        e.iter()
+            .any(|m| m.contains("thesis of `mbb-jansen`, who is not a trainee")),
+        "{e:?}"
+    );
+}

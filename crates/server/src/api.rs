@@ -126,6 +126,10 @@ pub fn router(app: App) -> Router {
             post(crate::placements::run),
         )
         .route(
+            "/api/v1/theses/{trainee}/milestones",
+            post(crate::placements::record_milestone),
+        )
+        .route(
             "/api/v1/assessments/{id}/confirm",
             post(crate::assessments::confirm),
         )

@@ -112,6 +112,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0021_placements.sql"),
         include_str!("../migrations/shared/0021_placements.sql"),
     ),
+    (
+        22,
+        include_str!("../migrations/shared/0022_thesis_milestones.sql"),
+        include_str!("../migrations/shared/0022_thesis_milestones.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

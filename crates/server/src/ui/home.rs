@@ -47,7 +47,26 @@ async fn build(app: &App, v: &Viewer) -> Result<Response, Problem> {
                 .filter(|a| a.on_committee(me) && a.finalisation.is_none()),
         );
     }
+    // Thesis reminders addressed to me (as the trainee or the responsible supervisor).
+    let mut reminders = Vec::new();
+    for plan in &app.department.theses {
+        let mine =
+            plan.trainee == *me || plan.team.iter().any(|s| s.responsible && &s.person == me);
+        if !mine {
+            continue;
+        }
+        let (plan_on, mid_on) = app.store.milestones_of(&plan.trainee).await?;
+        reminders.extend(
+            radgate_domain::thesis::reminders(&plan.with(plan_on, mid_on), today)
+                .into_iter()
+                .filter(|r| &r.to == me),
+        );
+    }
     let body = html! {
+        @if !reminders.is_empty() {
+            h2 { (t.reminders) }
+            ul #reminders { @for r in &reminders { li { (r.text) } } }
+        }
         h2 { (t.my_open_items) }
         @if held.is_empty() {
             p.muted { (t.none_held) }

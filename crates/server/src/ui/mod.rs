@@ -80,6 +80,10 @@ pub fn router() -> Router<App> {
         .route("/programmes/{id}", get(programme::cohort))
         .route("/programmes/{id}/match", post(programme::run_matching))
         .route("/placements/ranking", post(portfolio::rank))
+        .route(
+            "/theses/{trainee}/milestones",
+            post(programme::record_milestone),
+        )
         .route("/rubrics/{id}", get(programme::rubric))
         .route(
             "/rubric-assessments/{id}",

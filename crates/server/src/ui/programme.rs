@@ -53,6 +53,18 @@ pub async fn cohort(
         .await?
         .0;
         let rubrics = &app.department.rubrics;
+        let today = chrono::Utc::now().date_naive();
+        let mut theses = Vec::new();
+        for plan in app.department.theses.iter().filter(|th| {
+            app.department
+                .trainee(&th.trainee)
+                .is_some_and(|tr| tr.programme == id)
+        }) {
+            let (plan_on, mid_on) = app.store.milestones_of(&plan.trainee).await?;
+            let thesis = plan.with(plan_on, mid_on);
+            let problems = radgate_domain::thesis::check_team(&thesis, |i| app.department.is_partner(i));
+            theses.push((plan, problems, radgate_domain::thesis::milestones(&thesis, today)));
+        }
         Ok::<_, Problem>(html! {
             h2 { (t.cohort) }
             (layout::scroll(t.cohort, html! {
@@ -70,6 +82,43 @@ pub async fn cohort(
                     }
                 }
             }))
+            @if !theses.is_empty() {
+                h2 { (t.theses) }
+                @for (plan, problems, milestones) in &theses {
+                    section.panel id=(format!("thesis-{}", plan.trainee)) {
+                        h3 { (plan.trainee.as_str()) " · " (t.started) " " (plan.started) }
+                        ul {
+                            @for m in &plan.team {
+                                li {
+                                    (m.person.as_str()) " · " (supervisor_kind(t, m.kind)) " · " (m.institution)
+                                    @if m.doctorate { " · " (t.doctorate) }
+                                    @if m.responsible { " · " strong { (t.responsible) } }
+                                }
+                            }
+                        }
+                        @if problems.is_empty() { p.notice { (t.team_complete) } } @else {
+                            ul { @for pr in problems { li.error { (pr.to_string()) } } }
+                        }
+                        (milestone_table(t, milestones))
+                        form.filters method="post" action=(format!("/theses/{}/milestones", plan.trainee)) {
+                            (layout::csrf(&v))
+                            input type="hidden" name="back" value=(format!("/programmes/{id}"));
+                            div {
+                                label for=(format!("ms-kind-{}", plan.trainee)) { (t.milestone) }
+                                select id=(format!("ms-kind-{}", plan.trainee)) name="kind" {
+                                    option value="work_plan" { (t.work_plan) }
+                                    option value="midterm" { (t.midterm) }
+                                }
+                            }
+                            div {
+                                label for=(format!("ms-on-{}", plan.trainee)) { (t.date) }
+                                input type="date" id=(format!("ms-on-{}", plan.trainee)) name="on" required;
+                            }
+                            div { button type="submit" { (t.record) } }
+                        }
+                    }
+                }
+            }
             h2 { (t.committee_sample) }
             form.filters method="get" action=(format!("/programmes/{id}")) {
                 div { label for="s-fraction" { (t.fraction) } input #s-fraction type="text" inputmode="decimal" name="fraction" value=(sample.fraction); }
@@ -111,6 +160,73 @@ pub async fn cohort(
         ),
         Err(p) => v.problem(p),
     }
+}
+
+fn supervisor_kind(
+    t: &super::text::Text,
+    k: radgate_domain::thesis::SupervisorKind,
+) -> &'static str {
+    match k {
+        radgate_domain::thesis::SupervisorKind::Technical => t.technical,
+        radgate_domain::thesis::SupervisorKind::Medical => t.medical,
+    }
+}
+
+/// The thesis milestones with their due dates and where they stand.
+pub fn milestone_table(t: &super::text::Text, ms: &[radgate_domain::thesis::Milestone]) -> Markup {
+    use radgate_domain::thesis::{MilestoneKind, MilestoneStatus};
+    html! {
+        table {
+            thead { tr { th scope="col" { (t.milestone) } th scope="col" { (t.due) } th scope="col" { (t.status) } } }
+            tbody {
+                @for m in ms {
+                    tr {
+                        td { @match m.kind { MilestoneKind::WorkPlan => (t.work_plan), MilestoneKind::Midterm => (t.midterm) } }
+                        td { (m.due) }
+                        td {
+                            @match m.status {
+                                MilestoneStatus::Upcoming => span.badge { (t.upcoming) },
+                                MilestoneStatus::DueSoon => span.badge.warn { (t.due_soon) },
+                                MilestoneStatus::Overdue { days } => span.badge.stat { (t.overdue) " " (days) " d" },
+                                MilestoneStatus::Done { on, late_days } => { span.badge.ok { (t.done_on) " " (on) } @if late_days > 0 { " (" (late_days) " d " (t.late) ")" } },
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A supervisor or programme staff records a milestone.
+pub async fn record_milestone(
+    State(app): State<App>,
+    Path(trainee): Path<String>,
+    posted: Posted,
+) -> Response {
+    let Posted { viewer: v, fields } = posted;
+    let kind = match fields.get("kind") {
+        Some("work_plan") => radgate_domain::thesis::MilestoneKind::WorkPlan,
+        Some("midterm") => radgate_domain::thesis::MilestoneKind::Midterm,
+        _ => return v.problem(Problem::invalid("kind", "work_plan or midterm")),
+    };
+    let on = match fields.get("on").map(str::parse::<chrono::NaiveDate>) {
+        Some(Ok(d)) => d,
+        _ => return v.problem(Problem::invalid("on", "a date, YYYY-MM-DD")),
+    };
+    let back = fields
+        .get("back")
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or("/")
+        .to_string();
+    let done = crate::placements::record_milestone(
+        State(app),
+        v.caller(),
+        Path(trainee),
+        Body(crate::placements::NewMilestone { kind, on }),
+    )
+    .await;
+    after(&v, done, &back)
 }
 
 pub async fn rubric(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Response {
