@@ -692,6 +692,15 @@ fn the_worklist_and_the_study_page_show_who_the_patient_is() {
     );
 }
 
+/// One signed-in session per user, in order.
+fn signed_in<const N: usize>(base: &str, users: [&str; N]) -> [Session; N] {
+    users.map(|user| {
+        let mut s = Session::new(base);
+        assert_eq!(s.log_in(user, PASSWORD).status, 303, "{user} logs in");
+        s
+    })
+}
+
 /// Claims the first item `page` lists, as its claim button would; returns the item's id.
 fn claim_first(s: &mut Session, page: &str) -> String {
     let list = s.get(page);
@@ -990,20 +999,8 @@ fn trainees_rank_placements_and_staff_match_the_round_on_both_backends() {
         add_account(&db, "koster", "edu-koster");
         add_account(&db, "devries", "rad-devries");
         let s = Server::start(&db);
-        let (mut smit, mut dekker, mut staff, mut rad) = (
-            Session::new(&s.url),
-            Session::new(&s.url),
-            Session::new(&s.url),
-            Session::new(&s.url),
-        );
-        for (who, user) in [
-            (&mut smit, "smit"),
-            (&mut dekker, "dekker"),
-            (&mut staff, "koster"),
-            (&mut rad, "devries"),
-        ] {
-            assert_eq!(who.log_in(user, PASSWORD).status, 303);
-        }
+        let [mut smit, mut dekker, mut staff, mut rad] =
+            signed_in(&s.url, ["smit", "dekker", "koster", "devries"]);
         // Round 2026-1 through the API (both want oncology; two seats), round 2026-2 on
         // the screens.
         for (who, ranked) in [
@@ -1162,20 +1159,8 @@ fn a_theses_team_and_milestones_show_in_the_cohort_and_remind_the_trainee() {
         .unwrap()
         .clone();
     let today = chrono::Utc::now().date_naive();
-    let (mut smit, mut staff, mut rad, mut peer) = (
-        Session::new(&s.url),
-        Session::new(&s.url),
-        Session::new(&s.url),
-        Session::new(&s.url),
-    );
-    for (who, user) in [
-        (&mut smit, "smit"),
-        (&mut staff, "koster"),
-        (&mut rad, "devries"),
-        (&mut peer, "jansen"),
-    ] {
-        assert_eq!(who.log_in(user, PASSWORD).status, 303);
-    }
+    let [mut smit, mut staff, mut rad, mut peer] =
+        signed_in(&s.url, ["smit", "koster", "devries", "jansen"]);
     // The trainee is reminded on their home screen exactly when the domain says so.
     let owed = thesis::reminders(&plan.with(None, None), today);
     let home = smit.get("/");
