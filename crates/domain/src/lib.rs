@@ -17,6 +17,7 @@ pub mod department;
 pub mod drift;
 pub mod ending;
 pub mod ids;
+pub mod labeller;
 pub mod matching;
 pub mod monitoring;
 pub mod pilot;
