@@ -5,6 +5,7 @@ mod audit_cmd;
 mod bundled;
 mod demo_cmd;
 mod demo_history;
+mod labeller_cmd;
 mod load;
 mod monitor_cmd;
 mod pilot_cmd;
@@ -195,6 +196,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// The report labeller: free-text reports to present / absent / uncertain per finding
+    Labeller {
+        #[command(subcommand)]
+        command: LabellerCommand,
     },
     /// Statistics used in monitoring
     Stats {
@@ -400,6 +406,24 @@ enum ProgrammeCommand {
         /// The round, e.g. 2026-2; rounds order by this id
         #[arg(long)]
         round: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum LabellerCommand {
+    /// Compare the labeller with people's labels of a set of reports (JSON Lines)
+    Evaluate {
+        /// One report a line: {"id", "language": "nl"|"en", "text", "labels": {FINDING: "present"|"absent"|"uncertain"}}
+        #[arg(long)]
+        reports: PathBuf,
+        /// The vocabulary (default: the built-in examples/labeller.toml)
+        #[arg(long)]
+        vocabulary: Option<PathBuf>,
+        /// Score the findings of this department's AI register
+        #[arg(long)]
+        department: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -968,6 +992,20 @@ fn main() -> ExitCode {
             &programme,
             fraction,
             seed,
+            format,
+        ),
+        Command::Labeller {
+            command:
+                LabellerCommand::Evaluate {
+                    reports,
+                    vocabulary,
+                    department,
+                    format,
+                },
+        } => labeller_cmd::run(
+            &reports,
+            vocabulary.as_deref(),
+            department.as_deref(),
             format,
         ),
         Command::Programme {

@@ -1001,3 +1001,48 @@ fn command_line_values_are_refused_with_what_they_must_be() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_labeller_meets_its_target_on_the_projects_report_set() {
+    let o = radgate(&[
+        "labeller",
+        "evaluate",
+        "--reports",
+        &example("labeller-reports.jsonl"),
+        "--department",
+        &example("department.toml"),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let scores: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let scores = scores.as_array().unwrap();
+    // Every finding of the register, in both languages.
+    assert_eq!(scores.len(), 12, "{}", stdout(&o));
+    for s in scores {
+        assert!(s["n"].as_u64().unwrap() >= 30, "{s}");
+        for what in ["sensitivity", "specificity"] {
+            let e = s[what]["estimate"].as_f64().unwrap();
+            assert!(e >= 0.95, "{} {} {what} {e}", s["finding"], s["language"]);
+        }
+    }
+    let n: u64 = scores
+        .iter()
+        .filter(|s| s["language"] == "nl")
+        .map(|s| s["n"].as_u64().unwrap())
+        .sum();
+    assert!(n >= 300, "at least 300 Dutch labels");
+    // A report set naming a finding the vocabulary lacks is refused with its line.
+    let bad = scratch("labeller").join("labels.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"id\": \"x\", \"language\": \"nl\", \"text\": \"Geen fractuur.\", \"labels\": {\"fracture\": \"absent\"}}\n\
+         {\"id\": \"y\", \"language\": \"nl\", \"text\": \"t\", \"labels\": {\"stroke\": \"absent\"}}\n",
+    )
+    .unwrap();
+    let o = radgate(&["labeller", "evaluate", "--reports", bad.to_str().unwrap()]);
+    assert_fails_with(
+        &o,
+        "labels.jsonl:2: `stroke` is not a finding of the vocabulary",
+    );
+}

@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How many words a cue reaches.
-pub const REACH: usize = 8;
+pub const REACH: usize = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -277,6 +277,102 @@ pub fn label(v: &Vocabulary, text: &str) -> Vec<Label> {
         .collect()
 }
 
+/// One report of an evaluation set, with a person's labels (`radgate labeller evaluate`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelledReport {
+    pub id: String,
+    pub language: String,
+    pub text: String,
+    /// Finding code to value; a finding left out is not scored for this report.
+    pub labels: std::collections::BTreeMap<String, Value>,
+}
+
+/// How the labeller agrees with people on one finding in one language: "present" as the
+/// positive call, with Wilson 95% intervals, and Cohen's kappa over the three values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    pub finding: String,
+    pub language: String,
+    pub n: usize,
+    pub sensitivity: Option<radgate_stats::proportion::Interval>,
+    pub specificity: Option<radgate_stats::proportion::Interval>,
+    pub kappa: Option<f64>,
+    /// Reports where the labeller and the person differ, by id.
+    pub disagreements: Vec<String>,
+}
+
+fn code(v: Value) -> i64 {
+    match v {
+        Value::Absent => 0,
+        Value::Uncertain => 1,
+        Value::Present => 2,
+    }
+}
+
+/// Scores the labeller against `reports`, per finding of the vocabulary and language,
+/// in vocabulary order and then by language.
+pub fn evaluate(v: &Vocabulary, reports: &[LabelledReport]) -> Vec<Score> {
+    use radgate_stats::proportion::{Method, proportion};
+    let labelled: Vec<(&LabelledReport, Vec<Label>)> =
+        reports.iter().map(|r| (r, label(v, &r.text))).collect();
+    let mut languages: Vec<&str> = reports.iter().map(|r| r.language.as_str()).collect();
+    languages.sort_unstable();
+    languages.dedup();
+    let mut out = Vec::new();
+    for f in &v.findings {
+        for lang in &languages {
+            let mut pairs = Vec::new();
+            let mut ids = Vec::new();
+            for (r, labels) in labelled.iter().filter(|(r, _)| r.language == *lang) {
+                let Some(truth) = r.labels.get(&f.code) else {
+                    continue;
+                };
+                let got = labels
+                    .iter()
+                    .find(|l| l.finding == f.code)
+                    .map_or(Value::Absent, |l| l.value);
+                if got != *truth {
+                    ids.push(r.id.clone());
+                }
+                pairs.push((*truth, got));
+            }
+            if pairs.is_empty() {
+                continue;
+            }
+            let count = |t: bool, g: bool| {
+                pairs
+                    .iter()
+                    .filter(|(a, b)| (*a == Value::Present) == t && (*b == Value::Present) == g)
+                    .count() as u64
+            };
+            let (tp, fn_, tn, fp) = (
+                count(true, true),
+                count(true, false),
+                count(false, false),
+                count(false, true),
+            );
+            let rate = |k, n| proportion(k, n, Method::Wilson, 0.95).ok();
+            let coded: Vec<(i64, i64)> = pairs.iter().map(|(a, b)| (code(*a), code(*b))).collect();
+            out.push(Score {
+                finding: f.code.clone(),
+                language: (*lang).to_owned(),
+                n: pairs.len(),
+                sensitivity: rate(tp, tp + fn_),
+                specificity: rate(tn, tn + fp),
+                kappa: radgate_stats::agreement::cohen_kappa(
+                    &coded,
+                    radgate_stats::agreement::Weights::None,
+                )
+                .ok()
+                .map(|k| k.kappa),
+                disagreements: ids,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +461,33 @@ mod tests {
         );
         let ptx = l.iter().find(|l| l.finding == "pneumothorax").unwrap();
         assert_eq!((ptx.value, ptx.sentence.as_deref()), (Value::Absent, None));
+    }
+
+    #[test]
+    fn the_evaluation_counts_present_as_the_positive_call_and_names_disagreements() {
+        let v = Vocabulary::parse(VOCABULARY).unwrap();
+        let report = |id: &str, text: &str, truth: Value| LabelledReport {
+            id: id.into(),
+            language: "en".into(),
+            text: text.into(),
+            labels: [("pneumothorax".to_string(), truth)].into_iter().collect(),
+        };
+        let set = [
+            report("a", "Pneumothorax on the right.", Value::Present),
+            report("b", "No pneumothorax.", Value::Absent),
+            // The person read a present finding the text hedges: a miss of "present".
+            report("c", "Possible pneumothorax.", Value::Present),
+            report("d", "Normal study.", Value::Absent),
+        ];
+        let scores = evaluate(&v, &set);
+        let s = scores.iter().find(|s| s.finding == "pneumothorax").unwrap();
+        assert_eq!(s.n, 4);
+        let sens = s.sensitivity.as_ref().unwrap();
+        assert!((sens.estimate - 0.5).abs() < 1e-12, "{sens:?}");
+        assert!((s.specificity.as_ref().unwrap().estimate - 1.0).abs() < 1e-12);
+        assert_eq!(s.disagreements, ["c"]);
+        // Findings the labels leave out are not scored.
+        assert!(scores.iter().all(|s| s.finding == "pneumothorax"));
     }
 
     #[test]
