@@ -408,6 +408,15 @@ fn the_screens_own_assets_are_served_from_the_binary_and_stay_small() {
         sum += r.body_mut().read_to_vec().unwrap().len();
     }
     assert_eq!(sum, total);
+    // Served over TLS (--secure-cookies), the login form's cookie is Secure like the
+    // session's.
+    let tls = Server::start_with(&db, &["--secure-cookies"]);
+    let r = agent().get(&format!("{}/login", tls.url)).call().unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("radgate_login=") && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
     assert_eq!(
         agent()
             .get(&format!("{}/assets/../Cargo.toml", s.url))

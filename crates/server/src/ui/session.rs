@@ -27,7 +27,12 @@ fn local(next: Option<&str>) -> &str {
         .unwrap_or("/")
 }
 
-fn form(lang: Lang, next: &str, token: &str, failed: Option<&str>) -> Response {
+/// `; Secure` when radgate is served over TLS (`--secure-cookies`), as for the session.
+fn secure(app: &App) -> &'static str {
+    if app.secure_cookies { "; Secure" } else { "" }
+}
+
+fn form(app: &App, lang: Lang, next: &str, token: &str, failed: Option<&str>) -> Response {
     let t = lang.t();
     let body = html! {
         @if let Some(why) = failed { p.error role="alert" { (why) } }
@@ -47,15 +52,23 @@ fn form(lang: Lang, next: &str, token: &str, failed: Option<&str>) -> Response {
         StatusCode::OK
     };
     let mut r = layout::bare(lang, t.login_title, status, body);
-    let cookie = format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login");
+    let cookie = format!(
+        "{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login{}",
+        secure(app)
+    );
     if let Ok(v) = cookie.parse() {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
 }
 
-pub async fn login_form(headers: axum::http::HeaderMap, Query(n): Query<Next>) -> Response {
+pub async fn login_form(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    Query(n): Query<Next>,
+) -> Response {
     form(
+        &app,
         lang_of(&headers),
         local(n.next.as_deref()),
         &new_secret(),
@@ -76,7 +89,13 @@ pub async fn login(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Re
         _ => false,
     };
     if !bound {
-        let mut r = form(lang, &next, &new_secret(), Some(lang.t().form_expired));
+        let mut r = form(
+            &app,
+            lang,
+            &next,
+            &new_secret(),
+            Some(lang.t().form_expired),
+        );
         *r.status_mut() = StatusCode::FORBIDDEN;
         return r;
     }
@@ -90,11 +109,15 @@ pub async fn login(State(app): State<App>, ClientAddr(addr): ClientAddr, req: Re
             }
             r
         }
-        Err(p) if p.status == StatusCode::UNAUTHORIZED => {
-            form(lang, &next, &new_secret(), Some(lang.t().login_failed))
-        }
+        Err(p) if p.status == StatusCode::UNAUTHORIZED => form(
+            &app,
+            lang,
+            &next,
+            &new_secret(),
+            Some(lang.t().login_failed),
+        ),
         Err(p) => {
-            let mut r = form(lang, &next, &new_secret(), Some(&p.detail));
+            let mut r = form(&app, lang, &next, &new_secret(), Some(&p.detail));
             *r.status_mut() = p.status;
             r
         }
@@ -119,7 +142,11 @@ pub async fn logout(
 }
 
 /// Remembers the chosen language in this browser for a year.
-pub async fn language(headers: axum::http::HeaderMap, posted: Posted) -> Response {
+pub async fn language(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    posted: Posted,
+) -> Response {
     let lang = posted
         .fields
         .get("lang")
@@ -132,8 +159,9 @@ pub async fn language(headers: axum::http::HeaderMap, posted: Posted) -> Respons
         .and_then(|r| r.find('/').map(|i| r[i..].to_string()));
     let mut r = Redirect::to(local(back.as_deref())).into_response();
     let c = format!(
-        "{LANG_COOKIE}={}; SameSite=Strict; Path=/; Max-Age=31536000",
-        lang.code()
+        "{LANG_COOKIE}={}; SameSite=Strict; Path=/; Max-Age=31536000{}",
+        lang.code(),
+        secure(&app)
     );
     if let Ok(v) = c.parse() {
         r.headers_mut().insert(header::SET_COOKIE, v);
