@@ -166,14 +166,7 @@ pub fn match_round(
     use radgate_domain::placement;
     let (dept, _) = load::department(department)?;
     let programme = programme_of(&dept, id)?;
-    if round.is_empty()
-        || round.len() > 32
-        || !round
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
-        bail!("--round is 1 to 32 letters, digits, `.`, `_` or `-`, got {round:?}");
-    }
+    let round = placement::check_round(round).map_err(|e| anyhow::anyhow!("--round: {e}"))?;
     let outcome = load::runtime()?.block_on(async {
         let store = target.open().await?;
         let rankings = store.rankings(&programme.id, round).await?;

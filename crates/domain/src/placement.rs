@@ -104,6 +104,62 @@ pub(crate) fn parse_placement(
     })
 }
 
+/// A round id is what orders rounds (`2026-1` before `2026-2`): 1 to 32 letters,
+/// digits, `.`, `_` or `-`.
+pub fn check_round(raw: &str) -> Result<&str, RankingError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 32
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(raw)
+    } else {
+        Err(RankingError::Round(raw.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RankingError {
+    #[error("a round id is 1 to 32 letters, digits, `.`, `_` or `-`, not {0:?}")]
+    Round(String),
+    #[error("`{placement}` is not a placement of the department")]
+    Unknown { index: usize, placement: String },
+    #[error("`{placement}` is ranked twice")]
+    Twice { index: usize, placement: String },
+}
+
+impl RankingError {
+    /// The field of a ranking request it is about.
+    pub fn field(&self) -> String {
+        match self {
+            RankingError::Round(_) => "round".into(),
+            RankingError::Unknown { index, .. } | RankingError::Twice { index, .. } => {
+                format!("ranked[{index}]")
+            }
+        }
+    }
+}
+
+/// A ranking names placements of the department, each once.
+pub fn check_ranking(dept: &Department, ranked: &[String]) -> Result<(), RankingError> {
+    for (index, r) in ranked.iter().enumerate() {
+        if dept.placements.iter().all(|x| &x.id != r) {
+            return Err(RankingError::Unknown {
+                index,
+                placement: r.clone(),
+            });
+        }
+        if ranked[..index].contains(r) {
+            return Err(RankingError::Twice {
+                index,
+                placement: r.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// One trainee's ranking for a round, most wanted first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

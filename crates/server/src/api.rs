@@ -127,7 +127,7 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/api/v1/theses/{trainee}/milestones",
-            post(crate::placements::record_milestone),
+            post(crate::theses::record_milestone),
         )
         .route(
             "/api/v1/assessments/{id}/confirm",

@@ -27,6 +27,7 @@ mod reports;
 mod rubrics;
 mod state;
 mod stats;
+mod theses;
 mod ui;
 
 use std::net::SocketAddr;

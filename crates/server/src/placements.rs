@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use chrono::Utc;
 use radgate_domain::authz;
-use radgate_domain::placement::{RoundOutcome, RoundRanking, match_round};
+use radgate_domain::placement::{self, RoundOutcome, RoundRanking, match_round};
 use radgate_domain::programme::Programme;
 use serde::Deserialize;
 
@@ -20,22 +20,8 @@ pub struct Ranked {
     pub(crate) ranked: Vec<String>,
 }
 
-/// A round id: what sorts rounds (`2026-1` before `2026-2`), so letters, digits, `.`,
-/// `_` and `-`, at most 32.
-pub(crate) fn round_id(raw: &str) -> Result<&str, Problem> {
-    let ok = !raw.is_empty()
-        && raw.len() <= 32
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(raw)
-    } else {
-        Err(Problem::invalid(
-            "round",
-            "a round id is 1 to 32 letters, digits, `.`, `_` or `-`",
-        ))
-    }
+fn round_id(raw: &str) -> Result<&str, Problem> {
+    placement::check_round(raw).map_err(|e| Problem::invalid(e.field(), e.to_string()))
 }
 
 fn programme<'a>(app: &'a App, id: &str) -> Result<&'a Programme, Problem> {
@@ -59,20 +45,8 @@ pub async fn rank(
             "only trainees of `{id}` rank its placements"
         )));
     }
-    for (i, r) in b.ranked.iter().enumerate() {
-        if app.department.placements.iter().all(|x| &x.id != r) {
-            return Err(Problem::invalid(
-                format!("ranked[{i}]"),
-                format!("`{r}` is not a placement of the department"),
-            ));
-        }
-        if b.ranked[..i].contains(r) {
-            return Err(Problem::invalid(
-                format!("ranked[{i}]"),
-                format!("`{r}` is ranked twice"),
-            ));
-        }
-    }
+    placement::check_ranking(&app.department, &b.ranked)
+        .map_err(|e| Problem::invalid(e.field(), e.to_string()))?;
     let ranking = RoundRanking {
         trainee: person.professional.clone(),
         ranked: b.ranked,
@@ -127,59 +101,4 @@ pub async fn run(
         )
         .await?;
     Ok(axum::Json(outcome))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewMilestone {
-    pub(crate) kind: radgate_domain::thesis::MilestoneKind,
-    pub(crate) on: chrono::NaiveDate,
-}
-
-/// A thesis milestone happened (the work plan handed in, the mid-term held): recorded by
-/// a member of the supervision team or the programme's staff, on a day between the start
-/// and today.
-pub async fn record_milestone(
-    State(app): State<App>,
-    caller: Caller,
-    Path(trainee): Path<String>,
-    Body(m): Body<NewMilestone>,
-) -> Result<axum::Json<Vec<radgate_domain::thesis::Milestone>>, Problem> {
-    let person = caller.person()?;
-    let Some(plan) = app
-        .department
-        .theses
-        .iter()
-        .find(|t| t.trainee.as_str() == trainee)
-    else {
-        return Err(Problem::not_found(format!("no thesis of `{trainee}`")));
-    };
-    if !authz::may_record_thesis(&person.professional, plan, &app.department) {
-        return Err(Problem::forbidden(
-            "a thesis's milestones are recorded by its supervisors and the programme's staff",
-        ));
-    }
-    let today = Utc::now().date_naive();
-    if m.on < plan.started || m.on > today {
-        return Err(Problem::invalid(
-            "on",
-            format!(
-                "a milestone happens between the start ({}) and today",
-                plan.started
-            ),
-        ));
-    }
-    app.store
-        .record_milestone(
-            &plan.trainee,
-            m.kind,
-            m.on,
-            person.professional.as_str(),
-            Utc::now(),
-        )
-        .await?;
-    let (plan_on, mid_on) = app.store.milestones_of(&plan.trainee).await?;
-    Ok(axum::Json(
-        radgate_domain::thesis::milestones(&plan.with(plan_on, mid_on), today).to_vec(),
-    ))
 }

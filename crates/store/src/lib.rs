@@ -23,6 +23,7 @@ mod records;
 mod register;
 mod rubric;
 mod safety;
+mod thesis;
 mod tx;
 mod worklist;
 

@@ -219,11 +219,11 @@ pub async fn record_milestone(
         .filter(|b| b.starts_with('/') && !b.starts_with("//"))
         .unwrap_or("/")
         .to_string();
-    let done = crate::placements::record_milestone(
+    let done = crate::theses::record_milestone(
         State(app),
         v.caller(),
         Path(trainee),
-        Body(crate::placements::NewMilestone { kind, on }),
+        Body(crate::theses::NewMilestone { kind, on }),
     )
     .await;
     after(&v, done, &back)
