@@ -84,7 +84,7 @@ pub enum Value {
 }
 
 /// One finding's label with the words that decided it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
     pub finding: String,
     pub value: Value,

@@ -16,6 +16,7 @@ pub mod decision;
 pub mod department;
 pub mod drift;
 pub mod ending;
+pub mod external_report;
 pub mod ids;
 pub mod labeller;
 pub mod matching;
@@ -34,6 +35,7 @@ pub mod safety;
 pub mod sampling;
 pub mod study;
 pub mod thesis;
+pub mod truth;
 pub mod workitem;
 
 pub use decision::{Decision, Pathway};
