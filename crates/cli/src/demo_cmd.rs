@@ -121,6 +121,9 @@ pub fn run(o: Options) -> Result<()> {
             ris: None,
             dicom: None,
             viewer_url: None,
+            labeller: radgate_server::labelling::Labeller::Vocabulary(
+                crate::labeller_cmd::vocabulary(None)?,
+            ),
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

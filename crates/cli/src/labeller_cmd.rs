@@ -4,32 +4,81 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
 use radgate_domain::labeller::{LabelledReport, Vocabulary, evaluate};
+use radgate_server::labelling::Labeller;
 
 use crate::Format;
 use crate::load;
+use crate::serve_cmd::Target;
 
 /// The vocabulary built into the binary (`examples/labeller.toml`).
 pub const VOCABULARY: &str = include_str!("../../../examples/labeller.toml");
 
-pub fn run(
-    reports: &Path,
-    vocabulary: Option<&Path>,
-    department: Option<&Path>,
-    format: Format,
-) -> Result<()> {
-    let text = match vocabulary {
+/// The vocabulary in `path`, or the built-in one.
+pub fn vocabulary(path: Option<&Path>) -> Result<Vocabulary> {
+    let text = match path {
         Some(p) => load::read(p)?,
         None => VOCABULARY.to_owned(),
     };
-    let mut v = Vocabulary::parse(&text).with_context(|| {
+    Vocabulary::parse(&text).with_context(|| {
         format!(
             "{}: not a labeller vocabulary",
-            vocabulary.map_or("the built-in vocabulary".into(), |p| p
-                .display()
-                .to_string())
+            path.map_or("the built-in vocabulary".into(), |p| p.display().to_string())
         )
+    })
+}
+
+/// `radgate labeller relabel`: labels the period's final reports again with `vocabulary`
+/// and decides their studies' truth again, with progress on stderr.
+pub fn relabel(
+    target: Target,
+    from: NaiveDate,
+    to: NaiveDate,
+    vocabulary_path: Option<&Path>,
+    format: Format,
+) -> Result<()> {
+    if to < from {
+        bail!("--to ({to}) is before --from ({from})");
+    }
+    let labeller = Labeller::Vocabulary(vocabulary(vocabulary_path)?);
+    let done = load::runtime()?.block_on(async {
+        let store = target.open().await?;
+        let mut last = std::time::Instant::now();
+        let done = radgate_server::labelling::relabel(&store, &labeller, from, to, |n, total| {
+            if n == total || last.elapsed() >= std::time::Duration::from_secs(2) {
+                eprintln!("relabelled {n} of {total} studies");
+                last = std::time::Instant::now();
+            }
+        })
+        .await?;
+        anyhow::Ok(done)
     })?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&done)?),
+        Format::Text => {
+            println!(
+                "relabelled {} studies from {from} to {to} with vocabulary {}",
+                done.studies, done.version
+            );
+            if !done.failed.is_empty() {
+                println!("failed ({}): {}", done.failed.len(), done.failed.join(", "));
+            }
+        }
+    }
+    if !done.failed.is_empty() {
+        bail!("{} studies could not be relabelled", done.failed.len());
+    }
+    Ok(())
+}
+
+pub fn run(
+    reports: &Path,
+    vocabulary_path: Option<&Path>,
+    department: Option<&Path>,
+    format: Format,
+) -> Result<()> {
+    let mut v = vocabulary(vocabulary_path)?;
     if let Some(d) = department {
         let (dept, _) = load::department(d)?;
         let register: Vec<String> = dept

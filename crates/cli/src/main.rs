@@ -113,6 +113,9 @@ enum Command {
         /// Seconds between checks for studies whose AI wait has run out
         #[arg(long, default_value_t = 15, allow_negative_numbers = true, value_parser = positive::<u64>)]
         reroute_every: u64,
+        /// The report labeller's vocabulary (default: the built-in examples/labeller.toml)
+        #[arg(long)]
+        labeller_vocabulary: Option<PathBuf>,
         /// Take HL7 v2 orders (ORM^O01, OMI^O23) over MLLP on this address, e.g.
         /// 0.0.0.0:2575
         #[arg(long)]
@@ -227,6 +230,10 @@ enum Command {
         /// Also the ROC AUC with its DeLong interval (reads every score in the window)
         #[arg(long)]
         auc: bool,
+        /// Only calls whose truth came from this source: feedback, adjudication, coded,
+        /// labeller
+        #[arg(long)]
+        source: Option<String>,
         /// Turnaround instead: acquisition to AI result (median, p90, share within
         /// --ai-sla-minutes) and to the authorized report, per priority
         #[arg(long)]
@@ -413,6 +420,23 @@ enum ProgrammeCommand {
 
 #[derive(Subcommand)]
 enum LabellerCommand {
+    /// Label again the final reports of studies acquired in a period (after a vocabulary
+    /// change) and decide their truth for AI monitoring again
+    Relabel {
+        #[command(flatten)]
+        database: Database,
+        /// First day of acquisition (UTC), YYYY-MM-DD
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day of acquisition (UTC), YYYY-MM-DD
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// The vocabulary (default: the built-in examples/labeller.toml)
+        #[arg(long)]
+        vocabulary: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Compare the labeller with people's labels of a set of reports (JSON Lines)
     Evaluate {
         /// One report a line: {"id", "language": "nl"|"en", "text", "labels": {FINDING: "present"|"absent"|"uncertain"}}
@@ -687,6 +711,7 @@ fn main() -> ExitCode {
             session_idle_minutes,
             viewer_url,
             reroute_every,
+            labeller_vocabulary,
             mllp_listen,
             mllp_idle_seconds,
             mllp_allow,
@@ -738,6 +763,7 @@ fn main() -> ExitCode {
                 idle: std::time::Duration::from_secs(session_idle_minutes * 60),
             },
             std::time::Duration::from_secs(reroute_every.max(1)),
+            labeller_vocabulary.as_deref(),
         ),
         Command::Account {
             command:
@@ -906,13 +932,14 @@ fn main() -> ExitCode {
             to,
             by,
             auc,
+            source,
             turnaround: true,
             ai_sla_minutes,
             format,
         } => {
-            if by.is_some() || auc {
+            if by.is_some() || auc || source.is_some() {
                 Err(anyhow::anyhow!(
-                    "--turnaround reports per priority; it takes no --by or --auc"
+                    "--turnaround reports per priority; it takes no --by, --auc or --source"
                 ))
             } else {
                 monitor_cmd::turnaround(
@@ -932,6 +959,7 @@ fn main() -> ExitCode {
             to,
             by,
             auc,
+            source,
             turnaround: false,
             format,
             ..
@@ -940,7 +968,10 @@ fn main() -> ExitCode {
             &app,
             from,
             to,
-            by.as_deref(),
+            monitor_cmd::Filter {
+                by: by.as_deref(),
+                source: source.as_deref(),
+            },
             auc,
             format,
         ),
@@ -992,6 +1023,22 @@ fn main() -> ExitCode {
             &programme,
             fraction,
             seed,
+            format,
+        ),
+        Command::Labeller {
+            command:
+                LabellerCommand::Relabel {
+                    database,
+                    from,
+                    to,
+                    vocabulary,
+                    format,
+                },
+        } => labeller_cmd::relabel(
+            serve_cmd::Target::from(&database),
+            from,
+            to,
+            vocabulary.as_deref(),
             format,
         ),
         Command::Labeller {

@@ -4,6 +4,7 @@
 use anyhow::{Result, bail};
 use chrono::{NaiveDate, Utc};
 use radgate_domain::monitoring::{MetricsRow, Rate, Turnaround, turnaround_rows};
+use radgate_domain::truth::Source;
 use radgate_store::Stratum;
 
 use crate::serve_cmd::Target;
@@ -26,16 +27,31 @@ pub fn window(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(NaiveDa
     Ok((start, end))
 }
 
+/// What the metrics are broken down by and restricted to.
+pub struct Filter<'a> {
+    /// site, scanner, protocol or month
+    pub by: Option<&'a str>,
+    /// Only calls whose truth came from this source.
+    pub source: Option<&'a str>,
+}
+
 pub fn run(
     target: Target,
     app: &str,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-    by: Option<&str>,
+    filter: Filter<'_>,
     auc: bool,
     format: MonitorFormat,
 ) -> Result<()> {
-    let by = match by {
+    let source = match filter.source {
+        None => None,
+        Some(s) => match Source::parse(s) {
+            Some(s) => Some(s),
+            None => bail!("--source must be feedback, adjudication, coded or labeller, not `{s}`"),
+        },
+    };
+    let by = match filter.by {
         None => None,
         Some(s) => match Stratum::parse(s) {
             Some(s) => Some(s),
@@ -46,13 +62,15 @@ pub fn run(
     let rows = tokio::runtime::Runtime::new()?.block_on(async {
         let store = target.open().await?;
         let rows: Vec<MetricsRow> = store
-            .monitor_counts(app, start, end, by)
+            .monitor_counts_from(app, start, end, by, source)
             .await?
             .into_iter()
             .map(MetricsRow::of)
             .collect();
         if auc {
-            let scores = store.scored_calls(app, start, end, by).await?;
+            let scores = store
+                .scored_calls_from(app, start, end, by, source)
+                .await?;
             return anyhow::Ok(MetricsRow::with_auc(rows, &scores));
         }
         anyhow::Ok(rows)

@@ -29,10 +29,14 @@ pub enum AuditKind {
     AiAlarm,
     /// An AI pilot declared or decided.
     Pilot,
+    /// A report written in the RIS received.
+    ExternalReport,
+    /// The truth about a finding stated: feedback on the AI at sign-off, an adjudication.
+    Truth,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 19] = [
+    pub const ALL: [AuditKind; 21] = [
         AuditKind::OrderIngested,
         AuditKind::OrderChanged,
         AuditKind::StudyIngested,
@@ -52,6 +56,8 @@ impl AuditKind {
         AuditKind::RubricAssessment,
         AuditKind::AiAlarm,
         AuditKind::Pilot,
+        AuditKind::ExternalReport,
+        AuditKind::Truth,
     ];
 
     pub fn code(self) -> &'static str {
@@ -75,6 +81,8 @@ impl AuditKind {
             AuditKind::RubricAssessment => "rubric_assessment",
             AuditKind::AiAlarm => "ai_alarm",
             AuditKind::Pilot => "pilot",
+            AuditKind::ExternalReport => "external_report",
+            AuditKind::Truth => "truth",
         }
     }
 

@@ -233,6 +233,13 @@ pub fn may_read_audit(role: Role) -> bool {
     role == Role::Radiologist
 }
 
+/// Whether someone in `role` may answer the adjudication list: decide whether a finding
+/// is present where the report text is uncertain or disagrees with the AI. Radiologists,
+/// whose answer then is the truth AI monitoring counts.
+pub fn may_adjudicate(role: Role) -> bool {
+    role == Role::Radiologist
+}
+
 /// Whether `who` keeps the AI register: changes an application's status, clears its
 /// monitoring alarms, declares pilots and decides on them. The department's RAIO only.
 pub fn keeps_ai_register(who: &ProfessionalId, dept: &Department) -> bool {
@@ -356,6 +363,8 @@ impl Scope {
 pub enum Feed<'a> {
     Order,
     Study,
+    /// A final report written in the RIS.
+    Report,
     AiResult(&'a AiAppId),
 }
 
@@ -369,7 +378,7 @@ pub enum Requester<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedRefusal {
     #[error(
-        "orders, studies and AI results come from systems with an API key; a person's session does not feed routing"
+        "orders, studies, AI results and the RIS's reports come from systems with an API key; a person's session does not feed them"
     )]
     Person,
     #[error("this API key lacks the `{0}` scope")]
@@ -384,7 +393,7 @@ pub fn may_feed(who: Requester<'_>, what: Feed<'_>) -> Result<(), FeedRefusal> {
         return Err(FeedRefusal::Person);
     };
     let needed = match what {
-        Feed::Order | Feed::Study => Scope::Ingest,
+        Feed::Order | Feed::Study | Feed::Report => Scope::Ingest,
         Feed::AiResult(app) => Scope::Ai(app.clone()),
     };
     if scopes.contains(&needed) {

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use radgate_domain::ai::{AiFinding, AiResult};
+use radgate_domain::external_report::{ExternalReport, Status as ExternalStatus};
 use radgate_domain::ids::{AccessionNumber, AiAppId, FindingCode, PatientId};
 use radgate_domain::professional::Professional;
 use radgate_domain::report::{Report, ReportState};
@@ -366,6 +367,100 @@ pub fn diagnostic_report(r: &Report, s: &Study) -> Value {
         v["conclusionCode"] = json!(findings);
     }
     v
+}
+
+/// A report written in the RIS, from a DiagnosticReport: the accession from `identifier`
+/// (system `urn:radgate:accession`, or an identifier typed `ACSN`); `status` `final`, the
+/// corrections `amended`, `corrected` and `appended`, or `preliminary`; the text from
+/// `presentedForm` (`text/plain`, base64 `data`), else `conclusion`; the signer from
+/// `resultsInterpreter[0]` (identifier value, reference id or display); `issued`.
+pub fn external_report_from_diagnostic_report(v: &Value) -> Result<ExternalReport, FhirError> {
+    use base64::Engine;
+    if v["resourceType"] != "DiagnosticReport" {
+        return Err(refuse("resourceType", "must be DiagnosticReport"));
+    }
+    let accession = v["identifier"]
+        .as_array()
+        .and_then(|ids| {
+            ids.iter().find(|i| {
+                i["system"] == ACCESSION
+                    || i["type"]["coding"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|c| c["code"] == "ACSN"))
+            })
+        })
+        .and_then(|i| i["value"].as_str())
+        .ok_or_else(|| {
+            refuse(
+                "DiagnosticReport.identifier",
+                format!("an identifier with system {ACCESSION} or type ACSN (the accession number) is required"),
+            )
+        })?;
+    let accession = AccessionNumber::parse(accession)
+        .map_err(|e| refuse("DiagnosticReport.identifier.value", e.to_string()))?;
+    let status = match v["status"].as_str() {
+        Some("final") => ExternalStatus::Final,
+        Some("amended" | "corrected" | "appended") => ExternalStatus::Corrected,
+        Some("preliminary" | "partial") => ExternalStatus::Preliminary,
+        other => {
+            return Err(refuse(
+                "DiagnosticReport.status",
+                format!(
+                    "{} is not final, amended, corrected, appended or preliminary",
+                    other.map_or("a missing status".into(), |s| format!("`{s}`"))
+                ),
+            ));
+        }
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for (i, form) in v["presentedForm"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let plain = form["contentType"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("text/plain"));
+        let Some(data) = form["data"].as_str().filter(|_| plain) else {
+            continue;
+        };
+        let path = format!("DiagnosticReport.presentedForm[{i}].data");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| refuse(&path, format!("not base64: {e}")))?;
+        parts.push(String::from_utf8(bytes).map_err(|_| refuse(&path, "not UTF-8 text"))?);
+    }
+    if parts.is_empty()
+        && let Some(c) = v["conclusion"].as_str()
+    {
+        parts.push(c.to_owned());
+    }
+    let interpreter = &v["resultsInterpreter"][0];
+    let signer = interpreter["identifier"]["value"]
+        .as_str()
+        .or_else(|| {
+            interpreter["reference"]
+                .as_str()
+                .map(|r| r.rsplit('/').next().unwrap_or(r))
+        })
+        .or_else(|| interpreter["display"].as_str())
+        .map(str::to_owned);
+    let issued_at = match v["issued"].as_str() {
+        Some(t) => Some(
+            DateTime::parse_from_rfc3339(t)
+                .map_err(|e| refuse("DiagnosticReport.issued", e.to_string()))?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    ExternalReport::new(accession, status, parts.join("\n\n"), signer, issued_at).map_err(|e| {
+        refuse(
+            "DiagnosticReport.presentedForm",
+            format!("{e} (presentedForm text/plain or conclusion)"),
+        )
+    })
 }
 
 /// An AI result as one Observation: the application in `device.display` and `method`,

@@ -41,6 +41,15 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/studies", post(post_study))
         .route("/api/v1/ai-results", post(post_ai_result))
         .route("/api/v1/studies/{accession}/decision", get(get_decision))
+        .route(
+            "/api/v1/studies/{accession}/truth",
+            get(crate::adjudications::truth),
+        )
+        .route("/api/v1/adjudications", get(crate::adjudications::list))
+        .route(
+            "/api/v1/adjudications/{accession}/{finding}",
+            post(crate::adjudications::answer),
+        )
         .route("/api/v1/worklist", get(worklist))
         .route("/api/v1/worklist/mine", get(my_items))
         .route("/api/v1/reconciliation", get(reconciliation))

@@ -395,6 +395,12 @@ pub async fn create(
             let o = crate::ingest::order(&app, &order, &caller.actor()).await?;
             (o, fhir::service_request(&order))
         }
+        "DiagnosticReport" => {
+            caller.may_feed(Feed::Report)?;
+            let report = fhir::external_report_from_diagnostic_report(&v).map_err(invalid)?;
+            let o = crate::ingest::external_report(&app, &report, &caller.actor()).await?;
+            (o, v)
+        }
         "Observation" => {
             let result = fhir::ai_result_from_observation(&v).map_err(invalid)?;
             crate::ingest::registered(&app, &result)?;

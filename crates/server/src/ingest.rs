@@ -6,6 +6,7 @@ use radgate_domain::Decision;
 use radgate_domain::ai::AiResult;
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::drift::AlarmKind;
+use radgate_domain::external_report::ExternalReport;
 use radgate_domain::ids::AiAppId;
 use radgate_domain::study::{Order, Study};
 use radgate_domain::workitem::WorkItem;
@@ -90,6 +91,39 @@ pub async fn order(app: &App, order: &Order, actor: &str) -> Result<Outcome, Pro
     }
     .await;
     count(app, Kind::Order, &result);
+    result
+}
+
+/// Stores a report written in the RIS; once committed it is labelled and the study's
+/// truth decided again (after the commit: see `labelling`). A repeat is `unchanged`.
+pub async fn external_report(
+    app: &App,
+    report: &ExternalReport,
+    actor: &str,
+) -> Result<Outcome, Problem> {
+    let result = async {
+        let now = Utc::now();
+        let acc = report.accession.as_str();
+        let mut tx = app.store.begin().await?;
+        let Some(seq) = tx.insert_external_report(report, actor, now).await? else {
+            return Ok(Outcome::status("unchanged"));
+        };
+        let detail = serde_json::json!({
+            "seq": seq,
+            "status": report.status.code(),
+            "signer": report.signer,
+            "characters": report.text.chars().count(),
+        });
+        tx.audit(&event(now, actor, AuditKind::ExternalReport, acc, detail))
+            .await?;
+        tx.commit().await?;
+        if report.status.is_final() {
+            crate::labelling::after_report(&app.store, &app.labeller, acc).await;
+        }
+        Ok(Outcome::status("created"))
+    }
+    .await;
+    count(app, Kind::Report, &result);
     result
 }
 

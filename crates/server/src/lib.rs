@@ -12,7 +12,9 @@ mod extract;
 mod fhir;
 mod forward;
 mod gatekeeping;
+mod adjudications;
 mod ingest;
+pub mod labelling;
 mod metrics;
 mod mllp;
 mod monitoring;
@@ -80,6 +82,8 @@ pub struct Config {
     pub dicom: Option<(SocketAddr, DicomConfig)>,
     /// The image viewer's launch URL template (`{study_uid}`, `{accession}`).
     pub viewer_url: Option<String>,
+    /// The report labeller (the truth from free-text final reports).
+    pub labeller: labelling::Labeller,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
@@ -144,6 +148,7 @@ impl Server {
             facets: Arc::default(),
             chain_check: Arc::default(),
             viewer_url: config.viewer_url,
+            labeller: Arc::new(config.labeller),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let mllp = match config.mllp_listen {

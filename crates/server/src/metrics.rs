@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Default)]
 pub struct Metrics {
-    pub ingest_created: [AtomicU64; 3],
-    pub ingest_unchanged: [AtomicU64; 3],
-    pub ingest_rejected: [AtomicU64; 3],
+    pub ingest_created: [AtomicU64; 4],
+    pub ingest_unchanged: [AtomicU64; 4],
+    pub ingest_rejected: [AtomicU64; 4],
     pub reroutes: AtomicU64,
     pub claims: AtomicU64,
     pub logins_failed: AtomicU64,
@@ -24,9 +24,10 @@ pub enum Kind {
     Order = 0,
     Study = 1,
     AiResult = 2,
+    Report = 3,
 }
 
-const KINDS: [&str; 3] = ["order", "study", "ai_result"];
+const KINDS: [&str; 4] = ["order", "study", "ai_result", "report"];
 
 impl Metrics {
     pub fn bump(counter: &AtomicU64) {

@@ -1,5 +1,5 @@
-//! The HL7 v2 listener: orders from the RIS over MLLP, each acknowledged once it is
-//! stored (AA), or answered AE/AR with an ERR segment naming the segment, field and
+//! The HL7 v2 listener: orders (ORM^O01, OMI^O23) and final reports (ORU^R01) from the
+//! RIS over MLLP, each acknowledged once it is stored (AA), or answered AE/AR with an ERR segment naming the segment, field and
 //! reason. A connection that sends an oversized frame, bytes outside a frame or nothing
 //! for the idle timeout is closed; the listener itself always goes on.
 
@@ -7,15 +7,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use radgate_interop::hl7::{AckCode, Hl7Error, Message, ack, read_order};
+use radgate_interop::hl7::order::message_type;
+use radgate_interop::hl7::result::RESULT_TYPE;
+use radgate_interop::hl7::{AckCode, Hl7Error, Message, ack, read_order, read_result};
 use radgate_interop::mllp::{Decoder, Frame, frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::state::App;
 
-/// Frames larger than this are refused (reports with embedded documents do not come in
-/// as orders).
+/// Frames larger than this are refused (reports with embedded documents are not taken).
 pub const MAX_FRAME: usize = 1 << 20;
 /// A connection that sends nothing for this long is closed.
 pub const IDLE: Duration = Duration::from_secs(30);
@@ -109,6 +110,35 @@ fn decode(bytes: &[u8]) -> String {
     }
 }
 
+/// The actor a message is recorded under: its sending application.
+fn actor(message: &Message) -> String {
+    let sender = message.component(message.msh(), 3, 1);
+    format!(
+        "hl7:{}",
+        if sender.is_empty() {
+            "unknown"
+        } else {
+            &sender
+        }
+    )
+}
+
+/// A report from the RIS in, acknowledged once stored.
+async fn result(app: &App, message: &Message, now: chrono::DateTime<Utc>) -> String {
+    let report = match read_result(message) {
+        Ok(r) => r,
+        Err(e) => return ack(Some(message), AckCode::Error, Some(&e), &control_id(), now),
+    };
+    match crate::ingest::external_report(app, &report, &actor(message)).await {
+        Ok(_) => ack(Some(message), AckCode::Accept, None, &control_id(), now),
+        Err(p) => {
+            let obr = message.segment("OBR").map_or(0, |(i, _)| i);
+            let e = Hl7Error::new("OBR", obr, 1, 207, p.detail);
+            ack(Some(message), AckCode::Error, Some(&e), &control_id(), now)
+        }
+    }
+}
+
 /// One message in, its acknowledgement out.
 pub(crate) async fn handle(app: &App, bytes: &[u8]) -> String {
     let now = Utc::now();
@@ -117,6 +147,9 @@ pub(crate) async fn handle(app: &App, bytes: &[u8]) -> String {
         Ok(m) => m,
         Err(e) => return ack(None, AckCode::Reject, Some(&e), &control_id(), now),
     };
+    if message_type(&message) == RESULT_TYPE {
+        return result(app, &message, now).await;
+    }
     let order = match read_order(&message) {
         Ok(o) => o,
         Err(e) => {
@@ -129,16 +162,7 @@ pub(crate) async fn handle(app: &App, bytes: &[u8]) -> String {
             return ack(Some(&message), code, Some(&e), &control_id(), now);
         }
     };
-    let sender = message.component(message.msh(), 3, 1);
-    let actor = format!(
-        "hl7:{}",
-        if sender.is_empty() {
-            "unknown"
-        } else {
-            &sender
-        }
-    );
-    match crate::ingest::order(app, &order.order, &actor).await {
+    match crate::ingest::order(app, &order.order, &actor(&message)).await {
         Ok(_) => ack(Some(&message), AckCode::Accept, None, &control_id(), now),
         // Refused by the domain (a change to a cancelled order, a conflicting repeat) or
         // the store: nothing was stored, and the sender learns why.

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use chrono::{NaiveDate, Utc};
 use radgate_domain::monitoring::{MetricsRow, TurnaroundRow, turnaround_rows};
+use radgate_domain::truth::Source;
 use radgate_store::Stratum;
 use serde::Deserialize;
 
@@ -21,6 +22,9 @@ pub struct Window {
     /// Also the ROC AUC with its DeLong interval.
     #[serde(default)]
     pub(crate) auc: bool,
+    /// Only calls whose truth came from this source: feedback, adjudication, coded,
+    /// labeller.
+    pub(crate) source: Option<String>,
 }
 
 pub async fn metrics(
@@ -44,6 +48,15 @@ pub async fn metrics(
             )
         })?),
     };
+    let source = match w.source.as_deref() {
+        None => None,
+        Some(s) => Some(Source::parse(s).ok_or_else(|| {
+            Problem::invalid(
+                "source",
+                format!("source must be feedback, adjudication, coded or labeller, not `{s}`"),
+            )
+        })?),
+    };
     let start = w
         .from
         .unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date"));
@@ -54,13 +67,16 @@ pub async fn metrics(
     }
     let rows: Vec<MetricsRow> = app
         .store
-        .monitor_counts(&id, start, end, by)
+        .monitor_counts_from(&id, start, end, by, source)
         .await?
         .into_iter()
         .map(MetricsRow::of)
         .collect();
     if w.auc {
-        let scores = app.store.scored_calls(&id, start, end, by).await?;
+        let scores = app
+            .store
+            .scored_calls_from(&id, start, end, by, source)
+            .await?;
         return Ok(axum::Json(MetricsRow::with_auc(rows, &scores)));
     }
     Ok(axum::Json(rows))

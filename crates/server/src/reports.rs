@@ -14,6 +14,7 @@ use radgate_domain::quality::{Discrepancy, LiftError, judge, suspension_supervis
 use radgate_domain::report::{
     Mandate, Report, ReportContent, ReportError, ReportState, Signer, authorization_task,
 };
+use radgate_domain::truth::{Feedback, feedback_truth};
 use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
 use serde::Deserialize;
@@ -301,6 +302,9 @@ pub async fn submit(
 #[serde(deny_unknown_fields)]
 pub struct Grading {
     pub(crate) discrepancy: Option<Discrepancy>,
+    /// The signer's verdict on the study's AI calls: the strongest truth it can have.
+    #[serde(default)]
+    pub(crate) feedback: Vec<Feedback>,
 }
 
 /// Authorizes a preliminary report, or signs one's own draft where the mandate allows.
@@ -354,6 +358,18 @@ pub(crate) async fn authorize_graded(
         (_, g) => g,
     };
     report.authorize(&signer, now).map_err(report_problem)?;
+    if !grading.feedback.is_empty() {
+        let calls = tx.calls_of(report.accession.as_str()).await?;
+        feedback_truth(&grading.feedback, &calls)
+            .map_err(|e| Problem::invalid("feedback", e.to_string()))?;
+        tx.save_feedback(
+            report.accession.as_str(),
+            &grading.feedback,
+            person.professional.as_str(),
+            now,
+        )
+        .await?;
+    }
     let done = finish_item(&mut tx, item, person).await?;
     // Before any audit append: appending locks the audit log, and a concurrent lift holds
     // the suspension row while it waits for that lock.
@@ -362,6 +378,16 @@ pub(crate) async fn authorize_graded(
         None => None,
     };
     record(&app, &mut tx, &report, now, &[(AuditKind::Complete, &done)]).await?;
+    if !grading.feedback.is_empty() {
+        tx.audit(&AuditEvent {
+            at: now,
+            actor: person.professional.to_string(),
+            kind: AuditKind::Truth,
+            subject: report.accession.to_string(),
+            detail: serde_json::json!({ "feedback": grading.feedback }),
+        })
+        .await?;
+    }
     if let Some(s) = suspended {
         tx.audit(&AuditEvent {
             at: now,
@@ -373,6 +399,7 @@ pub(crate) async fn authorize_graded(
         .await?;
     }
     tx.commit().await?;
+    crate::labelling::after_report(&app.store, &app.labeller, report.accession.as_str()).await;
     Ok(report)
 }
 
@@ -580,6 +607,7 @@ pub async fn addendum(
         .map_err(report_problem)?;
     record(&app, &mut tx, &report, now, &[]).await?;
     tx.commit().await?;
+    crate::labelling::after_report(&app.store, &app.labeller, acc.as_str()).await;
     Ok(axum::Json(report))
 }
 

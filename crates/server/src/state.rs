@@ -33,4 +33,6 @@ pub struct App {
     /// The department's image viewer, with `{study_uid}` and `{accession}` filled in per
     /// study (e.g. OHIF's `/viewer?StudyInstanceUIDs={study_uid}`).
     pub viewer_url: Option<String>,
+    /// Reads final report texts for AI monitoring's truth.
+    pub labeller: Arc<crate::labelling::Labeller>,
 }

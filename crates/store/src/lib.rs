@@ -24,6 +24,7 @@ mod register;
 mod rubric;
 mod safety;
 mod thesis;
+mod truth;
 mod tx;
 mod worklist;
 
@@ -46,6 +47,10 @@ pub use outbox::{Backlog, OutboxMessage};
 pub use portfolio::{ImportError, Imported};
 pub use quality::{GivenGrade, Notification};
 pub use safety::SafetyReview;
+pub use truth::{
+    Adjudication, CallTruth, GivenFeedback, Origin, StoredExternalReport, StoredLabel, TextsToLabel,
+    TruthRecord,
+};
 pub use tx::{Inserted, Tx};
 pub use worklist::{ClaimError, NewWorkItem, WorklistQuery, WorklistRow};
 

@@ -117,6 +117,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0022_thesis_milestones.sql"),
         include_str!("../migrations/shared/0022_thesis_milestones.sql"),
     ),
+    (
+        23,
+        include_str!("../migrations/shared/0023_truth_sources.sql"),
+        include_str!("../migrations/shared/0023_truth_sources.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

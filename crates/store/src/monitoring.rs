@@ -7,10 +7,11 @@ use chrono::{Datelike, NaiveDate};
 use radgate_domain::Department;
 use radgate_domain::ai::AiResult;
 use radgate_domain::monitoring::{
-    CountRow, Counts, ScoredCall, StudyTimes, Truth, ai_positive, initial_human_findings,
+    CountRow, Counts, ScoredCall, StudyTimes, ai_positive, initial_human_findings,
 };
 use radgate_domain::report::Report;
 use radgate_domain::study::Study;
+use radgate_domain::truth::Source;
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -104,13 +105,20 @@ impl Tx {
             .bind(study.accession.as_str())
             .fetch_optional(self.conn())
             .await?;
-        if let Some(row) = report {
-            let report: Report = crate::tx::parse(
-                "report",
-                study.accession.as_str(),
-                &row.try_get::<String, _>("body")?,
-            )?;
-            self.write_report_to_calls(&report).await?;
+        match report {
+            Some(row) => {
+                let report: Report = crate::tx::parse(
+                    "report",
+                    study.accession.as_str(),
+                    &row.try_get::<String, _>("body")?,
+                )?;
+                self.write_report_to_calls(&report).await?;
+            }
+            // A report from the RIS, or its labels, may be here before the AI result.
+            None => {
+                self.write_truth(study.accession.as_str(), None, result.received_at)
+                    .await?
+            }
         }
         self.count_cells(study.accession.as_str(), 1).await
     }
@@ -129,11 +137,11 @@ impl Tx {
     /// change to `ai_calls` is bracketed by the two.
     async fn count_cells(&mut self, accession: &str, sign: i64) -> Result<()> {
         let sql = format!(
-            "INSERT INTO ai_call_days (app, version, finding, day, month, site, scanner, protocol, positive, truth, found_later, human, n) \
-             SELECT app, version, finding, day, month, site, scanner, protocol, positive, COALESCE(truth, -1), found_later, COALESCE(human, -1), {sign} * COUNT(*) \
+            "INSERT INTO ai_call_days (app, version, finding, day, month, site, scanner, protocol, positive, truth, found_later, human, truth_source, n) \
+             SELECT app, version, finding, day, month, site, scanner, protocol, positive, COALESCE(truth, -1), found_later, COALESCE(human, -1), truth_source, {sign} * COUNT(*) \
              FROM ai_calls WHERE accession = $1 \
-             GROUP BY app, version, finding, day, month, site, scanner, protocol, positive, COALESCE(truth, -1), found_later, COALESCE(human, -1) \
-             ON CONFLICT (app, day, version, finding, site, scanner, protocol, positive, truth, found_later, human) \
+             GROUP BY app, version, finding, day, month, site, scanner, protocol, positive, COALESCE(truth, -1), found_later, COALESCE(human, -1), truth_source \
+             ON CONFLICT (app, day, version, finding, site, scanner, protocol, positive, truth, found_later, human, truth_source) \
              DO UPDATE SET n = ai_call_days.n + excluded.n"
         );
         sqlx::query(AssertSqlSafe(sql))
@@ -158,23 +166,23 @@ impl Tx {
                     .await?;
             }
         }
-        if let Some(truth) = Truth::of(report) {
-            sqlx::query("UPDATE ai_calls SET truth = 0, found_later = 0 WHERE accession = $1")
-                .bind(accession)
-                .execute(self.conn())
-                .await?;
-            for f in &truth.present {
-                sqlx::query(
-                    "UPDATE ai_calls SET truth = 1, found_later = $3 WHERE accession = $1 AND finding = $2",
-                )
-                .bind(accession)
-                .bind(f.as_str())
-                .bind(i32::from(truth.found_later.contains(f)))
-                .execute(self.conn())
-                .await?;
-            }
-        }
-        Ok(())
+        let at = report.history.last().map_or_else(chrono::Utc::now, |v| v.at);
+        self.write_truth(accession, Some(report), at).await
+    }
+
+    /// Decides the study's truth again from everything stored (after feedback, a report
+    /// from the RIS, new labels or an adjudication), keeping the day cells in step.
+    pub async fn refresh_truth(&mut self, accession: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        let report = sqlx::query("SELECT body FROM reports WHERE accession = $1")
+            .bind(accession)
+            .fetch_optional(self.conn())
+            .await?;
+        let report: Option<Report> = report
+            .map(|row| crate::tx::parse("report", accession, &row.try_get::<String, _>("body")?))
+            .transpose()?;
+        self.count_cells(accession, -1).await?;
+        self.write_truth(accession, report.as_ref(), now).await?;
+        self.count_cells(accession, 1).await
     }
 }
 
@@ -230,6 +238,19 @@ impl Store {
         to: NaiveDate,
         by: Option<Stratum>,
     ) -> Result<Vec<CountRow>> {
+        self.monitor_counts_from(app, from, to, by, None).await
+    }
+
+    /// [`Store::monitor_counts`] over the calls whose truth came from `source` only (all
+    /// sources when `None`).
+    pub async fn monitor_counts_from(
+        &self,
+        app: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<Stratum>,
+        source: Option<Source>,
+    ) -> Result<Vec<CountRow>> {
         let stratum = by.map_or("''", Stratum::column);
         // PostgreSQL refuses a constant in GROUP BY, so the stratum joins it only when asked.
         let group = by.map_or_else(String::new, |s| format!(", {}", s.column()));
@@ -239,7 +260,7 @@ impl Store {
             "SELECT version, finding, {stratum} AS stratum, {} AS tp, {} AS fp, {} AS fn, {} AS tn, \
                {} AS later, {} AS paired, {} AS ai_only, {} AS human_only \
              FROM ai_call_days \
-             WHERE app = $1 AND day >= $2 AND day <= $3 AND truth >= 0 \
+             WHERE app = $1 AND day >= $2 AND day <= $3 AND truth >= 0 AND ($4 = '' OR truth_source = $4) \
              GROUP BY version, finding{group} \
              ORDER BY version, finding{group}",
             sum("positive = 1 AND truth = 1"),
@@ -255,6 +276,7 @@ impl Store {
             .bind(app)
             .bind(from.to_string())
             .bind(to.to_string())
+            .bind(source.map_or("", Source::code))
             .fetch_all(self.pool())
             .await?;
         rows.iter()
@@ -288,15 +310,29 @@ impl Store {
         to: NaiveDate,
         by: Option<Stratum>,
     ) -> Result<Vec<ScoredCall>> {
+        self.scored_calls_from(app, from, to, by, None).await
+    }
+
+    /// [`Store::scored_calls`] over the calls whose truth came from `source` only.
+    pub async fn scored_calls_from(
+        &self,
+        app: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Option<Stratum>,
+        source: Option<Source>,
+    ) -> Result<Vec<ScoredCall>> {
         let stratum = by.map_or("''", Stratum::column);
         let sql = format!(
             "SELECT version, finding, {stratum} AS stratum, score, CAST(truth AS BIGINT) AS truth FROM ai_calls \
-             WHERE app = $1 AND day >= $2 AND day <= $3 AND truth IS NOT NULL AND score IS NOT NULL"
+             WHERE app = $1 AND day >= $2 AND day <= $3 AND truth IS NOT NULL AND score IS NOT NULL \
+               AND ($4 = '' OR truth_source = $4)"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(app)
             .bind(from.to_string())
             .bind(to.to_string())
+            .bind(source.map_or("", Source::code))
             .fetch_all(self.pool())
             .await?;
         rows.iter()

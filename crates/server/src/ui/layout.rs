@@ -23,6 +23,7 @@ pub enum Nav {
     Portfolio,
     Inbox,
     Ai,
+    Adjudication,
     Reconciliation,
     Audit,
     Policy,
@@ -65,6 +66,9 @@ fn nav_items(v: &Viewer, app: &App) -> Vec<(Nav, String, &'static str)> {
     if authz::may_oversee_ai(role) {
         items.push((Nav::Ai, "/ai".to_string(), t.ai_dashboard));
         items.push((Nav::Policy, "/policy".to_string(), t.policy));
+    }
+    if authz::may_adjudicate(role) {
+        items.push((Nav::Adjudication, "/adjudications".to_string(), t.adjudication));
     }
     if authz::may_read_audit(role) {
         items.push((

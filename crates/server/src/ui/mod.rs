@@ -15,6 +15,7 @@ mod raio;
 mod session;
 mod study;
 pub mod text;
+mod truth;
 mod worklist;
 
 use axum::Router;
@@ -97,6 +98,11 @@ pub fn router() -> Router<App> {
         .route(
             "/rubric-assessments/{id}/finalise",
             post(programme::finalise),
+        )
+        .route("/adjudications", get(truth::list))
+        .route(
+            "/adjudications/{accession}/{finding}",
+            post(truth::answer),
         )
         .route("/reconciliation", get(admin::reconciliation))
         .route("/audit", get(admin::audit))

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
 use radgate_domain::monitoring::{MetricsRow, Rate};
+use radgate_domain::truth::Source;
 
 use super::form::{Posted, Viewer};
 use super::home::task_name;
@@ -120,12 +121,36 @@ fn alarms_table(v: &Viewer, alarms: &[radgate_store::Alarm]) -> Markup {
     )
 }
 
-pub async fn application(State(app): State<App>, v: Viewer, Path(id): Path<String>) -> Response {
-    shown(&v, build_application(&app, &v, id).await)
+/// The application page's one choice: the metrics over calls whose truth came from one
+/// source only.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFilter {
+    source: Option<String>,
 }
 
-async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response, Problem> {
+pub async fn application(
+    State(app): State<App>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Params(f): Params<SourceFilter>,
+) -> Response {
+    shown(&v, build_application(&app, &v, id, f).await)
+}
+
+async fn build_application(
+    app: &App,
+    v: &Viewer,
+    id: String,
+    f: SourceFilter,
+) -> Result<Response, Problem> {
     let t = v.t();
+    let source = match f.source.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(Source::parse(s).ok_or_else(|| {
+            Problem::invalid("source", format!("`{s}` is not a source of truth"))
+        })?),
+    };
     let caller = v.caller();
     let entry = crate::register::show(State(app.clone()), caller.clone(), Path(id.clone()))
         .await?
@@ -135,6 +160,7 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
         to: None,
         by: Some(by.to_string()),
         auc: false,
+        source: source.map(|s| s.code().to_string()),
     };
     let mut strata: Vec<Vec<MetricsRow>> = Vec::new();
     for by in ["month", "site", "scanner"] {
@@ -189,6 +215,14 @@ async fn build_application(app: &App, v: &Viewer, id: String) -> Result<Response
                 img src=(format!("/api/v1/ai/{id}/charts/{chart}.svg")) alt=(format!("{name}: {label}"));
                 figcaption { (label) }
             }
+        }
+        form.filters method="get" action=(format!("/ai/{id}")) {
+            label for="truth-source" { (t.truth_source) }
+            select #truth-source name="source" {
+                option value="" selected[source.is_none()] { (t.all_sources) }
+                @for s in Source::ALL { option value=(s.code()) selected[source == Some(s)] { (t.truth_source(s)) } }
+            }
+            " " button.secondary type="submit" { (t.filter) }
         }
         h2 { (t.metrics) " · " (t.by_month) }
         (metrics_table(&by_month))

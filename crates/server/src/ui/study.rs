@@ -56,6 +56,7 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
     let items = app.store.work_items_for(acc).await?;
     let report = app.store.report(acc).await?;
     let grade = app.store.discrepancy_of(acc).await?;
+    let truth = app.store.truth_record(acc).await?;
     let mine = held(app, v, &items);
     let now = Utc::now();
     let viewer_link = match (&app.viewer_url, study.as_ref()) {
@@ -149,6 +150,7 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
                 }
             }))
         }
+        (super::truth::section(v, &truth))
         section {
             h2 { (t.report) }
             @match &report {
@@ -281,7 +283,7 @@ fn work_panel(
             let signs_own = matches!(work, Work::Final { .. });
             match state {
                 Some(ReportState::Preliminary) if radiologist => {
-                    authorize_panel(v, item, report.expect("a preliminary report"))
+                    authorize_panel(app, v, item, report.expect("a preliminary report"), ai)
                 }
                 Some(ReportState::Authorized | ReportState::Preliminary) => html! {},
                 _ => {
@@ -302,6 +304,7 @@ fn work_panel(
                                         }
                                     }
                                 }
+                                @if signs_own { (super::truth::feedback_fieldset(app, v, ai)) }
                                 div.actions {
                                     button.secondary type="submit" name="action" value="save" { (t.save_draft) }
                                     @if signs_own {
@@ -319,7 +322,13 @@ fn work_panel(
     }
 }
 
-fn authorize_panel(v: &Viewer, item: &WorkItem, r: &Report) -> Markup {
+fn authorize_panel(
+    app: &App,
+    v: &Viewer,
+    item: &WorkItem,
+    r: &Report,
+    ai: &[radgate_domain::ai::AiResult],
+) -> Markup {
     let t = v.t();
     let acc = item.accession.as_str();
     // The preliminary text submitted before this one, when the report was returned and
@@ -348,6 +357,7 @@ fn authorize_panel(v: &Viewer, item: &WorkItem, r: &Report) -> Markup {
                         }
                     }
                 }
+                (super::truth::feedback_fieldset(app, v, ai))
                 p { button type="submit" { (t.authorize) } }
             }
             form method="post" action=(format!("/studies/{acc}/return")) {
@@ -467,11 +477,20 @@ pub async fn write_report(
         Some("submit") => crate::reports::submit(State(app), caller, Path(acc.clone()))
             .await
             .map(drop),
-        Some("sign") => {
-            crate::reports::authorize_graded(app, caller, acc.clone(), Grading::default())
-                .await
-                .map(drop)
-        }
+        Some("sign") => match super::truth::feedback_from(&fields) {
+            Ok(feedback) => crate::reports::authorize_graded(
+                app,
+                caller,
+                acc.clone(),
+                Grading {
+                    discrepancy: None,
+                    feedback,
+                },
+            )
+            .await
+            .map(drop),
+            Err(p) => Err(p),
+        },
         _ => Ok(()),
     };
     match done {
@@ -497,9 +516,20 @@ pub async fn authorize(
             Err(e) => return v.problem(Problem::invalid("discrepancy", e)),
         },
     };
-    let done =
-        crate::reports::authorize_graded(app, v.caller(), acc.clone(), Grading { discrepancy })
-            .await;
+    let feedback = match super::truth::feedback_from(&fields) {
+        Ok(f) => f,
+        Err(p) => return v.problem(p),
+    };
+    let done = crate::reports::authorize_graded(
+        app,
+        v.caller(),
+        acc.clone(),
+        Grading {
+            discrepancy,
+            feedback,
+        },
+    )
+    .await;
     after(&v, done, &format!("/studies/{acc}"))
 }
 

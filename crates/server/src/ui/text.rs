@@ -7,6 +7,7 @@ use radgate_domain::ai::AiStatus;
 use radgate_domain::drift::AlarmKind;
 use radgate_domain::professional::Role;
 use radgate_domain::report::{Act, ReportState};
+use radgate_domain::truth::{Reason, Source, Verdict};
 use radgate_domain::workitem::WorkItemState;
 use radgate_domain::{Pathway, Priority};
 
@@ -300,6 +301,29 @@ pub struct Text {
     pub states: [&'static str; WorkItemState::ALL.len()],
     pub roles: [&'static str; Role::ALL.len()],
     pub auth_statuses: [&'static str; 4],
+    pub truth: &'static str,
+    pub truth_help: &'static str,
+    pub ai_feedback: &'static str,
+    pub ai_feedback_help: &'static str,
+    pub verdict_none: &'static str,
+    pub called: &'static str,
+    pub not_called: &'static str,
+    pub comment: &'static str,
+    pub adjudication: &'static str,
+    pub adjudication_help: &'static str,
+    pub adjudication_empty: &'static str,
+    pub present: &'static str,
+    pub absent: &'static str,
+    pub truth_unknown: &'static str,
+    pub ris_reports: &'static str,
+    pub labels: &'static str,
+    pub deciding_words: &'static str,
+    pub all_sources: &'static str,
+    pub truth_source: &'static str,
+    pub ai_call: &'static str,
+    pub verdicts: [&'static str; Verdict::ALL.len()],
+    pub adjudication_reasons: [&'static str; Reason::ALL.len()],
+    pub truth_sources: [&'static str; Source::ALL.len()],
 }
 
 impl Text {
@@ -358,6 +382,18 @@ impl Text {
             .iter()
             .position(|k| k.code() == code)
             .map_or(code, |i| self.alarm_kinds[i])
+    }
+
+    pub fn verdict(&self, x: Verdict) -> &'static str {
+        self.verdicts[Verdict::ALL.iter().position(|y| *y == x).unwrap_or(0)]
+    }
+
+    pub fn adjudication_reason(&self, x: Reason) -> &'static str {
+        self.adjudication_reasons[Reason::ALL.iter().position(|y| *y == x).unwrap_or(0)]
+    }
+
+    pub fn truth_source(&self, x: Source) -> &'static str {
+        self.truth_sources[Source::ALL.iter().position(|y| *y == x).unwrap_or(0)]
     }
 
     pub fn role(&self, r: Role) -> &'static str {
@@ -665,6 +701,29 @@ pub static EN: Text = Text {
         "Programme staff",
     ],
     auth_statuses: ["authorized", "not yet", "expired", "suspended"],
+    truth: "Truth for AI monitoring",
+    truth_help: "Where each AI call's truth comes from: feedback at sign-off first, then an adjudication, the coded findings, and the report labeller's reading of the text.",
+    ai_feedback: "Feedback on the AI",
+    ai_feedback_help: "For each AI finding: is it right? Your answer is the truth AI monitoring counts. Leave it open and the report decides.",
+    verdict_none: "Not stated",
+    called: "called",
+    not_called: "not called",
+    comment: "Comment",
+    adjudication: "Adjudication",
+    adjudication_help: "Findings where the report text is uncertain or disagrees with the AI or with the coded findings. Your answer becomes the truth AI monitoring counts.",
+    adjudication_empty: "Nothing to adjudicate.",
+    present: "Present",
+    absent: "Absent",
+    truth_unknown: "not known yet",
+    ris_reports: "Reports from the RIS",
+    labels: "What the labeller read",
+    deciding_words: "Deciding words",
+    all_sources: "All sources",
+    truth_source: "Truth source",
+    ai_call: "AI call",
+    verdicts: ["Agree", "Disagree: false alarm", "AI missed it"],
+    adjudication_reasons: ["the text is uncertain", "the text and the AI disagree", "the text contradicts the coded findings"],
+    truth_sources: ["feedback at sign-off", "adjudication", "coded findings", "report labeller"],
 };
 
 pub static NL: Text = Text {
@@ -967,4 +1026,27 @@ pub static NL: Text = Text {
         "Opleidingsstaf",
     ],
     auth_statuses: ["bevoegd", "nog niet", "verlopen", "geschorst"],
+    truth: "Waarheid voor AI-monitoring",
+    truth_help: "Waar de waarheid van elke AI-uitslag vandaan komt: eerst de terugkoppeling bij autorisatie, dan een adjudicatie, de gecodeerde bevindingen en wat de verslaglabeler in de tekst leest.",
+    ai_feedback: "Terugkoppeling op de AI",
+    ai_feedback_help: "Per AI-bevinding: klopt het? Uw antwoord is de waarheid die de AI-monitoring telt. Laat het open en het verslag beslist.",
+    verdict_none: "Niet opgegeven",
+    called: "gemeld",
+    not_called: "niet gemeld",
+    comment: "Opmerking",
+    adjudication: "Adjudicatie",
+    adjudication_help: "Bevindingen waar de verslagtekst twijfelt, of afwijkt van de AI of van de gecodeerde bevindingen. Uw antwoord wordt de waarheid die de AI-monitoring telt.",
+    adjudication_empty: "Niets te adjudiceren.",
+    present: "Aanwezig",
+    absent: "Afwezig",
+    truth_unknown: "nog onbekend",
+    ris_reports: "Verslagen uit het RIS",
+    labels: "Wat de labeler las",
+    deciding_words: "Beslissende woorden",
+    all_sources: "Alle bronnen",
+    truth_source: "Bron van de waarheid",
+    ai_call: "AI-uitslag",
+    verdicts: ["Eens", "Oneens: vals alarm", "AI heeft het gemist"],
+    adjudication_reasons: ["de tekst twijfelt", "tekst en AI verschillen", "de tekst spreekt de gecodeerde bevindingen tegen"],
+    truth_sources: ["terugkoppeling bij autorisatie", "adjudicatie", "gecodeerde bevindingen", "verslaglabeler"],
 };
