@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 pub mod browser;
+pub mod hl7;
 pub mod http;
 
 use std::io::{BufRead, BufReader, Write};
