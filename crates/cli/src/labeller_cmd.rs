@@ -24,7 +24,9 @@ pub fn vocabulary(path: Option<&Path>) -> Result<Vocabulary> {
     Vocabulary::parse(&text).with_context(|| {
         format!(
             "{}: not a labeller vocabulary",
-            path.map_or("the built-in vocabulary".into(), |p| p.display().to_string())
+            path.map_or("the built-in vocabulary".into(), |p| p
+                .display()
+                .to_string())
         )
     })
 }

@@ -68,9 +68,7 @@ pub fn run(
             .map(MetricsRow::of)
             .collect();
         if auc {
-            let scores = store
-                .scored_calls_from(app, start, end, by, source)
-                .await?;
+            let scores = store.scored_calls_from(app, start, end, by, source).await?;
             return anyhow::Ok(MetricsRow::with_auc(rows, &scores));
         }
         anyhow::Ok(rows)

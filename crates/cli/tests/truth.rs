@@ -108,7 +108,13 @@ fn counts(metrics: &Value) -> [u64; 4] {
 }
 
 fn open_adjudications(url: &str, rad: &str) -> BTreeSet<String> {
-    let r = call("GET", &format!("{url}/api/v1/adjudications"), None, Some(rad), None);
+    let r = call(
+        "GET",
+        &format!("{url}/api/v1/adjudications"),
+        None,
+        Some(rad),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
         .as_array()
@@ -122,10 +128,13 @@ fn open_adjudications(url: &str, rad: &str) -> BTreeSet<String> {
 }
 
 #[test]
-fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_to_adjudication()
-{
+fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_to_adjudication() {
     let reports = dutch_pe_reports();
-    assert!(reports.len() >= 60, "the labelled set has {}", reports.len());
+    assert!(
+        reports.len() >= 60,
+        "the labelled set has {}",
+        reports.len()
+    );
     for db in databases("truth_ris") {
         let key = provision(&db);
         let s = Server::start_with(&db, &["--mllp-listen", "127.0.0.1:0"]);
@@ -139,7 +148,8 @@ fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_
         for (i, (text, label)) in reports.iter().take(60).enumerate() {
             let acc = format!("PEM{i:03}");
             let mut st = study(&acc, "CTPA", "CT", "CHEST");
-            st["acquired_at"] = json!((start + chrono::Duration::hours(12 * i as i64)).to_rfc3339());
+            st["acquired_at"] =
+                json!((start + chrono::Duration::hours(12 * i as i64)).to_rfc3339());
             let r = call("POST", &u("/api/v1/studies"), Some(&key), None, Some(&st));
             assert_eq!(r.status, 201, "{}", r.body);
             let present = label == "present";
@@ -184,7 +194,13 @@ fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_
         // The metrics equal those computed from the reports' known labels; all of them
         // from the labeller, none from coded findings.
         let metrics = |q: &str| {
-            let r = call("GET", &u(&format!("/api/v1/ai/pe-detect/metrics{q}")), None, Some(&rad), None);
+            let r = call(
+                "GET",
+                &u(&format!("/api/v1/ai/pe-detect/metrics{q}")),
+                None,
+                Some(&rad),
+                None,
+            );
             assert_eq!(r.status, 200, "{}", r.body);
             r.body
         };
@@ -192,13 +208,30 @@ fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_
         assert_eq!(counts(&metrics("?source=labeller")), expected);
         assert_eq!(metrics("?source=coded"), json!([]));
         assert_eq!(
-            call("GET", &u("/api/v1/ai/pe-detect/metrics?source=rumour"), None, Some(&rad), None).status,
+            call(
+                "GET",
+                &u("/api/v1/ai/pe-detect/metrics?source=rumour"),
+                None,
+                Some(&rad),
+                None
+            )
+            .status,
             422
         );
         // Where the text hedges or disagrees with the AI, a radiologist decides.
         assert_eq!(open_adjudications(&s.url, &rad), doubt);
-        let repeat = call("GET", &u("/api/v1/studies/PEM003/truth"), None, Some(&rad), None);
-        assert_eq!(repeat.body["external_reports"].as_array().unwrap().len(), 1, "a repeat is stored once");
+        let repeat = call(
+            "GET",
+            &u("/api/v1/studies/PEM003/truth"),
+            None,
+            Some(&rad),
+            None,
+        );
+        assert_eq!(
+            repeat.body["external_reports"].as_array().unwrap().len(),
+            1,
+            "a repeat is stored once"
+        );
         assert_eq!(repeat.body["external_reports"][0]["signer"], "rad-ris-7");
 
         // An adjudication becomes the truth, and is audited.
@@ -217,7 +250,13 @@ fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_
         );
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.body["answered_by"], "rad-devries");
-        let t = call("GET", &u(&format!("/api/v1/studies/{disputed}/truth")), None, Some(&rad), None);
+        let t = call(
+            "GET",
+            &u(&format!("/api/v1/studies/{disputed}/truth")),
+            None,
+            Some(&rad),
+            None,
+        );
         assert_eq!(t.body["calls"][0]["truth"], json!(!was_present));
         assert_eq!(t.body["calls"][0]["source"], "adjudication");
         let mut after = doubt.clone();
@@ -238,12 +277,21 @@ fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_
         assert_eq!(audited.as_deref(), Some("1"));
         // Answering what is not on the list is refused.
         assert_eq!(
-            call("POST", &u(&format!("/api/v1/adjudications/PEM999/{PE}")), None, Some(&rad),
-                 Some(&json!({"present": true}))).status,
+            call(
+                "POST",
+                &u(&format!("/api/v1/adjudications/PEM999/{PE}")),
+                None,
+                Some(&rad),
+                Some(&json!({"present": true}))
+            )
+            .status,
             404
         );
         let ap = login(&s.url, "smit");
-        assert_eq!(call("GET", &u("/api/v1/adjudications"), None, Some(&ap), None).status, 403);
+        assert_eq!(
+            call("GET", &u("/api/v1/adjudications"), None, Some(&ap), None).status,
+            403
+        );
 
         // An addendum from the RIS that finds an embolism after all: present, found later.
         let (absent_acc, _) = reports
@@ -255,13 +303,27 @@ fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_
             .unwrap();
         let acks = ris(
             s.mllp.as_ref().unwrap(),
-            &[oru("RA", &absent_acc, "C", "Addendum: bij herbeoordeling toch een kleine segmentale longembolie rechts.")],
+            &[oru(
+                "RA",
+                &absent_acc,
+                "C",
+                "Addendum: bij herbeoordeling toch een kleine segmentale longembolie rechts.",
+            )],
         );
         assert_eq!(acks[0]["msa"][0], "AA");
-        let t = call("GET", &u(&format!("/api/v1/studies/{absent_acc}/truth")), None, Some(&rad), None);
+        let t = call(
+            "GET",
+            &u(&format!("/api/v1/studies/{absent_acc}/truth")),
+            None,
+            Some(&rad),
+            None,
+        );
         assert_eq!(t.body["calls"][0]["truth"], true, "{}", t.body);
         assert_eq!(t.body["calls"][0]["source"], "labeller");
-        assert!(open_adjudications(&s.url, &rad).contains(&absent_acc), "the AI said no");
+        assert!(
+            open_adjudications(&s.url, &rad).contains(&absent_acc),
+            "the AI said no"
+        );
         let later: u64 = metrics("").as_array().unwrap()[0]["counts"]["found_later"]
             .as_u64()
             .unwrap();
@@ -287,7 +349,14 @@ fn feedback_at_sign_off_is_the_strongest_truth_and_a_fhir_report_counts_like_an_
             .as_u64()
             .unwrap();
         assert_eq!(
-            call("POST", &u(&format!("/api/v1/work-items/{item}/claim")), None, Some(&rad), None).status,
+            call(
+                "POST",
+                &u(&format!("/api/v1/work-items/{item}/claim")),
+                None,
+                Some(&rad),
+                None
+            )
+            .status,
             200
         );
         let d = call(
@@ -308,11 +377,25 @@ fn feedback_at_sign_off_is_the_strongest_truth_and_a_fhir_report_counts_like_an_
     };
     for acc in ["FB1", "FB2", "FB3"] {
         assert_eq!(
-            call("POST", &u("/api/v1/studies"), Some(&key), None, Some(&study(acc, "CTPA", "CT", "CHEST"))).status,
+            call(
+                "POST",
+                &u("/api/v1/studies"),
+                Some(&key),
+                None,
+                Some(&study(acc, "CTPA", "CT", "CHEST"))
+            )
+            .status,
             201
         );
         assert_eq!(
-            call("POST", &u("/api/v1/ai-results"), Some(&key), None, Some(&ai_result(acc, true))).status,
+            call(
+                "POST",
+                &u("/api/v1/ai-results"),
+                Some(&key),
+                None,
+                Some(&ai_result(acc, true))
+            )
+            .status,
             201
         );
     }
@@ -324,7 +407,11 @@ fn feedback_at_sign_off_is_the_strongest_truth_and_a_fhir_report_counts_like_an_
         Some(json!([{"app": "pe-detect", "finding": PE, "verdict": "missed"}])),
     );
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.body["detail"].as_str().unwrap().contains("did not miss"), "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("did not miss"),
+        "{}",
+        r.body
+    );
     let report = call("GET", &u("/api/v1/reports/FB1"), None, Some(&rad), None);
     assert_eq!(report.body["state"], "draft");
     // The text and codes say no embolism; the radiologist's verdict says the AI was
@@ -334,26 +421,58 @@ fn feedback_at_sign_off_is_the_strongest_truth_and_a_fhir_report_counts_like_an_
         &u("/api/v1/reports/FB1/authorize"),
         None,
         Some(&rad),
-        Some(&json!({"feedback": [{"app": "pe-detect", "finding": PE, "verdict": "agree", "comment": "subsegmentaal, links onder"}]})),
+        Some(
+            &json!({"feedback": [{"app": "pe-detect", "finding": PE, "verdict": "agree", "comment": "subsegmentaal, links onder"}]}),
+        ),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let t = call("GET", &u("/api/v1/studies/FB1/truth"), None, Some(&rad), None);
+    let t = call(
+        "GET",
+        &u("/api/v1/studies/FB1/truth"),
+        None,
+        Some(&rad),
+        None,
+    );
     assert_eq!(t.body["calls"][0]["truth"], true, "{}", t.body);
     assert_eq!(t.body["calls"][0]["source"], "feedback");
     assert_eq!(t.body["feedback"][0]["verdict"], "agree");
     assert_eq!(t.body["feedback"][0]["given_by"], "rad-devries");
-    assert_eq!(t.body["labels"], json!([]), "feedback speaks; the labeller is not asked");
     assert_eq!(
-        support::scalar(&db[1], "SELECT CAST(COUNT(*) AS TEXT) FROM audit_events WHERE kind = 'truth' AND subject = $1", "FB1").as_deref(),
+        t.body["labels"],
+        json!([]),
+        "feedback speaks; the labeller is not asked"
+    );
+    assert_eq!(
+        support::scalar(
+            &db[1],
+            "SELECT CAST(COUNT(*) AS TEXT) FROM audit_events WHERE kind = 'truth' AND subject = $1",
+            "FB1"
+        )
+        .as_deref(),
         Some("1")
     );
     // Without feedback the codes speak, and a text that contradicts them is adjudicated.
-    let r = sign("FB2", "Conclusie: longembolie in de rechter onderkwab.", json!([]), None);
+    let r = sign(
+        "FB2",
+        "Conclusie: longembolie in de rechter onderkwab.",
+        json!([]),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
-    let t = call("GET", &u("/api/v1/studies/FB2/truth"), None, Some(&rad), None);
+    let t = call(
+        "GET",
+        &u("/api/v1/studies/FB2/truth"),
+        None,
+        Some(&rad),
+        None,
+    );
     assert_eq!(t.body["calls"][0]["truth"], false);
     assert_eq!(t.body["calls"][0]["source"], "coded");
-    assert_eq!(t.body["adjudications"][0]["reason"], "text_contradicts_codes", "{}", t.body);
+    assert_eq!(
+        t.body["adjudications"][0]["reason"], "text_contradicts_codes",
+        "{}",
+        t.body
+    );
 
     // A final report from the RIS as a FHIR DiagnosticReport, its text in presentedForm.
     use base64::Engine;
@@ -377,16 +496,136 @@ fn feedback_at_sign_off_is_the_strongest_truth_and_a_fhir_report_counts_like_an_
         )
     };
     assert_eq!(post(&dr, Some(&key), None).status, 201);
-    assert_eq!(post(&dr, Some(&key), None).status, 200, "a repeat changes nothing");
-    assert_eq!(post(&dr, None, Some(&rad)).status, 403, "people do not feed reports");
+    assert_eq!(
+        post(&dr, Some(&key), None).status,
+        200,
+        "a repeat changes nothing"
+    );
+    assert_eq!(
+        post(&dr, None, Some(&rad)).status,
+        403,
+        "people do not feed reports"
+    );
     let mut no_status = dr.clone();
     no_status["status"] = json!("registered");
     let r = post(&no_status, Some(&key), None);
     assert_eq!(r.status, 422, "{}", r.body);
-    let t = call("GET", &u("/api/v1/studies/FB3/truth"), None, Some(&rad), None);
+    let t = call(
+        "GET",
+        &u("/api/v1/studies/FB3/truth"),
+        None,
+        Some(&rad),
+        None,
+    );
     assert_eq!(t.body["external_reports"][0]["text"], text);
     assert_eq!(t.body["external_reports"][0]["signer"], "rad-ris-7");
     assert_eq!(t.body["calls"][0]["truth"], false);
     assert_eq!(t.body["calls"][0]["source"], "labeller");
     assert_eq!(t.body["adjudications"][0]["reason"], "ai_disagrees");
+}
+
+#[test]
+fn relabel_reads_a_period_again_with_a_new_vocabulary_and_the_truth_follows() {
+    let db = databases("truth_relabel").remove(0);
+    let key = provision(&db);
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let rad = login(&s.url, "devries");
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/studies"),
+            Some(&key),
+            None,
+            Some(&study("RL1", "CTPA", "CT", "CHEST"))
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/ai-results"),
+            Some(&key),
+            None,
+            Some(&ai_result("RL1", true))
+        )
+        .status,
+        201
+    );
+    let dr = json!({"resourceType": "DiagnosticReport", "status": "final",
+        "identifier": [{"system": "urn:radgate:accession", "value": "RL1"}],
+        "conclusion": "Conclusie: stolsel in de longslagader rechts."});
+    let r = support::http::send(
+        "POST",
+        &u("/fhir/DiagnosticReport"),
+        Some(&key),
+        None,
+        Some(("application/fhir+json", dr.to_string())),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The built-in vocabulary does not know the phrase: absent, against the AI.
+    let t = call(
+        "GET",
+        &u("/api/v1/studies/RL1/truth"),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(t.body["calls"][0]["truth"], false, "{}", t.body);
+    assert_eq!(t.body["adjudications"][0]["reason"], "ai_disagrees");
+    drop(s);
+    // A new vocabulary version that knows it, over the period.
+    let dir = std::env::temp_dir().join(format!("radgate-relabel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let vocabulary = dir.join("labeller.toml");
+    let text = std::fs::read_to_string(support::example("labeller.toml"))
+        .unwrap()
+        .replace("version = \"2026.12-1\"", "version = \"2026.12-2\"")
+        .replace(
+            "nl = [\"longembolie\",",
+            "nl = [\"stolsel in de longslagader\", \"longembolie\",",
+        );
+    std::fs::write(&vocabulary, text).unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let mut args = vec!["labeller", "relabel"];
+    args.extend(db.iter().map(String::as_str));
+    let (from, to) = (
+        (today - chrono::Days::new(1)).to_string(),
+        today.to_string(),
+    );
+    args.extend([
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--vocabulary",
+        vocabulary.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let out: Value = serde_json::from_str(&support::run(&args, None)).unwrap();
+    assert_eq!(out["studies"], 1);
+    assert_eq!(out["version"], "2026.12-2");
+    let s = Server::start(&db);
+    let rad = login(&s.url, "devries");
+    let t = call(
+        "GET",
+        &format!("{}/api/v1/studies/RL1/truth", s.url),
+        None,
+        Some(&rad),
+        None,
+    );
+    assert_eq!(t.body["calls"][0]["truth"], true, "{}", t.body);
+    assert_eq!(t.body["adjudications"], json!([]), "agreement needs nobody");
+    let label = t.body["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["finding"] == PE)
+        .unwrap()
+        .clone();
+    assert_eq!(label["version"], "2026.12-2");
+    assert_eq!(label["sentence"], "stolsel in de longslagader rechts");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

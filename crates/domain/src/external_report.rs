@@ -104,7 +104,14 @@ mod tests {
     #[test]
     fn a_report_needs_text_within_bounds_and_keeps_it_trimmed() {
         let acc = AccessionNumber::parse("RIS1").unwrap();
-        let r = ExternalReport::new(acc.clone(), Status::Final, "  Geen longembolie.\n".into(), Some(" ".into()), None).unwrap();
+        let r = ExternalReport::new(
+            acc.clone(),
+            Status::Final,
+            "  Geen longembolie.\n".into(),
+            Some(" ".into()),
+            None,
+        )
+        .unwrap();
         assert_eq!(r.text, "Geen longembolie.");
         assert_eq!(r.signer, None);
         assert_eq!(

@@ -117,7 +117,9 @@ pub enum FeedbackError {
     NoSuchCall { app: AiAppId, finding: FindingCode },
     #[error("feedback on {app}'s {finding} is given twice")]
     Twice { app: AiAppId, finding: FindingCode },
-    #[error("{app} did not call {finding}, so it cannot be a false alarm (say `missed` or `agree`)")]
+    #[error(
+        "{app} did not call {finding}, so it cannot be a false alarm (say `missed` or `agree`)"
+    )]
     NotAnAlarm { app: AiAppId, finding: FindingCode },
     #[error("{app} called {finding}, so it did not miss it (say `false_alarm` or `agree`)")]
     NotMissed { app: AiAppId, finding: FindingCode },
@@ -145,7 +147,10 @@ pub fn feedback_truth(
         {
             return Err(FeedbackError::Twice { app, finding });
         }
-        if f.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT) {
+        if f.comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > MAX_COMMENT)
+        {
             return Err(FeedbackError::CommentTooLong { max: MAX_COMMENT });
         }
         let Some(call) = calls
@@ -370,21 +375,33 @@ mod tests {
         let t = feedback_truth(&[fb("pe-a", PE, Verdict::FalseAlarm)], &calls).unwrap();
         assert_eq!(t, [(FindingCode::parse(PE).unwrap(), false)]);
         let t = feedback_truth(
-            &[fb("pe-a", PE, Verdict::Agree), fb("pe-b", PE, Verdict::Missed)],
+            &[
+                fb("pe-a", PE, Verdict::Agree),
+                fb("pe-b", PE, Verdict::Missed),
+            ],
             &calls,
         )
         .unwrap();
         assert_eq!(t, [(FindingCode::parse(PE).unwrap(), true)]);
         let refusals = [
-            (vec![fb("pe-b", PE, Verdict::FalseAlarm)], "cannot be a false alarm"),
+            (
+                vec![fb("pe-b", PE, Verdict::FalseAlarm)],
+                "cannot be a false alarm",
+            ),
             (vec![fb("pe-a", PE, Verdict::Missed)], "did not miss"),
             (vec![fb("pe-c", PE, Verdict::Agree)], "made no call"),
             (
-                vec![fb("pe-a", PE, Verdict::Agree), fb("pe-a", PE, Verdict::Agree)],
+                vec![
+                    fb("pe-a", PE, Verdict::Agree),
+                    fb("pe-a", PE, Verdict::Agree),
+                ],
                 "twice",
             ),
             (
-                vec![fb("pe-a", PE, Verdict::Agree), fb("pe-b", PE, Verdict::Agree)],
+                vec![
+                    fb("pe-a", PE, Verdict::Agree),
+                    fb("pe-b", PE, Verdict::Agree),
+                ],
                 "both present and absent",
             ),
         ];
@@ -485,7 +502,10 @@ mod tests {
         );
         let first = vec![label(PE, Value::Present, true)];
         let retracted = vec![label(PE, Value::Absent, true)];
-        assert_eq!(labelled(&[first, retracted], PE), Some((Value::Absent, false)));
+        assert_eq!(
+            labelled(&[first, retracted], PE),
+            Some((Value::Absent, false))
+        );
         assert_eq!(labelled(&[report], "fracture"), None);
     }
 }

@@ -663,6 +663,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_diagnostic_report_from_the_ris_reads_to_an_external_report() {
+        let mut v = json!({
+            "resourceType": "DiagnosticReport",
+            "identifier": [{"system": ACCESSION, "value": "ACC9"}],
+            "status": "amended",
+            "conclusion": "  Conclusie: geen longembolie. ",
+            "resultsInterpreter": [{"display": "Dr. A. de Vries"}]
+        });
+        let r = external_report_from_diagnostic_report(&v).unwrap();
+        assert_eq!(r.accession.as_str(), "ACC9");
+        assert_eq!(r.status, ExternalStatus::Corrected);
+        assert_eq!(r.text, "Conclusie: geen longembolie.");
+        assert_eq!(r.signer.as_deref(), Some("Dr. A. de Vries"));
+        // presentedForm text wins over the conclusion; other content types are left out.
+        v["presentedForm"] = json!([
+            {"contentType": "application/pdf", "data": "JVBERi0="},
+            {"contentType": "text/plain", "data": "TG9uZ2VtYm9saWUgcmVjaHRzLg=="}
+        ]);
+        assert_eq!(
+            external_report_from_diagnostic_report(&v).unwrap().text,
+            "Longembolie rechts."
+        );
+        let refusals = [
+            (
+                "/presentedForm/1/data",
+                json!("not base64!"),
+                "presentedForm[1].data",
+            ),
+            ("/status", json!("cancelled"), "status"),
+            ("/identifier/0/system", json!("urn:other"), "identifier"),
+        ];
+        for (at, value, path) in refusals {
+            let mut bad = v.clone();
+            *bad.pointer_mut(at).unwrap() = value;
+            let e = external_report_from_diagnostic_report(&bad).unwrap_err();
+            assert!(e.path.ends_with(path), "{at}: {e:?}");
+        }
+    }
+
+    #[test]
     fn a_service_request_round_trips_through_the_order() {
         let o = Order {
             accession: AccessionNumber::parse("ACC7").unwrap(),

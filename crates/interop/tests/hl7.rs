@@ -252,3 +252,64 @@ proptest! {
         prop_assert_eq!(d.push(&framed).len(), 1);
     }
 }
+
+const ORU: &str = "MSH|^~\\&|RIS|RIJNVALLEI|RADGATE|RIJNVALLEI|20261201113500+0100||ORU^R01^ORU_R01|RES0001|P|2.5.1\r\
+PID|1||PSEUDO-42^^^RIJNVALLEI^MR\r\
+ORC|RE|PLC123|FIL123\r\
+OBR|1|PLC123|FIL123|CTPA^CT pulmonary angiography^L|||20261201100500+0100|||||||||||ACC0001||||20261201113000+0100|||F|||||||rad-ris-7&Vries&Anna\r\
+OBX|1|FT|REPORT^Report text^L||Verslag CTPA:\\.br\\Geen vullingsdefecten \\T\\ geen infarct.||||||F\r\
+OBX|2|CWE|FINDING^Coded^L||PE^Pulmonary embolism^L||||||F\r\
+OBX|3|TX|REPORT^Report text^L||Conclusie:~Geen longembolie.||||||F\r";
+
+#[test]
+fn a_final_report_from_the_ris_keeps_its_text_status_signer_and_time() {
+    use radgate_domain::external_report::Status;
+    use radgate_interop::hl7::read_result;
+    let r = read_result(&Message::parse(ORU).unwrap()).unwrap();
+    assert_eq!(r.accession.as_str(), "ACC0001");
+    assert_eq!(r.status, Status::Final);
+    assert_eq!(
+        r.text,
+        "Verslag CTPA:\nGeen vullingsdefecten & geen infarct.\nConclusie:\nGeen longembolie.",
+        "FT line breaks and escapes read, repetitions as lines, coded lines left out"
+    );
+    assert_eq!(r.signer.as_deref(), Some("rad-ris-7"));
+    assert_eq!(
+        r.issued_at,
+        Some(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 12, 1, 10, 30, 0)
+                .unwrap()
+        )
+    );
+    // Without OBR-18 the filler order number names the study; a correction is `C`.
+    let corrected = ORU
+        .replace("||ACC0001||", "||||")
+        .replace("|||F|||", "|||C|||");
+    let r = read_result(&Message::parse(&corrected).unwrap()).unwrap();
+    assert_eq!(
+        (r.accession.as_str(), r.status),
+        ("FIL123", Status::Corrected)
+    );
+    // What cannot be read is answered with the segment and field.
+    let cases = [
+        (ORU.replace("|||F|||", "|||X|||"), ("OBR", 25, 103)),
+        (ORU.replace("|||F|||", "||||||"), ("OBR", 25, 101)),
+        (
+            ORU.split('\r')
+                .filter(|l| !l.starts_with("OBX"))
+                .collect::<Vec<_>>()
+                .join("\r"),
+            ("OBX", 5, 101),
+        ),
+        (ORU.replace("ORU^R01", "ORU^R30"), ("MSH", 9, 200)),
+    ];
+    for (text, (segment, field, code)) in cases {
+        let e = read_result(&Message::parse(&text).unwrap()).unwrap_err();
+        assert_eq!(
+            (e.segment.as_str(), e.field, e.code),
+            (segment, field, code),
+            "{e:?}"
+        );
+    }
+}

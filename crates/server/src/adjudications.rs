@@ -84,7 +84,9 @@ pub async fn answer(
     Path((acc, finding)): Path<(String, String)>,
     Body(a): Body<Answer>,
 ) -> Result<axum::Json<Adjudication>, Problem> {
-    answer_as(&app, &caller, acc, finding, a).await.map(axum::Json)
+    answer_as(&app, &caller, acc, finding, a)
+        .await
+        .map(axum::Json)
 }
 
 /// [`answer`] for the API and the screen.
@@ -114,7 +116,14 @@ pub(crate) async fn answer_as(
     let by = person.professional.to_string();
     let mut tx = app.store.begin().await?;
     if !tx
-        .adjudicate(acc.as_str(), &finding, a.present, comment.as_deref(), &by, now)
+        .adjudicate(
+            acc.as_str(),
+            &finding,
+            a.present,
+            comment.as_deref(),
+            &by,
+            now,
+        )
         .await?
     {
         return Err(Problem::not_found(format!(

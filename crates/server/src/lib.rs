@@ -2,6 +2,7 @@
 //! and API keys, health and metrics. Handlers translate HTTP to questions for the domain
 //! and the store, and back.
 
+mod adjudications;
 mod api;
 mod assessments;
 mod auth;
@@ -12,7 +13,6 @@ mod extract;
 mod fhir;
 mod forward;
 mod gatekeeping;
-mod adjudications;
 mod ingest;
 pub mod labelling;
 mod metrics;

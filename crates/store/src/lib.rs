@@ -48,8 +48,8 @@ pub use portfolio::{ImportError, Imported};
 pub use quality::{GivenGrade, Notification};
 pub use safety::SafetyReview;
 pub use truth::{
-    Adjudication, CallTruth, GivenFeedback, Origin, StoredExternalReport, StoredLabel, TextsToLabel,
-    TruthRecord,
+    Adjudication, CallTruth, GivenFeedback, Origin, StoredExternalReport, StoredLabel,
+    TextsToLabel, TruthRecord,
 };
 pub use tx::{Inserted, Tx};
 pub use worklist::{ClaimError, NewWorkItem, WorklistQuery, WorklistRow};

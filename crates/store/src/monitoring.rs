@@ -166,13 +166,20 @@ impl Tx {
                     .await?;
             }
         }
-        let at = report.history.last().map_or_else(chrono::Utc::now, |v| v.at);
+        let at = report
+            .history
+            .last()
+            .map_or_else(chrono::Utc::now, |v| v.at);
         self.write_truth(accession, Some(report), at).await
     }
 
     /// Decides the study's truth again from everything stored (after feedback, a report
     /// from the RIS, new labels or an adjudication), keeping the day cells in step.
-    pub async fn refresh_truth(&mut self, accession: &str, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    pub async fn refresh_truth(
+        &mut self,
+        accession: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
         let report = sqlx::query("SELECT body FROM reports WHERE accession = $1")
             .bind(accession)
             .fetch_optional(self.conn())

@@ -388,7 +388,10 @@ impl Tx {
     }
 }
 
-async fn feedback_of(conn: &mut sqlx::AnyConnection, accession: &str) -> Result<Vec<GivenFeedback>> {
+async fn feedback_of(
+    conn: &mut sqlx::AnyConnection,
+    accession: &str,
+) -> Result<Vec<GivenFeedback>> {
     let rows = sqlx::query(
         "SELECT app, finding, verdict, comment, given_by, given_at FROM report_feedback \
          WHERE accession = $1 ORDER BY app, finding",
@@ -558,13 +561,12 @@ impl Store {
     pub async fn texts_to_label(&self, accession: &str) -> Result<TextsToLabel> {
         let mut radgate = Vec::new();
         if let Some(r) = self.report(accession).await? {
-            let feedback: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM report_feedback WHERE accession = $1",
-            )
-            .bind(accession)
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?;
+            let feedback: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM report_feedback WHERE accession = $1")
+                    .bind(accession)
+                    .fetch_one(self.pool())
+                    .await?
+                    .try_get("n")?;
             if r.state == radgate_domain::report::ReportState::Authorized && feedback == 0 {
                 radgate.push(r.content.text.clone());
                 radgate.extend(r.addenda.iter().map(|a| a.text.clone()));
@@ -606,13 +608,15 @@ impl Store {
         .bind(to.to_string())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get("accession")?))
-            .collect()
+        rows.iter().map(|r| Ok(r.try_get("accession")?)).collect()
     }
 
     /// One finding's adjudication, open or answered.
-    pub async fn adjudication(&self, accession: &str, finding: &str) -> Result<Option<Adjudication>> {
+    pub async fn adjudication(
+        &self,
+        accession: &str,
+        finding: &str,
+    ) -> Result<Option<Adjudication>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ADJUDICATION_COLUMNS} FROM adjudications WHERE accession = $1 AND finding = $2"
         )))
@@ -626,7 +630,11 @@ impl Store {
     /// The adjudication list: open findings first, oldest first; answered ones too when
     /// `answered` is set. At most `limit`.
     pub async fn adjudication_list(&self, answered: bool, limit: u32) -> Result<Vec<Adjudication>> {
-        let filter = if answered { "" } else { "WHERE present IS NULL" };
+        let filter = if answered {
+            ""
+        } else {
+            "WHERE present IS NULL"
+        };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ADJUDICATION_COLUMNS} FROM adjudications {filter} \
              ORDER BY CASE WHEN present IS NULL THEN 0 ELSE 1 END, opened_at, accession, finding LIMIT $1"

@@ -36,4 +36,3 @@ pub fn ris(mllp: &str, messages: &[String]) -> Vec<Value> {
     );
     acks.as_array().unwrap().clone()
 }
-

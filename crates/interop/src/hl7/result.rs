@@ -94,24 +94,25 @@ pub fn read_result(m: &Message) -> Result<ExternalReport, Hl7Error> {
         None
     } else {
         Some(parse_timestamp(&issued).ok_or_else(|| {
-            Hl7Error::new("OBR", obr_at, 22, 102, format!("`{issued}` is not a timestamp"))
+            Hl7Error::new(
+                "OBR",
+                obr_at,
+                22,
+                102,
+                format!("`{issued}` is not a timestamp"),
+            )
         })?)
     };
-    ExternalReport::new(
-        accession,
-        status,
-        lines.join("\n"),
-        Some(signer),
-        issued_at,
-    )
-    .map_err(|e| match e {
-        ExternalReportError::EmptyText => Hl7Error::new(
-            "OBX",
-            first_obx,
-            5,
-            101,
-            "the report has no text (OBX of value type TX, FT or ST)",
-        ),
-        ExternalReportError::TooLong => Hl7Error::new("OBX", first_obx, 5, 102, e.to_string()),
+    ExternalReport::new(accession, status, lines.join("\n"), Some(signer), issued_at).map_err(|e| {
+        match e {
+            ExternalReportError::EmptyText => Hl7Error::new(
+                "OBX",
+                first_obx,
+                5,
+                101,
+                "the report has no text (OBX of value type TX, FT or ST)",
+            ),
+            ExternalReportError::TooLong => Hl7Error::new("OBX", first_obx, 5, 102, e.to_string()),
+        }
     })
 }

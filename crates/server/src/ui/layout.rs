@@ -68,7 +68,11 @@ fn nav_items(v: &Viewer, app: &App) -> Vec<(Nav, String, &'static str)> {
         items.push((Nav::Policy, "/policy".to_string(), t.policy));
     }
     if authz::may_adjudicate(role) {
-        items.push((Nav::Adjudication, "/adjudications".to_string(), t.adjudication));
+        items.push((
+            Nav::Adjudication,
+            "/adjudications".to_string(),
+            t.adjudication,
+        ));
     }
     if authz::may_read_audit(role) {
         items.push((

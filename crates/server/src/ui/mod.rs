@@ -100,10 +100,7 @@ pub fn router() -> Router<App> {
             post(programme::finalise),
         )
         .route("/adjudications", get(truth::list))
-        .route(
-            "/adjudications/{accession}/{finding}",
-            post(truth::answer),
-        )
+        .route("/adjudications/{accession}/{finding}", post(truth::answer))
         .route("/reconciliation", get(admin::reconciliation))
         .route("/audit", get(admin::audit))
         .route("/audit/verify", post(admin::verify))

@@ -722,8 +722,17 @@ pub static EN: Text = Text {
     truth_source: "Truth source",
     ai_call: "AI call",
     verdicts: ["Agree", "Disagree: false alarm", "AI missed it"],
-    adjudication_reasons: ["the text is uncertain", "the text and the AI disagree", "the text contradicts the coded findings"],
-    truth_sources: ["feedback at sign-off", "adjudication", "coded findings", "report labeller"],
+    adjudication_reasons: [
+        "the text is uncertain",
+        "the text and the AI disagree",
+        "the text contradicts the coded findings",
+    ],
+    truth_sources: [
+        "feedback at sign-off",
+        "adjudication",
+        "coded findings",
+        "report labeller",
+    ],
 };
 
 pub static NL: Text = Text {
@@ -1047,6 +1056,15 @@ pub static NL: Text = Text {
     truth_source: "Bron van de waarheid",
     ai_call: "AI-uitslag",
     verdicts: ["Eens", "Oneens: vals alarm", "AI heeft het gemist"],
-    adjudication_reasons: ["de tekst twijfelt", "tekst en AI verschillen", "de tekst spreekt de gecodeerde bevindingen tegen"],
-    truth_sources: ["terugkoppeling bij autorisatie", "adjudicatie", "gecodeerde bevindingen", "verslaglabeler"],
+    adjudication_reasons: [
+        "de tekst twijfelt",
+        "tekst en AI verschillen",
+        "de tekst spreekt de gecodeerde bevindingen tegen",
+    ],
+    truth_sources: [
+        "terugkoppeling bij autorisatie",
+        "adjudicatie",
+        "gecodeerde bevindingen",
+        "verslaglabeler",
+    ],
 };

@@ -10,9 +10,9 @@ use radgate_domain::monitoring::ai_positive;
 use radgate_domain::truth::{Feedback, Source, Verdict};
 use radgate_store::TruthRecord;
 
+use super::after;
 use super::form::{Fields, Posted, Viewer};
 use super::layout::{self, Nav};
-use super::after;
 use crate::adjudications::{Answer, adjudicator};
 use crate::problem::Problem;
 use crate::state::App;
