@@ -258,6 +258,7 @@ fn every_post_needs_the_session_token_and_every_page_holds_to_the_csp() {
         "/ai/pe-detect",
         "/policy",
         "/reconciliation",
+        "/adjudications",
         "/audit",
         "/programmes/miro-master",
         "/login",
@@ -286,6 +287,7 @@ fn every_post_needs_the_session_token_and_every_page_holds_to_the_csp() {
         ("/logout", vec![]),
         ("/alarms/x/clear", vec![("reason", "r")]),
         ("/assessments/request", vec![("assessor", "rad-bakker")]),
+        ("/adjudications/A1/fracture", vec![("present", "true")]),
     ] {
         let p = rad.post(path, &fields);
         assert_eq!(p.status, 403, "{path} without a token");
@@ -1235,4 +1237,128 @@ fn a_theses_team_and_milestones_show_in_the_cohort_and_remind_the_trainee() {
         Some(&serde_json::json!({"kind": "midterm", "on": on})),
     );
     assert_eq!(r.status, 404, "no thesis");
+}
+
+#[test]
+fn the_radiologist_gives_feedback_on_the_ai_at_sign_off_and_adjudicates_on_the_screens() {
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "truth")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    let key = support::http::provision(&db);
+    let s = Server::start(&db);
+    let api = |path: &str, body: &serde_json::Value| {
+        let r = support::http::call(
+            "POST",
+            &format!("{}{path}", s.url),
+            Some(&key),
+            None,
+            Some(body),
+        );
+        assert!(r.status == 201, "{path}: {}", r.body);
+    };
+    for acc in ["TRU1", "TRU2"] {
+        api(
+            "/api/v1/studies",
+            &support::http::study(acc, "CTPA", "CT", "CHEST"),
+        );
+        api(
+            "/api/v1/ai-results",
+            &serde_json::json!({"id": format!("ai-{acc}"), "app": "pe-detect", "app_version": "3.2.0",
+                "accession": acc, "received_at": chrono::Utc::now().to_rfc3339(),
+                "findings": [{"code": "pulmonary_embolism", "score": 0.88, "critical": true}]}),
+        );
+    }
+    let [mut rad] = signed_in(&s.url, ["devries"]);
+    // Signing one's own report, the form asks for a verdict on each AI finding, offering
+    // only what can be true of the call (a positive call cannot be missed).
+    let list = rad.get("/worklist");
+    let p = post_from(
+        &mut rad,
+        "/worklist",
+        &claim_action(&list.body, "TRU1"),
+        &[],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = rad.get("/studies/TRU1");
+    assert_strict("/studies/TRU1", &page.body);
+    let field = "verdict:pe-detect:pulmonary_embolism";
+    assert!(
+        page.body.contains(&format!("name=\"{field}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"false_alarm\"") && !page.body.contains("value=\"missed\""));
+    let p = post_from(
+        &mut rad,
+        "/studies/TRU1",
+        "/studies/TRU1/report",
+        &[
+            ("text", "Geen longembolie."),
+            ("action", "sign"),
+            (field, "false_alarm"),
+            (
+                "verdict-comment:pe-detect:pulmonary_embolism",
+                "bewegingsartefact",
+            ),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = rad.get("/studies/TRU1");
+    assert!(page.body.contains("feedback at sign-off"), "{}", page.body);
+    assert!(page.body.contains("bewegingsartefact"));
+
+    // A RIS report that contradicts the AI lands on the adjudication list.
+    let r = support::http::send(
+        "POST",
+        &format!("{}/fhir/DiagnosticReport", s.url),
+        Some(&key),
+        None,
+        Some((
+            "application/fhir+json",
+            serde_json::json!({"resourceType": "DiagnosticReport", "status": "final",
+                "identifier": [{"system": "urn:radgate:accession", "value": "TRU2"}],
+                "conclusion": "Conclusie: geen aanwijzingen voor longembolie."})
+            .to_string(),
+        )),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let list = rad.get("/adjudications");
+    assert_eq!(list.status, 200);
+    assert_strict("/adjudications", &list.body);
+    assert!(
+        list.body.contains("the text and the AI disagree"),
+        "{}",
+        list.body
+    );
+    assert!(
+        list.body.contains("geen aanwijzingen voor"),
+        "the deciding words"
+    );
+    let p = post_from(
+        &mut rad,
+        "/adjudications",
+        "/adjudications/TRU2/pulmonary_embolism",
+        &[("present", "false"), ("comment", "AI: vaatsplitsing")],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/adjudications"));
+    assert!(
+        rad.get("/adjudications")
+            .body
+            .contains("Nothing to adjudicate.")
+    );
+    assert!(rad.get("/studies/TRU2").body.contains("adjudication"));
+    // Others do not adjudicate.
+    let [mut ap] = signed_in(&s.url, ["smit"]);
+    assert_eq!(ap.get("/adjudications").status, 403);
+}
+
+/// The claim form's action for `acc` on a worklist page.
+fn claim_action(html: &str, acc: &str) -> String {
+    let row = html.find(&format!("/studies/{acc}")).unwrap();
+    let at = row + html[row..].find("action=\"/items/").unwrap() + 8;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
 }
