@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use radgate_domain::labeller::{LabelledReport, Vocabulary, evaluate};
-use radgate_server::labelling::Labeller;
+use radgate_server::labelling::{External, Labeller};
 
 use crate::Format;
 use crate::load;
@@ -31,19 +31,51 @@ pub fn vocabulary(path: Option<&Path>) -> Result<Vocabulary> {
     })
 }
 
-/// `radgate labeller relabel`: labels the period's final reports again with `vocabulary`
-/// and decides their studies' truth again, with progress on stderr.
+/// Which labeller to run: a vocabulary file, the built-in vocabulary, or a service.
+#[derive(Clone, Copy)]
+pub struct Choice<'a> {
+    pub vocabulary: Option<&'a Path>,
+    pub url: Option<&'a str>,
+}
+
+impl Choice<'_> {
+    /// The labeller chosen; an external one is asked for the register's findings.
+    pub fn labeller(self, dept: &radgate_domain::Department) -> Result<Labeller> {
+        match self.url {
+            Some(url) => {
+                let mut findings: Vec<String> = dept
+                    .ai_applications
+                    .iter()
+                    .flat_map(|a| a.findings.iter().map(|f| f.code.to_string()))
+                    .collect();
+                findings.sort();
+                findings.dedup();
+                Ok(Labeller::External(
+                    External::new(url, findings).map_err(anyhow::Error::msg)?,
+                ))
+            }
+            None => Ok(Labeller::Vocabulary(vocabulary(self.vocabulary)?)),
+        }
+    }
+}
+
+/// `radgate labeller relabel`: labels the period's final reports again with the chosen
+/// labeller and decides their studies' truth again, with progress on stderr.
 pub fn relabel(
     target: Target,
     from: NaiveDate,
     to: NaiveDate,
-    vocabulary_path: Option<&Path>,
+    choice: Choice<'_>,
+    department: Option<&Path>,
     format: Format,
 ) -> Result<()> {
     if to < from {
         bail!("--to ({to}) is before --from ({from})");
     }
-    let labeller = Labeller::Vocabulary(vocabulary(vocabulary_path)?);
+    let labeller = match department {
+        Some(d) => choice.labeller(&load::department(d)?.0)?,
+        None => choice.labeller(&crate::bundled::load()?.0)?,
+    };
     let done = load::runtime()?.block_on(async {
         let store = target.open().await?;
         let mut last = std::time::Instant::now();

@@ -116,6 +116,9 @@ enum Command {
         /// The report labeller's vocabulary (default: the built-in examples/labeller.toml)
         #[arg(long)]
         labeller_vocabulary: Option<PathBuf>,
+        /// Ask the hospital's own report labeller at this http:// URL instead
+        #[arg(long, conflicts_with = "labeller_vocabulary")]
+        labeller_url: Option<String>,
         /// Take HL7 v2 orders (ORM^O01, OMI^O23) over MLLP on this address, e.g.
         /// 0.0.0.0:2575
         #[arg(long)]
@@ -434,6 +437,12 @@ enum LabellerCommand {
         /// The vocabulary (default: the built-in examples/labeller.toml)
         #[arg(long)]
         vocabulary: Option<PathBuf>,
+        /// Ask the hospital's own report labeller at this http:// URL instead
+        #[arg(long, conflicts_with = "vocabulary", requires = "department")]
+        labeller_url: Option<String>,
+        /// The department whose register's findings an external labeller is asked for
+        #[arg(long)]
+        department: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -712,6 +721,7 @@ fn main() -> ExitCode {
             viewer_url,
             reroute_every,
             labeller_vocabulary,
+            labeller_url,
             mllp_listen,
             mllp_idle_seconds,
             mllp_allow,
@@ -763,7 +773,10 @@ fn main() -> ExitCode {
                 idle: std::time::Duration::from_secs(session_idle_minutes * 60),
             },
             std::time::Duration::from_secs(reroute_every.max(1)),
-            labeller_vocabulary.as_deref(),
+            labeller_cmd::Choice {
+                vocabulary: labeller_vocabulary.as_deref(),
+                url: labeller_url.as_deref(),
+            },
         ),
         Command::Account {
             command:
@@ -1032,13 +1045,19 @@ fn main() -> ExitCode {
                     from,
                     to,
                     vocabulary,
+                    labeller_url,
+                    department,
                     format,
                 },
         } => labeller_cmd::relabel(
             serve_cmd::Target::from(&database),
             from,
             to,
-            vocabulary.as_deref(),
+            labeller_cmd::Choice {
+                vocabulary: vocabulary.as_deref(),
+                url: labeller_url.as_deref(),
+            },
+            department.as_deref(),
             format,
         ),
         Command::Labeller {

@@ -87,7 +87,7 @@ pub fn serve(
     department: &Path,
     sessions: Sessions,
     reroute_every: std::time::Duration,
-    labeller_vocabulary: Option<&Path>,
+    labeller: crate::labeller_cmd::Choice<'_>,
 ) -> Result<()> {
     let Listen {
         http: listen,
@@ -103,7 +103,7 @@ pub fn serve(
         .init();
     let (policy, _) = load::checked_policy(policy, Some(department))?;
     let (department, _) = load::department(department)?;
-    let vocabulary = crate::labeller_cmd::vocabulary(labeller_vocabulary)?;
+    let labeller = labeller.labeller(&department)?;
     let dicom = dicom.map(|d| {
         let site = department
             .sites
@@ -146,7 +146,7 @@ pub fn serve(
             ris,
             dicom,
             viewer_url: sessions.viewer_url.clone(),
-            labeller: radgate_server::labelling::Labeller::Vocabulary(vocabulary),
+            labeller,
         })
         .await
         .with_context(|| format!("cannot listen on {listen} (or the MLLP address)"))?;

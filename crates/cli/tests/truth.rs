@@ -629,3 +629,157 @@ fn relabel_reads_a_period_again_with_a_new_vocabulary_and_the_truth_follows() {
     assert_eq!(label["sentence"], "stolsel in de longslagader rechts");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A hospital's own labeller service (Python's standard library): it calls pulmonary
+/// embolism present where the text says POSITIEF, and answers as version hospital-nlp-2.1.
+const HOSPITAL_LABELLER: &str = r#"
+import json, http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        q = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        pe = "POSITIEF" in q["text"]
+        labels = [{"finding": f, "value": "present" if pe and f == "pulmonary_embolism" else "absent",
+                   "sentence": q["text"] if pe and f == "pulmonary_embolism" else None}
+                  for f in q["findings"]]
+        labels.append({"finding": "not_asked", "value": "present"})
+        body = json.dumps({"version": "hospital-nlp-2.1", "labels": labels}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the hospital's labeller; its URL and the process.
+fn hospital_labeller() -> (String, Child) {
+    use std::io::BufRead;
+    let python = std::env::var("RADGATE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = std::process::Command::new(python)
+        .args(["-c", HOSPITAL_LABELLER])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (
+        format!("http://127.0.0.1:{}/label", line.trim()),
+        Child(child),
+    )
+}
+
+#[test]
+fn a_hospitals_own_labeller_answers_over_http_and_a_study_it_missed_is_relabelled() {
+    let db = databases("truth_external").remove(0);
+    let key = provision(&db);
+    let (url, labeller) = hospital_labeller();
+    let s = Server::start_with(&db, &["--labeller-url", &url]);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let rad = login(&s.url, "devries");
+    let report = |acc: &str, wait: u64| {
+        for (path, body) in [
+            ("/api/v1/studies", study(acc, "CTPA", "CT", "CHEST")),
+            ("/api/v1/ai-results", ai_result(acc, true)),
+        ] {
+            assert_eq!(
+                call("POST", &u(path), Some(&key), None, Some(&body)).status,
+                201
+            );
+        }
+        let dr = json!({"resourceType": "DiagnosticReport", "status": "final",
+            "identifier": [{"system": "urn:radgate:accession", "value": acc}],
+            "conclusion": "Conclusie: POSITIEF."});
+        let r = support::http::send(
+            "POST",
+            &u("/fhir/DiagnosticReport"),
+            Some(&key),
+            None,
+            Some(("application/fhir+json", dr.to_string())),
+        );
+        assert_eq!(
+            r.status, 201,
+            "the report is stored whatever the labeller does: {}",
+            r.body
+        );
+        // The service is asked in the background: wait for its labels, or give up.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait);
+        loop {
+            let t = call(
+                "GET",
+                &u(&format!("/api/v1/studies/{acc}/truth")),
+                None,
+                Some(&rad),
+                None,
+            )
+            .body;
+            if !t["labels"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+                return t;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let t = report("EXT1", 10);
+    assert_eq!(t["calls"][0]["truth"], true, "{t}");
+    assert_eq!(t["calls"][0]["source"], "labeller");
+    let labels = t["labels"].as_array().unwrap();
+    assert!(labels.iter().all(|l| l["version"] == "hospital-nlp-2.1"));
+    assert!(
+        labels.iter().any(|l| l["finding"] == "fracture"),
+        "asked for the register's findings"
+    );
+    assert!(
+        labels.iter().all(|l| l["finding"] != "not_asked"),
+        "what was not asked is dropped"
+    );
+    // The service is down (refused at once): the report is kept, the study waits
+    // unlabelled.
+    drop(labeller);
+    let t = report("EXT2", 2);
+    assert_eq!(t["calls"][0]["truth"], Value::Null, "{t}");
+    assert_eq!(t["labels"], json!([]));
+    drop(s);
+    // Back up: a relabel of the period labels it.
+    let (url, _labeller) = hospital_labeller();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let dept = support::example("department.toml");
+    let mut args = vec!["labeller", "relabel"];
+    args.extend(db.iter().map(String::as_str));
+    args.extend([
+        "--from",
+        &today,
+        "--to",
+        &today,
+        "--labeller-url",
+        &url,
+        "--department",
+        &dept,
+    ]);
+    let out = support::run(&args, None);
+    assert!(out.contains("relabelled 2 studies"), "{out}");
+    let s = Server::start(&db);
+    let rad = login(&s.url, "devries");
+    let t = call(
+        "GET",
+        &format!("{}/api/v1/studies/EXT2/truth", s.url),
+        None,
+        Some(&rad),
+        None,
+    )
+    .body;
+    assert_eq!(t["calls"][0]["truth"], true, "{t}");
+}
