@@ -95,11 +95,12 @@ pub fn run(o: Options) -> Result<()> {
                     crate::demo_history::declare_pilot(&store, &dept, raio).await?;
                 }
                 println!(
-                    "(seeded {} days: {} studies, {} authorized reports, {} gatekeeper clearances, {} reviews, a pilot; in {:.1} s)",
+                    "(seeded {} days: {} studies, {} authorized reports, {} gatekeeper clearances with {} standard reports from the RIS, {} reviews, a pilot; in {:.1} s)",
                     o.history_days,
                     h.studies,
                     h.reports,
                     h.cleared,
+                    h.ris_reports,
                     h.reviews,
                     started.elapsed().as_secs_f64()
                 );

@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use radgate_domain::ai::AiResult;
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::ending::{self, ItemKind, Work};
+use radgate_domain::external_report::{ExternalReport, Status};
 use radgate_domain::ids::{FindingCode, ProfessionalId, TaskTypeId};
 use radgate_domain::pilot::{Expectation, Pilot};
 use radgate_domain::professional::Role;
@@ -21,7 +22,7 @@ use radgate_domain::quality::Discrepancy;
 use radgate_domain::report::{Report, ReportContent, Signer, authorization_task};
 use radgate_domain::{Department, Policy, authz};
 use radgate_sim::{Feed, SimConfig};
-use radgate_store::{NewWorkItem, SafetyReview, Store, Tx};
+use radgate_store::{NewWorkItem, Origin, SafetyReview, Store, Tx};
 
 /// The application whose results drift in the demo's last weeks.
 pub const DRIFTING_APP: &str = "fracture-detect";
@@ -37,20 +38,25 @@ pub struct History {
     pub reports: u64,
     pub cleared: u64,
     pub reviews: u64,
+    /// Cleared exams whose standard report came from the RIS as text.
+    pub ris_reports: u64,
 }
 
 /// Who does each task in the demo's past: the first professional who may perform it,
 /// delegates before radiologists (so delegation shows), radiologists taking turns.
 struct Staff<'a> {
     dept: &'a Department,
+    /// The built-in labeller, for the RIS's reports.
+    vocabulary: radgate_domain::labeller::Vocabulary,
     radiologists: Vec<&'a ProfessionalId>,
     gatekeeper: Option<&'a ProfessionalId>,
 }
 
 impl<'a> Staff<'a> {
-    fn new(dept: &'a Department) -> Staff<'a> {
-        Staff {
+    fn new(dept: &'a Department) -> Result<Staff<'a>> {
+        Ok(Staff {
             dept,
+            vocabulary: crate::labeller_cmd::vocabulary(None)?,
             radiologists: dept
                 .professionals
                 .iter()
@@ -62,7 +68,7 @@ impl<'a> Staff<'a> {
                 .iter()
                 .find(|p| p.role == Role::MbbAi)
                 .map(|p| &p.id),
-        }
+        })
     }
 
     fn radiologist(&self, n: u64) -> Signer {
@@ -131,7 +137,7 @@ pub async fn seed(
     per_day: u32,
     seed: u64,
 ) -> Result<History> {
-    let staff = Staff::new(dept);
+    let staff = Staff::new(dept)?;
     if staff.radiologists.is_empty() {
         return Err(anyhow!("the demo department has no radiologist"));
     }
@@ -250,6 +256,8 @@ async fn study_day(
                     .await?;
                     h.reviews += 1;
                 }
+                ris_report(tx, staff, &acc, &read, exam.truth, n, done_at).await?;
+                h.ris_reports += 1;
             }
             ItemKind::Review => {}
             ItemKind::Reporting => {
@@ -312,6 +320,63 @@ async fn study_day(
             }
         }
     }
+    Ok(())
+}
+
+/// A cleared exam's final report as the RIS sends it: Dutch free text naming the findings
+/// the applications looked for (present when the exam holds one, else excluded; every
+/// thirteenth hedged), labelled by the built-in labeller as a live one would be.
+async fn ris_report(
+    tx: &mut Tx,
+    staff: &Staff<'_>,
+    acc: &radgate_domain::ids::AccessionNumber,
+    read: &[AiResult],
+    truth: bool,
+    n: u64,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let vocabulary = &staff.vocabulary;
+    let mut lines = vec!["Conclusie:".to_string()];
+    for f in read.iter().flat_map(|r| &r.findings) {
+        let Some(term) = vocabulary
+            .findings
+            .iter()
+            .find(|t| t.code == f.code.as_str())
+            .and_then(|t| t.nl.first())
+        else {
+            continue;
+        };
+        let mut capital = term.chars();
+        let capitalised = capital
+            .next()
+            .map(|c| c.to_uppercase().chain(capital).collect::<String>())
+            .unwrap_or_default();
+        lines.push(if share(n, 13) == 0 {
+            format!("{capitalised} is niet uit te sluiten.")
+        } else if truth {
+            format!("{capitalised} rechts.")
+        } else {
+            format!("Geen aanwijzingen voor {term}.")
+        });
+    }
+    let report = ExternalReport::new(
+        acc.clone(),
+        Status::Final,
+        lines.join("\n"),
+        Some(staff.radiologist(n).id.to_string()),
+        Some(at),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let Some(seq) = tx
+        .insert_external_report(&report, "demo-history", at)
+        .await?
+    else {
+        return Ok(());
+    };
+    let labels = radgate_domain::labeller::label(vocabulary, &report.text);
+    tx.save_labels(acc.as_str(), Origin::Ris, seq, &labels, at)
+        .await?;
+    tx.refresh_truth(acc.as_str(), at).await?;
     Ok(())
 }
 

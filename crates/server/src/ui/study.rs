@@ -154,6 +154,7 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
         section {
             h2 { (t.report) }
             @match &report {
+                None if !truth.external_reports.is_empty() => p.muted { (t.report_in_ris) },
                 None => p.muted { (t.no_report) },
                 Some(r) => (report_markup(v, r, grade.as_ref())),
             }

@@ -321,6 +321,10 @@ pub struct Text {
     pub all_sources: &'static str,
     pub truth_source: &'static str,
     pub ai_call: &'static str,
+    pub uncertain: &'static str,
+    pub label: &'static str,
+    pub adjudication_open: &'static str,
+    pub report_in_ris: &'static str,
     pub verdicts: [&'static str; Verdict::ALL.len()],
     pub adjudication_reasons: [&'static str; Reason::ALL.len()],
     pub truth_sources: [&'static str; Source::ALL.len()],
@@ -390,6 +394,14 @@ impl Text {
 
     pub fn adjudication_reason(&self, x: Reason) -> &'static str {
         self.adjudication_reasons[Reason::ALL.iter().position(|y| *y == x).unwrap_or(0)]
+    }
+
+    pub fn label_value(&self, x: radgate_domain::labeller::Value) -> &'static str {
+        match x {
+            radgate_domain::labeller::Value::Present => self.present,
+            radgate_domain::labeller::Value::Absent => self.absent,
+            radgate_domain::labeller::Value::Uncertain => self.uncertain,
+        }
     }
 
     pub fn truth_source(&self, x: Source) -> &'static str {
@@ -721,6 +733,10 @@ pub static EN: Text = Text {
     all_sources: "All sources",
     truth_source: "Truth source",
     ai_call: "AI call",
+    uncertain: "uncertain",
+    label: "Label",
+    adjudication_open: "open: decide it on the adjudication list",
+    report_in_ris: "No report in radgate: the final report came from the RIS (above).",
     verdicts: ["Agree", "Disagree: false alarm", "AI missed it"],
     adjudication_reasons: [
         "the text is uncertain",
@@ -1055,6 +1071,10 @@ pub static NL: Text = Text {
     all_sources: "Alle bronnen",
     truth_source: "Bron van de waarheid",
     ai_call: "AI-uitslag",
+    uncertain: "onzeker",
+    label: "Label",
+    adjudication_open: "open: beslis op de adjudicatielijst",
+    report_in_ris: "Geen verslag in radgate: het definitieve verslag kwam uit het RIS (hierboven).",
     verdicts: ["Eens", "Oneens: vals alarm", "AI heeft het gemist"],
     adjudication_reasons: [
         "de tekst twijfelt",

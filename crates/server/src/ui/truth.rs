@@ -123,7 +123,7 @@ pub fn section(v: &Viewer, r: &TruthRecord) -> Markup {
             }
             @for a in r.adjudications.iter() {
                 p { strong { (t.adjudication) ": " } (a.finding) " · " (t.adjudication_reason(a.reason)) " · "
-                    @match a.present { Some(true) => (t.present), Some(false) => (t.absent), None => a href="/adjudications" { (t.truth_unknown) } }
+                    @match a.present { Some(true) => (t.present), Some(false) => (t.absent), None => a href="/adjudications" { (t.adjudication_open) } }
                     @if let Some(by) = &a.answered_by { " · " (by) } }
             }
             @if !r.external_reports.is_empty() {
@@ -140,9 +140,9 @@ pub fn section(v: &Viewer, r: &TruthRecord) -> Markup {
                 h3 { (t.labels) }
                 (layout::scroll(t.labels, html! {
                     table {
-                        thead { tr { th scope="col" { (t.finding) } th scope="col" { (t.truth) } th scope="col" { (t.deciding_words) } th scope="col" { (t.version) } } }
+                        thead { tr { th scope="col" { (t.finding) } th scope="col" { (t.label) } th scope="col" { (t.deciding_words) } th scope="col" { (t.version) } } }
                         tbody { @for l in &mentioned {
-                            tr { td { (l.label.finding) } td { (format!("{:?}", l.label.value).to_lowercase()) }
+                            tr { td { (l.label.finding) } td { (t.label_value(l.label.value)) }
                                  td { "“" (l.label.sentence.clone().unwrap_or_default()) "”" @if let Some(c) = &l.label.cue { " · " strong { (c) } } }
                                  td { (l.label.version) } }
                         } }
