@@ -82,6 +82,15 @@ impl Verdict {
         Verdict::ALL.into_iter().find(|x| x.code() == s)
     }
 
+    /// Whether this verdict can be true of a call: a false alarm needs a positive call,
+    /// a miss a negative one.
+    pub fn fits(self, ai_positive: bool) -> bool {
+        !matches!(
+            (self, ai_positive),
+            (Verdict::FalseAlarm, false) | (Verdict::Missed, true)
+        )
+    }
+
     /// Whether the finding is present, given the AI's call.
     pub fn present(self, ai_positive: bool) -> bool {
         match self {
@@ -159,10 +168,12 @@ pub fn feedback_truth(
         else {
             return Err(FeedbackError::NoSuchCall { app, finding });
         };
-        match (f.verdict, call.positive) {
-            (Verdict::FalseAlarm, false) => return Err(FeedbackError::NotAnAlarm { app, finding }),
-            (Verdict::Missed, true) => return Err(FeedbackError::NotMissed { app, finding }),
-            _ => {}
+        if !f.verdict.fits(call.positive) {
+            return Err(if call.positive {
+                FeedbackError::NotMissed { app, finding }
+            } else {
+                FeedbackError::NotAnAlarm { app, finding }
+            });
         }
         let present = f.verdict.present(call.positive);
         match out.iter().find(|(g, _)| *g == f.finding) {

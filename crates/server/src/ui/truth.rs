@@ -42,11 +42,9 @@ pub fn feedback_fieldset(app: &App, v: &Viewer, ai: &[AiResult]) -> Markup {
                     }
                     select id=(format!("v-{key}")) name=(format!("{VERDICT}{key}")) {
                         option value="" { (t.verdict_none) }
-                        @for x in Verdict::ALL {
-                            // Only the verdicts that can be true of this call.
-                            @if !(called && x == Verdict::Missed) && !(!called && x == Verdict::FalseAlarm) {
-                                option value=(x.code()) { (t.verdict(x)) }
-                            }
+                        // Only the verdicts that can be true of this call.
+                        @for x in Verdict::ALL.into_iter().filter(|x| x.fits(called)) {
+                            option value=(x.code()) { (t.verdict(x)) }
                         }
                     }
                     label for=(format!("c-{key}")) { (t.comment) }
