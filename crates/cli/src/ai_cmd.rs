@@ -68,7 +68,7 @@ pub fn status(
         );
     };
     let Some(to) = AiStatus::parse(status) else {
-        bail!("--status must be pilot, production, suspended or retired, not `{status}`");
+        bail!("--status must be shadow, pilot, production, suspended or retired, not `{status}`");
     };
     let by_id =
         radgate_domain::ids::ProfessionalId::parse(by).map_err(|e| anyhow::anyhow!("--by: {e}"))?;

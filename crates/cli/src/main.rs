@@ -513,7 +513,7 @@ enum AiCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Change an application's status (pilot, production, suspended, retired) as the
+    /// Change an application's status (shadow, pilot, production, suspended, retired) as the
     /// department's RAIO, with a reason; audited, and routing follows at once
     Status {
         #[command(flatten)]

@@ -935,3 +935,120 @@ fn study_json(acc: &str) -> Value {
         "procedure_code": "CTHEAD", "body_part": "HEAD", "priority": "routine", "site": "main",
         "ordering_department": "NEU", "acquired_at": chrono::Utc::now().to_rfc3339()})
 }
+
+#[test]
+fn a_shadow_application_is_measured_but_never_routes_and_clinicians_never_see_it() {
+    let db = databases("register_shadow").remove(0);
+    let key = provision_people(&db);
+    add_account(&db, "bakker", "rad-bakker");
+    let s = Server::start(&db);
+    let u = |p: &str| format!("{}{p}", s.url);
+    let rad = login(&s.url, "devries");
+    let raio = login(&s.url, "bakker");
+    let r = call(
+        "POST",
+        &u("/api/v1/ai/pe-detect/status"),
+        None,
+        Some(&raio),
+        Some(&json!({"status": "shadow", "reason": "silent trial before the pilot"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A CTPA the detector calls PE-positive: in shadow mode it changes nothing.
+    let study = json!({"accession": "SHD1", "patient": "PSEUDO-3", "patient_age_years": 64,
+        "modality": "CT", "procedure_code": "CTPA", "body_part": "CHEST", "priority": "routine",
+        "site": "main", "ordering_department": "ED", "acquired_at": chrono::Utc::now().to_rfc3339()});
+    let before = call(
+        "POST",
+        &u("/api/v1/studies"),
+        Some(&key),
+        None,
+        Some(&study),
+    );
+    assert_eq!(before.status, 201, "{}", before.body);
+    let result = json!({"id": "ai-SHD1", "app": "pe-detect", "app_version": "3.2.0",
+        "accession": "SHD1", "received_at": chrono::Utc::now().to_rfc3339(),
+        "findings": [{"code": "pulmonary_embolism", "score": 0.95, "critical": true}]});
+    assert_eq!(
+        call(
+            "POST",
+            &u("/api/v1/ai-results"),
+            Some(&key),
+            None,
+            Some(&result)
+        )
+        .status,
+        201
+    );
+    let decision = call(
+        "GET",
+        &u("/api/v1/studies/SHD1/decision"),
+        Some(&key),
+        None,
+        None,
+    )
+    .body;
+    assert_eq!(
+        decision["rule"], before.body["decision"]["rule"],
+        "{decision}"
+    );
+    assert_eq!(decision["priority"], before.body["decision"]["priority"]);
+    assert_ne!(decision["priority"], "stat");
+    // Clinicians see no trace of it; the RAIO sees it, marked.
+    let page = |cookie: &str, path: &str| {
+        let r = support::http::send("GET", &u(path), None, Some(cookie), None);
+        assert_eq!(r.status, 200, "{path}");
+        r.body.as_str().unwrap().to_string()
+    };
+    assert!(!page(&rad, "/worklist").contains("pulmonary_embolism"));
+    assert!(!page(&rad, "/studies/SHD1").contains("pe-detect"));
+    assert!(page(&raio, "/studies/SHD1").contains("shadow mode"));
+    assert_eq!(
+        call(
+            "GET",
+            &u("/fhir/Observation/ai-SHD1"),
+            Some(&key),
+            None,
+            None
+        )
+        .status,
+        404,
+        "FHIR is clinical"
+    );
+    let truth = |cookie: &str| {
+        call(
+            "GET",
+            &u("/api/v1/studies/SHD1/truth"),
+            None,
+            Some(cookie),
+            None,
+        )
+        .body["calls"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!((truth(&rad), truth(&raio)), (0, 1));
+    // Reported, it appears in the application's metrics.
+    let item = worklist_item(&s.url, &rad, "SHD1")["id"].as_u64().unwrap();
+    assert_eq!(
+        post(&u(&format!("/api/v1/work-items/{item}/claim")), &rad, None).0,
+        200
+    );
+    let draft = json!({"text": "Longembolie rechts.", "findings": ["pulmonary_embolism"]});
+    assert_eq!(
+        post(&u("/api/v1/reports/SHD1/draft"), &rad, Some(&draft)).0,
+        201
+    );
+    assert_eq!(
+        post(&u("/api/v1/reports/SHD1/authorize"), &rad, None).0,
+        200
+    );
+    let m = call(
+        "GET",
+        &u("/api/v1/ai/pe-detect/metrics"),
+        None,
+        Some(&raio),
+        None,
+    );
+    assert_eq!(m.body[0]["counts"]["tp"], 1, "{}", m.body);
+}

@@ -8,6 +8,9 @@ use crate::ids::{AccessionNumber, AiAppId, FindingCode};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AiStatus {
+    /// Receives studies; its results are stored, monitored and shown to the RAIO, but
+    /// routing never uses them and clinicians never see them.
+    Shadow,
     Pilot,
     Production,
     Suspended,
@@ -15,7 +18,8 @@ pub enum AiStatus {
 }
 
 impl AiStatus {
-    pub const ALL: [AiStatus; 4] = [
+    pub const ALL: [AiStatus; 5] = [
+        AiStatus::Shadow,
         AiStatus::Pilot,
         AiStatus::Production,
         AiStatus::Suspended,
@@ -24,6 +28,7 @@ impl AiStatus {
 
     pub fn code(self) -> &'static str {
         match self {
+            AiStatus::Shadow => "shadow",
             AiStatus::Pilot => "pilot",
             AiStatus::Production => "production",
             AiStatus::Suspended => "suspended",
@@ -38,6 +43,17 @@ impl AiStatus {
     /// Whether routing may rely on the application's results.
     pub fn in_use(self) -> bool {
         matches!(self, AiStatus::Pilot | AiStatus::Production)
+    }
+
+    /// Whether its results are measured: in use, or in shadow mode.
+    pub fn monitored(self) -> bool {
+        self.in_use() || self == AiStatus::Shadow
+    }
+
+    /// Whether clinicians may see its results (on worklists, study pages, FHIR): all but
+    /// a shadow application's, which only the RAIO sees.
+    pub fn shown_to_clinicians(self) -> bool {
+        self != AiStatus::Shadow
     }
 }
 
@@ -545,6 +561,30 @@ impl AiApplication {
         }
         w
     }
+}
+
+/// The results a viewer may see: all of them for the one who keeps the register (the
+/// RAIO), else all but those of applications in shadow mode (status in force, given the
+/// latest change of each application). Results of applications outside the register stay
+/// visible: they were never the RAIO's to hide.
+pub fn visible_results(
+    results: Vec<AiResult>,
+    register: &[AiApplication],
+    changes: &[StatusChange],
+    keeps_register: bool,
+) -> Vec<AiResult> {
+    if keeps_register {
+        return results;
+    }
+    results
+        .into_iter()
+        .filter(|r| {
+            register
+                .iter()
+                .find(|a| a.id == r.app)
+                .is_none_or(|a| a.in_force(changes).status.shown_to_clinicians())
+        })
+        .collect()
 }
 
 /// Why a status change of a register entry is refused.

@@ -572,7 +572,7 @@ fn ai_application(
             r.error(
                 v.line,
                 format!(
-                    "unknown status `{}` (known: pilot, production, suspended, retired)",
+                    "unknown status `{}` (known: shadow, pilot, production, suspended, retired)",
                     v.value
                 ),
             );

@@ -31,6 +31,30 @@ fn accession(raw: String) -> Result<AccessionNumber, Problem> {
     AccessionNumber::parse(raw).map_err(|e| Problem::invalid("accession", e.to_string()))
 }
 
+/// Everything known about a study's truth, as `caller` may see it: the calls and feedback
+/// of an application in shadow mode only for the RAIO.
+pub(crate) async fn truth_seen(
+    app: &App,
+    caller: &Caller,
+    acc: &str,
+) -> Result<TruthRecord, Problem> {
+    let mut record = app.store.truth_record(acc).await?;
+    let raio = caller
+        .person()
+        .is_ok_and(|p| authz::keeps_ai_register(&p.professional, &app.department));
+    if !raio {
+        let changes = app.store.latest_status_changes().await?;
+        let shown = |id: &str| {
+            app.department
+                .ai_application(id)
+                .is_none_or(|a| a.in_force(&changes).status.shown_to_clinicians())
+        };
+        record.calls.retain(|c| shown(&c.app));
+        record.feedback.retain(|f| shown(f.feedback.app.as_str()));
+    }
+    Ok(record)
+}
+
 /// Everything known about a study's truth.
 pub async fn truth(
     State(app): State<App>,
@@ -39,7 +63,7 @@ pub async fn truth(
 ) -> Result<axum::Json<TruthRecord>, Problem> {
     let acc = accession(acc)?;
     caller.may_read_study(&app, acc.as_str()).await?;
-    Ok(axum::Json(app.store.truth_record(acc.as_str()).await?))
+    Ok(axum::Json(truth_seen(&app, &caller, acc.as_str()).await?))
 }
 
 #[derive(Deserialize)]

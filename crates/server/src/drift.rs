@@ -116,7 +116,7 @@ pub async fn check(app: &App, app_id: &str, now: DateTime<Utc>) -> Result<Vec<Al
     Ok(raised)
 }
 
-/// The background check of every application in use.
+/// The background check of every application in use or in shadow mode.
 pub async fn check_all(app: &App, now: DateTime<Utc>) -> Result<usize, Problem> {
     let mut raised = 0;
     let changes = app.store.latest_status_changes().await?;
@@ -124,7 +124,7 @@ pub async fn check_all(app: &App, now: DateTime<Utc>) -> Result<usize, Problem> 
         .department
         .ai_applications
         .iter()
-        .filter(|a| a.in_force(&changes).status.in_use())
+        .filter(|a| a.in_force(&changes).status.monitored())
     {
         raised += check(app, a.id.as_str(), now).await?.len();
     }

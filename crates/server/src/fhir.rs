@@ -116,11 +116,13 @@ async fn resource(app: &App, kind: &str, id: &str) -> Result<Option<Value>, Fhir
         },
         // Observation ids are the sender's result ids (a result whose id is not a valid
         // FHIR id gets a stable hash instead, and is found by search, not read).
-        "Observation" => app
-            .store
-            .ai_result(id)
-            .await?
-            .map(|r| fhir::observation(&r)),
+        "Observation" => match app.store.ai_result(id).await? {
+            Some(r) => crate::register::visible(app, vec![r], false)
+                .await?
+                .first()
+                .map(fhir::observation),
+            None => None,
+        },
         "Task" => match id.parse::<u64>() {
             Ok(n) => match app.store.work_item(n).await? {
                 Some(w) => {
@@ -180,8 +182,7 @@ async fn of_patient(app: &App, kind: &str, patient: &str) -> Result<Vec<Value>, 
                 }
             }
             "Observation" => out.extend(
-                app.store
-                    .ai_results_of(acc)
+                crate::register::visible(app, app.store.ai_results_of(acc).await?, false)
                     .await?
                     .iter()
                     .map(fhir::observation),

@@ -33,6 +33,22 @@ fn entry(app: AiApplication, history: Option<Vec<StatusChange>>) -> Entry {
     }
 }
 
+/// The AI results a viewer may see: a shadow application's only by the RAIO
+/// (`ai::visible_results`, with the register's status in force).
+pub(crate) async fn visible(
+    app: &App,
+    results: Vec<radgate_domain::ai::AiResult>,
+    keeps_register: bool,
+) -> Result<Vec<radgate_domain::ai::AiResult>, Problem> {
+    let changes = app.store.latest_status_changes().await?;
+    Ok(radgate_domain::ai::visible_results(
+        results,
+        &app.department.ai_applications,
+        &changes,
+        keeps_register,
+    ))
+}
+
 fn registered<'a>(app: &'a App, id: &str) -> Result<&'a AiApplication, Problem> {
     app.department
         .ai_application(id)
@@ -87,7 +103,7 @@ pub async fn change(
         return Err(Problem::invalid(
             "status",
             format!(
-                "status must be pilot, production, suspended or retired, not `{}`",
+                "status must be shadow, pilot, production, suspended or retired, not `{}`",
                 b.status
             ),
         ));

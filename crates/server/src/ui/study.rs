@@ -51,12 +51,20 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
     v.caller().may_read_study(app, acc).await?;
     let study = app.store.study(acc).await?;
     let order = app.store.order(acc).await?;
-    let ai = app.store.ai_results_of(acc).await?;
+    let raio = radgate_domain::authz::keeps_ai_register(&v.user.professional, &app.department);
+    let ai = crate::register::visible(app, app.store.ai_results_of(acc).await?, raio).await?;
+    // What only the RAIO sees is marked as such.
+    let changes = app.store.latest_status_changes().await?;
+    let shadow = |id: &str| {
+        app.department
+            .ai_application(id)
+            .is_some_and(|a| !a.in_force(&changes).status.shown_to_clinicians())
+    };
     let decisions = app.store.decisions_of(acc).await?;
     let items = app.store.work_items_for(acc).await?;
     let report = app.store.report(acc).await?;
     let grade = app.store.discrepancy_of(acc).await?;
-    let truth = app.store.truth_record(acc).await?;
+    let truth = crate::adjudications::truth_seen(app, &v.caller(), acc).await?;
     let mine = held(app, v, &items);
     let now = Utc::now();
     let viewer_link = match (&app.viewer_url, study.as_ref()) {
@@ -103,7 +111,7 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
                                 tr {
                                     td { (r.app.as_str()) } td { (r.app_version) } td { (f.code.as_str()) }
                                     td { @if let Some(s) = f.score { (format!("{s:.3}")) } }
-                                    td { @if f.critical { span.badge.stat { (t.critical) } " " } @if f.normal { span.badge.ok { (t.normal) } } }
+                                    td { @if shadow(r.app.as_str()) { span.badge { (t.shadow_mode) } " " } @if f.critical { span.badge.stat { (t.critical) } " " } @if f.normal { span.badge.ok { (t.normal) } } }
                                     td { (layout::when(r.received_at)) }
                                 }
                             } }

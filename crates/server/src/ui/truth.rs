@@ -159,7 +159,8 @@ pub async fn list(State(app): State<App>, v: Viewer) -> Response {
         let open = app.store.adjudication_list(false, 100).await?;
         let mut rows = Vec::with_capacity(open.len());
         for a in open {
-            let record = app.store.truth_record(&a.accession).await?;
+            let record =
+                crate::adjudications::truth_seen(&app, &v.caller(), &a.accession).await?;
             rows.push((a, record));
         }
         Ok::<_, Problem>(html! {

@@ -247,7 +247,9 @@ async fn findings_of(
     accessions: &[&str],
 ) -> Result<HashMap<String, Vec<AiResult>>, Problem> {
     let mut by: HashMap<String, Vec<AiResult>> = HashMap::new();
-    for r in app.store.ai_results_of_many(accessions).await? {
+    // A worklist is clinical: no shadow application's results, whoever looks.
+    let results = app.store.ai_results_of_many(accessions).await?;
+    for r in crate::register::visible(app, results, false).await? {
         by.entry(r.accession.to_string()).or_default().push(r);
     }
     Ok(by)
