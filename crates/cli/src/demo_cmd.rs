@@ -107,7 +107,7 @@ pub fn run(o: Options) -> Result<()> {
             }
         }
         let prefix = format!("D{:07X}", Utc::now().timestamp() & 0x0FFF_FFFF);
-        let mut feed = Feed::new(dept.clone(), cfg, o.seed, &prefix);
+        let mut feed = Feed::new(dept.clone(), cfg.clone(), o.seed, &prefix);
         let server = Server::bind(Config {
             store,
             policy,
@@ -125,6 +125,7 @@ pub fn run(o: Options) -> Result<()> {
             labeller: radgate_server::labelling::Labeller::Vocabulary(
                 crate::labeller_cmd::vocabulary(None)?,
             ),
+            costs: Some(cfg),
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

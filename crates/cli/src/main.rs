@@ -286,6 +286,30 @@ enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Route every stored study of a period again through a new policy, with the AI
+    /// results it had at the time, and compare with what was decided. Read-only
+    Replay {
+        #[command(flatten)]
+        database: Database,
+        /// The new policy
+        #[arg(long)]
+        policy: PathBuf,
+        /// The department (register, catalog; its [simulation] table gives the minutes)
+        #[arg(long)]
+        department: PathBuf,
+        /// First day of acquisition (UTC), YYYY-MM-DD
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day of acquisition (UTC), YYYY-MM-DD
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Treat this application's results as live whatever its status (e.g. one in
+        /// shadow mode); repeat for several
+        #[arg(long)]
+        as_live: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -702,6 +726,25 @@ fn main() -> ExitCode {
             &study,
             department.as_deref(),
             at.as_deref(),
+            format,
+        ),
+        Command::Policy {
+            command:
+                PolicyCommand::Replay {
+                    database,
+                    policy,
+                    department,
+                    from,
+                    to,
+                    as_live,
+                    format,
+                },
+        } => policy_cmd::replay(
+            serve_cmd::Target::from(&database),
+            &policy,
+            &department,
+            (from, to),
+            &as_live,
             format,
         ),
         Command::Simulate {

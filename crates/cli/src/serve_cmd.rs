@@ -102,7 +102,9 @@ pub fn serve(
         .with_target(false)
         .init();
     let (policy, _) = load::checked_policy(policy, Some(department))?;
-    let (department, _) = load::department(department)?;
+    let (department, department_text) = load::department(department)?;
+    // Policy replay's minutes: the department's simulation parameters, when it has them.
+    let costs = radgate_sim::SimConfig::parse(&department_text, &department).ok();
     let labeller = labeller.labeller(&department)?;
     let dicom = dicom.map(|d| {
         let site = department
@@ -147,6 +149,7 @@ pub fn serve(
             dicom,
             viewer_url: sessions.viewer_url.clone(),
             labeller,
+            costs,
         })
         .await
         .with_context(|| format!("cannot listen on {listen} (or the MLLP address)"))?;

@@ -82,15 +82,22 @@ impl Decision {
     }
 
     /// Whether this (newer) decision changes the work that `old` opened, so that open
-    /// items of `old` must give way to new ones. Explanations may differ without that.
+    /// items of `old` must give way to new ones. Explanations may differ without that;
+    /// so may the due time below the millisecond, the precision work items keep.
     pub fn changes_work_of(&self, old: &Decision) -> bool {
         (
             self.pathway,
             &self.task,
             self.priority,
             self.readers,
-            self.due,
-        ) != (old.pathway, &old.task, old.priority, old.readers, old.due)
+            self.due.timestamp_millis(),
+        ) != (
+            old.pathway,
+            &old.task,
+            old.priority,
+            old.readers,
+            old.due.timestamp_millis(),
+        )
     }
 }
 

@@ -29,6 +29,7 @@ pub mod portfolio_csv;
 pub mod professional;
 pub mod programme;
 pub mod quality;
+pub mod replay;
 pub mod report;
 pub mod rubric;
 pub mod safety;

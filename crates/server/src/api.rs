@@ -46,6 +46,7 @@ pub fn router(app: App) -> Router {
             get(crate::adjudications::truth),
         )
         .route("/api/v1/adjudications", get(crate::adjudications::list))
+        .route("/api/v1/policy/replay", post(crate::replay::replay))
         .route(
             "/api/v1/adjudications/{accession}/{finding}",
             post(crate::adjudications::answer),

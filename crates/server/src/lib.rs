@@ -25,6 +25,7 @@ mod placements;
 mod problem;
 mod programmes;
 mod register;
+pub mod replay;
 mod reports;
 mod rubrics;
 mod state;
@@ -84,6 +85,8 @@ pub struct Config {
     pub viewer_url: Option<String>,
     /// The report labeller (the truth from free-text final reports).
     pub labeller: labelling::Labeller,
+    /// The department's simulation parameters, for the minutes of a policy replay.
+    pub costs: Option<radgate_sim::SimConfig>,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
@@ -149,6 +152,7 @@ impl Server {
             chain_check: Arc::default(),
             viewer_url: config.viewer_url,
             labeller: Arc::new(config.labeller),
+            costs: config.costs.map(Arc::new),
         };
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let mllp = match config.mllp_listen {

@@ -35,4 +35,6 @@ pub struct App {
     pub viewer_url: Option<String>,
     /// Reads final report texts for AI monitoring's truth.
     pub labeller: Arc<crate::labelling::Labeller>,
+    /// The department's simulation parameters (policy replay's minutes), when it has them.
+    pub costs: Option<Arc<radgate_sim::SimConfig>>,
 }

@@ -17,7 +17,34 @@ pub use draw::{DrawnAi, DrawnExam, Feed};
 pub use engine::SimError;
 pub use report::{Missed, SimReport, Turnaround};
 
-use radgate_domain::{Department, Policy};
+use radgate_domain::{Decision, Department, Pathway, Policy, Study};
+
+/// The radiologist minutes of a decision for a study, by the department's simulation
+/// parameters: each read the task's minutes (else the exam's read minutes); a delegate's
+/// report the authorization's share of a read; gatekeeper and autonomous pathways the
+/// expected retrospective reviews. `None` for a procedure the parameters do not know.
+pub fn radiologist_minutes(cfg: &SimConfig, d: &Decision, study: &Study) -> Option<f64> {
+    let read = cfg
+        .exams
+        .iter()
+        .find(|e| e.procedure_code == study.procedure_code)?
+        .read_minutes;
+    let task = cfg
+        .tasks
+        .iter()
+        .find(|t| t.id == d.task)
+        .and_then(|t| t.minutes)
+        .unwrap_or(read);
+    Some(match d.pathway {
+        Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
+            f64::from(d.readers) * task
+        }
+        Pathway::DelegatedPreliminary => read * cfg.authorize_minutes_factor,
+        Pathway::Gatekeeper | Pathway::AutonomousNormal => {
+            d.review_fraction * read * cfg.review_minutes_factor
+        }
+    })
+}
 
 /// Simulates `days` days from the configuration's start date. Same inputs and seed, same
 /// report.

@@ -21,6 +21,7 @@ mod portfolio;
 mod quality;
 mod records;
 mod register;
+mod replay;
 mod rubric;
 mod safety;
 mod thesis;
@@ -46,6 +47,7 @@ pub use monitoring::Stratum;
 pub use outbox::{Backlog, OutboxMessage};
 pub use portfolio::{ImportError, Imported};
 pub use quality::{GivenGrade, Notification};
+pub use replay::ReplayCursor;
 pub use safety::SafetyReview;
 pub use truth::{
     Adjudication, CallTruth, GivenFeedback, Origin, StoredExternalReport, StoredLabel,
