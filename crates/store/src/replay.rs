@@ -19,13 +19,6 @@ use crate::{Result, Store, from_millis, millis};
 /// Where a batch ends, to start the next after it.
 pub type ReplayCursor = (i64, String);
 
-fn marks(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Store {
     /// Up to `limit` studies acquired in `[from, to)` after `after`, in acquisition order,
     /// as replay cases; studies never routed are left out. The cursor of the last study
@@ -37,10 +30,11 @@ impl Store {
         after: Option<&ReplayCursor>,
         limit: u32,
     ) -> Result<(Vec<Case>, Option<ReplayCursor>)> {
-        let (at, acc) = after.cloned().unwrap_or((i64::MIN, String::new()));
+        // Every accession is after the empty string: the first batch starts at `from`.
+        let (at, acc) = after.cloned().unwrap_or((millis(from), String::new()));
         let rows = sqlx::query(
             "SELECT accession, body, acquired_at FROM studies \
-             WHERE acquired_at >= $1 AND acquired_at < $2 \
+             WHERE acquired_at >= $1 AND acquired_at < $2 AND acquired_at >= $3 \
                AND (acquired_at > $3 OR (acquired_at = $3 AND accession > $4)) \
              ORDER BY acquired_at, accession LIMIT $5",
         )
@@ -64,20 +58,26 @@ impl Store {
             let study: Study = parse("study", &accession, &r.try_get::<String, _>("body")?)?;
             studies.push((accession, study));
         }
-        let accs: Vec<&str> = studies.iter().map(|(a, _)| a.as_str()).collect();
-        let list = marks(1, accs.len());
+        // The batch's other rows are found by the same range of studies (a list of
+        // thousands of accession numbers costs SQLite more than the join).
+        // The plain range first, so that both planners scan only the batch's part of the
+        // acquisition index.
+        let in_batch = "s.acquired_at >= $1 AND s.acquired_at <= $3 \
+             AND (s.acquired_at > $1 OR (s.acquired_at = $1 AND s.accession > $2)) \
+             AND (s.acquired_at < $3 OR (s.acquired_at = $3 AND s.accession <= $4))";
         let bind_all = |sql: String| {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for a in &accs {
-                q = q.bind(*a);
-            }
-            q
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(at)
+                .bind(acc.clone())
+                .bind(cursor.0)
+                .bind(cursor.1.clone())
         };
 
         let mut decided: HashMap<String, (Decision, DateTime<Utc>)> = HashMap::new();
         let sql = format!(
-            "SELECT d.accession AS accession, d.body AS body, d.decided_at AS decided_at FROM decisions d \
-             WHERE d.id IN (SELECT MAX(id) FROM decisions WHERE accession IN ({list}) GROUP BY accession)"
+            "SELECT d.accession AS accession, d.body AS body, d.decided_at AS decided_at \
+             FROM studies s JOIN decisions d ON d.accession = s.accession \
+             WHERE {in_batch} AND d.id = (SELECT MAX(d2.id) FROM decisions d2 WHERE d2.accession = s.accession)"
         );
         for r in bind_all(sql).fetch_all(self.pool()).await? {
             let accession: String = r.try_get("accession")?;
@@ -87,7 +87,9 @@ impl Store {
 
         let mut results: HashMap<String, Vec<AiResult>> = HashMap::new();
         let sql = format!(
-            "SELECT id, accession, body FROM ai_results WHERE accession IN ({list}) ORDER BY received_at, id"
+            "SELECT r.id AS id, r.accession AS accession, r.body AS body \
+             FROM studies s JOIN ai_results r ON r.accession = s.accession \
+             WHERE {in_batch} ORDER BY r.received_at, r.id"
         );
         for r in bind_all(sql).fetch_all(self.pool()).await? {
             let id: String = r.try_get("id")?;
@@ -102,7 +104,9 @@ impl Store {
         // the study's AI calls (feedback, adjudication, the labeller).
         let mut truth: HashMap<String, Vec<FindingCode>> = HashMap::new();
         let sql = format!(
-            "SELECT accession, body FROM reports WHERE state = 'authorized' AND accession IN ({list})"
+            "SELECT p.accession AS accession, p.body AS body \
+             FROM studies s JOIN reports p ON p.accession = s.accession \
+             WHERE {in_batch} AND p.state = 'authorized'"
         );
         for r in bind_all(sql).fetch_all(self.pool()).await? {
             let accession: String = r.try_get("accession")?;
@@ -110,8 +114,9 @@ impl Store {
             truth.insert(accession, report.final_findings().unwrap_or_default());
         }
         let sql = format!(
-            "SELECT DISTINCT accession, finding, CAST(truth AS BIGINT) AS truth FROM ai_calls \
-             WHERE truth IS NOT NULL AND accession IN ({list})"
+            "SELECT DISTINCT c.accession AS accession, c.finding AS finding, CAST(c.truth AS BIGINT) AS truth \
+             FROM studies s JOIN ai_calls c ON c.accession = s.accession \
+             WHERE {in_batch} AND c.truth IS NOT NULL"
         );
         for r in bind_all(sql).fetch_all(self.pool()).await? {
             let found = truth.entry(r.try_get("accession")?).or_default();
