@@ -6,7 +6,6 @@
 //! `cargo bench -p radgate-cli --bench replay`; prints the median of three runs.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::time::Instant;
