@@ -272,6 +272,8 @@ async fn scenario(db: &[String]) {
         ("/reconciliation", "Reconciliation"),
         ("/audit", "audit chain is intact"),
         ("/policy", "Policy in force"),
+        ("/policy/replay", "Replay a new policy"),
+        ("/adjudications", "Adjudication"),
         ("/ai", "AI register"),
         ("/ai/pe-detect", "Charts"),
         ("/studies/ONCUI1", "Report history"),
@@ -368,6 +370,8 @@ async fn scenario(db: &[String]) {
         "/portfolio/ap-smit",
         "/ai",
         "/audit",
+        "/policy/replay",
+        "/adjudications",
     ] {
         narrow.goto(&format!("{base}{path}")).await.unwrap();
         wait_for(&narrow, "h1", "", 10).await;

@@ -257,6 +257,7 @@ fn every_post_needs_the_session_token_and_every_page_holds_to_the_csp() {
         "/ai",
         "/ai/pe-detect",
         "/policy",
+        "/policy/replay",
         "/reconciliation",
         "/adjudications",
         "/audit",
@@ -288,6 +289,10 @@ fn every_post_needs_the_session_token_and_every_page_holds_to_the_csp() {
         ("/alarms/x/clear", vec![("reason", "r")]),
         ("/assessments/request", vec![("assessor", "rad-bakker")]),
         ("/adjudications/A1/fracture", vec![("present", "true")]),
+        (
+            "/policy/replay",
+            vec![("from", "2026-01-01"), ("to", "2026-01-31")],
+        ),
     ] {
         let p = rad.post(path, &fields);
         assert_eq!(p.status, 403, "{path} without a token");
@@ -1361,4 +1366,84 @@ fn claim_action(html: &str, acc: &str) -> String {
     let row = html.find(&format!("/studies/{acc}")).unwrap();
     let at = row + html[row..].find("action=\"/items/").unwrap() + 8;
     html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+#[test]
+fn a_new_policy_is_replayed_on_the_screen_for_those_who_oversee_ai() {
+    let db = vec![
+        "--db".to_string(),
+        fresh_sqlite("screens", "replay")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    let key = support::http::provision(&db);
+    let s = Server::start(&db);
+    for (i, score) in [0.05, 0.30].iter().enumerate() {
+        let acc = format!("SRP{i}");
+        let st = support::http::study(&acc, "XFRACTUUR", "DX", "EXTREMITY");
+        let r = support::http::call(
+            "POST",
+            &format!("{}/api/v1/studies", s.url),
+            Some(&key),
+            None,
+            Some(&st),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let result = serde_json::json!({"id": format!("ai-{acc}"), "app": "fracture-detect", "app_version": "1.4.2",
+            "accession": acc, "received_at": chrono::Utc::now().to_rfc3339(),
+            "findings": [{"code": "fracture", "score": score}]});
+        let r = support::http::call(
+            "POST",
+            &format!("{}/api/v1/ai-results", s.url),
+            Some(&key),
+            None,
+            Some(&result),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let policy = std::fs::read_to_string(support::example("policy.toml"))
+        .unwrap()
+        .replace(
+            "finding = \"fracture\"\nnormal = true\n",
+            "finding = \"fracture\"\nscore_max = 0.5\n",
+        )
+        .replacen("version = \"", "version = \"screen-b-", 1);
+    let [mut rad, mut ap] = signed_in(&s.url, ["devries", "smit"]);
+    assert!(rad.get("/policy").body.contains("href=\"/policy/replay\""));
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (
+        (today - chrono::Days::new(1)).to_string(),
+        today.to_string(),
+    );
+    let p = post_from(
+        &mut rad,
+        "/policy/replay",
+        "/policy/replay",
+        &[("policy", &policy), ("from", &from), ("to", &to)],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert_strict("/policy/replay (result)", &p.body);
+    assert!(
+        p.body.contains("What the new policy would have done"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("2 studies"), "{}", p.body);
+    assert!(
+        p.body.contains("<strong>Gatekeeper</strong>"),
+        "one study moves: {}",
+        p.body
+    );
+    let p = post_from(
+        &mut rad,
+        "/policy/replay",
+        "/policy/replay",
+        &[("policy", "version = "), ("from", &from), ("to", &to)],
+    );
+    assert!(
+        p.body.contains("role=\"alert\""),
+        "a broken policy is named: {}",
+        p.body
+    );
+    assert_eq!(ap.get("/policy/replay").status, 403);
 }

@@ -239,6 +239,7 @@ async fn policy_page(
         @if diagnostics.is_empty() { p.notice { (t.policy_clean) } } @else { ul { @for d in &diagnostics { li { (d.to_string()) } } } }
         h2 { (t.policy_versions) }
         ul { @for (ver, at) in &versions { li { (ver) " · " (layout::when(*at)) } } }
+        p { a.button.secondary href="/policy/replay" { (t.replay_title) } }
         h2 { (t.what_would_happen) }
         @if let Some(o) = &outcome {
             @match o {

@@ -12,6 +12,7 @@ mod layout;
 mod portfolio;
 mod programme;
 mod raio;
+mod replay;
 mod session;
 mod study;
 pub mod text;
@@ -106,6 +107,7 @@ pub fn router() -> Router<App> {
         .route("/audit/verify", post(admin::verify))
         .route("/policy", get(admin::policy))
         .route("/policy/explain", post(admin::explain))
+        .route("/policy/replay", get(replay::page).post(replay::run))
         .layer(axum::middleware::from_fn(secure_headers))
 }
 
