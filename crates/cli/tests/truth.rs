@@ -293,6 +293,36 @@ fn a_month_of_dutch_ris_reports_gives_the_pe_detector_its_truth_and_sends_doubt_
             403
         );
 
+        // A correction that leaves the doubt as it was keeps the study's place in the list.
+        let opened = |acc: &str| {
+            call("GET", &u("/api/v1/adjudications"), None, Some(&rad), None)
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["accession"] == acc)
+                .map(|a| a["opened_at"].clone())
+        };
+        let waiting = after.iter().next().unwrap().clone();
+        let before = opened(&waiting).expect("on the list");
+        let i: usize = waiting[3..].parse().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let acks = ris(
+            s.mllp.as_ref().unwrap(),
+            &[oru(
+                "RC",
+                &waiting,
+                "C",
+                &format!("{}\nGecorrigeerd: typefout.", reports[i].0),
+            )],
+        );
+        assert_eq!(acks[0]["msa"][0], "AA");
+        assert_eq!(
+            opened(&waiting),
+            Some(before),
+            "still waiting since it was opened"
+        );
+
         // An addendum from the RIS that finds an embolism after all: present, found later.
         let (absent_acc, _) = reports
             .iter()

@@ -19,6 +19,9 @@ use crate::state::App;
 
 /// Studies read per batch.
 const BATCH: u32 = 5000;
+/// The longest policy text the route takes (the example policy is under 10,000): the
+/// longest, escaped as JSON (six bytes a character at worst), still fits the body limit.
+const MAX_POLICY: usize = 40_000;
 
 /// Replays the studies acquired from `from` to `to` (whole UTC days, inclusive) through
 /// `policy`; `progress` hears the studies done so far.
@@ -111,6 +114,12 @@ pub async fn replay(
     Body(r): Body<ReplayRequest>,
 ) -> Result<axum::Json<Replay>, Problem> {
     caller.ai_overseer()?;
+    if r.policy.chars().count() > MAX_POLICY {
+        return Err(Problem::invalid(
+            "policy",
+            format!("a policy has at most {MAX_POLICY} characters"),
+        ));
+    }
     if r.to < r.from {
         return Err(Problem::invalid("to", "`to` is before `from`"));
     }

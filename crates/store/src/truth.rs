@@ -367,15 +367,27 @@ impl Tx {
             .execute(self.conn())
             .await?;
         }
-        // Open what is owed; an unanswered one no longer owed goes.
-        sqlx::query("DELETE FROM adjudications WHERE accession = $1 AND present IS NULL")
-            .bind(accession)
-            .execute(self.conn())
-            .await?;
+        // Open what is owed (one already open keeps its place in the list, with today's
+        // reason); an unanswered one no longer owed goes.
+        let open = adjudications_of(self.conn(), accession).await?;
+        for gone in open.iter().filter(|a| {
+            a.present.is_none()
+                && decided
+                    .adjudicate
+                    .iter()
+                    .all(|(f, _)| f.as_str() != a.finding)
+        }) {
+            sqlx::query("DELETE FROM adjudications WHERE accession = $1 AND finding = $2 AND present IS NULL")
+                .bind(accession)
+                .bind(&gone.finding)
+                .execute(self.conn())
+                .await?;
+        }
         for (finding, reason) in &decided.adjudicate {
             sqlx::query(
                 "INSERT INTO adjudications (accession, finding, reason, opened_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (accession, finding) DO NOTHING",
+                 ON CONFLICT (accession, finding) DO UPDATE SET reason = excluded.reason \
+                 WHERE adjudications.present IS NULL",
             )
             .bind(accession)
             .bind(finding.as_str())
