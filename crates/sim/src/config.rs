@@ -47,8 +47,9 @@ pub struct ExamSim {
     pub read_minutes: f64,
     /// Radiologist reads per exam in the baseline (2 where double reading is standard).
     pub baseline_readers: u8,
-    /// The task whose sensitivity the baseline read has.
-    pub baseline_task: TaskTypeId,
+    /// The task whose sensitivity the baseline read has; unset, the task the policy gives
+    /// the exam without AI (so the baseline reads as the AI arm's readers do).
+    pub baseline_task: Option<TaskTypeId>,
     pub priority: Vec<(Priority, f64)>,
     pub ordering_department: Vec<(String, f64)>,
     pub site: Vec<(String, f64)>,
@@ -354,8 +355,7 @@ fn exam(r: &mut Reader, e: &mut Table, dept: &Department, default_site: &str) ->
         .map_or(1, |v| v.value.clamp(1, 4) as u8);
     let baseline_task = e
         .string(r, "baseline_task")
-        .and_then(|v| catalog_task(r, dept, v))
-        .unwrap_or_else(|| TaskTypeId::parse("final_report").expect("valid id"));
+        .and_then(|v| catalog_task(r, dept, v));
     let priority = weights(r, e, "priority").map(|w| {
         w.into_iter()
             .filter_map(|(k, x)| match Priority::parse(&k.value) {

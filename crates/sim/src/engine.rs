@@ -353,7 +353,17 @@ fn route(
         let s_task = plan.sensitivity(d.task.as_str());
         let p_detect = detection_probability(d.pathway, d.readers, s_task, s_read);
         let recovered = d.review_fraction * plan.sensitivity(REVIEW);
-        let s_base = plan.sensitivity(spec.baseline_task.as_str());
+        let s_base = match &spec.baseline_task {
+            Some(t) => plan.sensitivity(t.as_str()),
+            // The same task as the AI arm: what the policy decides once every AI wait has
+            // run out with no result (its `ai_missing` rules, else its default).
+            None => {
+                let without = plan
+                    .policy
+                    .decide(&study, &[], acquired_at + Duration::days(366));
+                plan.sensitivity(without.task.as_str())
+            }
+        };
         tally.findings += 1;
         tally.missed(d.pathway, (1.0 - p_detect) * (1.0 - recovered));
         tally.baseline_missed += (1.0 - s_base).powi(spec.baseline_readers.into());
