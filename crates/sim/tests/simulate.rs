@@ -80,3 +80,33 @@ fn gatekeeping_escalations_follow_the_declared_gatekeeper_characteristics() {
     let share = escalated / gatekept;
     assert!((0.12..0.19).contains(&share), "escalation share {share}");
 }
+
+#[test]
+fn the_baseline_reads_as_the_ai_arm_does_unless_an_exam_names_its_baseline_task() {
+    let text = include_str!("../../../examples/screening-department.toml");
+    let policy = Policy::parse(include_str!("../../../examples/screening-policy.toml")).unwrap();
+    let dept = Department::parse(text).unwrap();
+    let cfg = SimConfig::parse(text, &dept).unwrap();
+    // Unset: the policy's task without AI (screening reads, sensitivity 0.80), two readers.
+    // The report rounds to two decimals.
+    let r = simulate(&dept, &cfg, &policy, 60, 5).unwrap();
+    let n = r.expected_missed_findings.exams_with_finding as f64;
+    assert!(n > 0.0);
+    assert!(
+        (r.expected_missed_findings.baseline - n * 0.2f64.powi(2)).abs() < 0.006,
+        "{:?}",
+        r.expected_missed_findings
+    );
+    // Named: that task's sensitivity (final_report, 0.85).
+    let named = text.replace(
+        "baseline_readers = 2",
+        "baseline_readers = 2\nbaseline_task = \"final_report\"",
+    );
+    let cfg = SimConfig::parse(&named, &dept).unwrap();
+    let r = simulate(&dept, &cfg, &policy, 60, 5).unwrap();
+    assert!(
+        (r.expected_missed_findings.baseline - n * 0.15f64.powi(2)).abs() < 0.006,
+        "{:?}",
+        r.expected_missed_findings
+    );
+}
