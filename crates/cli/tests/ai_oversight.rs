@@ -1051,4 +1051,17 @@ fn a_shadow_application_is_measured_but_never_routes_and_clinicians_never_see_it
         None,
     );
     assert_eq!(m.body[0]["counts"]["tp"], 1, "{}", m.body);
+    // A pilot can start while the application is in shadow mode.
+    let today = chrono::Utc::now().date_naive();
+    let pilot = json!({"id": "pe-shadow-pilot", "app": "pe-detect", "start": today.to_string(),
+        "end": (today + chrono::Duration::days(29)).to_string(),
+        "expected": [{"kind": "sensitivity_at_least", "finding": "pulmonary_embolism", "value": 0.7}]});
+    let r = call(
+        "POST",
+        &u("/api/v1/pilots"),
+        None,
+        Some(&raio),
+        Some(&pilot),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
 }
