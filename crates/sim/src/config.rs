@@ -36,6 +36,23 @@ pub struct TaskSim {
     pub sensitivity: f64,
     /// For gatekeeping: the share of exams without a finding that the gatekeeper clears.
     pub specificity: Option<f64>,
+    /// The sensitivity of a reader the AI has shown a decision flag to (e.g. `high_risk`,
+    /// MASAI's CAD marks): flag and sensitivity; the highest of the flags shown applies.
+    pub aided_sensitivity: Vec<(String, f64)>,
+    /// How much two readers' misses go together on a double read: 0 independent, 1 the
+    /// second reader misses whatever the first missed.
+    pub miss_correlation: f64,
+}
+
+impl TaskSim {
+    /// The sensitivity of a read of this task when the decision carries `flags`.
+    pub fn sensitivity_with(&self, flags: &[String]) -> f64 {
+        self.aided_sensitivity
+            .iter()
+            .filter(|(f, _)| flags.contains(f))
+            .map(|(_, s)| *s)
+            .fold(self.sensitivity, f64::max)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +183,25 @@ impl SimConfig {
                 r.error(k.line, format!("{} is missing `sensitivity`", k.name));
             }
             let specificity = fraction(&mut r, &mut k, "specificity", 0.0, 1.0);
+            let mut aided_sensitivity = Vec::new();
+            if let Some(a) = k.table(&mut r, "aided_sensitivity") {
+                for (flag, v) in a.entries(&mut r) {
+                    match number(v.get_ref()) {
+                        Some(x) if (0.0..=1.0).contains(&x) => {
+                            aided_sensitivity.push((flag.value, x))
+                        }
+                        _ => r.error(
+                            flag.line,
+                            format!(
+                                "aided sensitivity `{}` must be a number in [0, 1]",
+                                flag.value
+                            ),
+                        ),
+                    }
+                }
+            }
+            let miss_correlation =
+                fraction(&mut r, &mut k, "miss_correlation", 0.0, 1.0).unwrap_or(0.0);
             k.finish(&mut r);
             if let (Some(id), Some(sensitivity)) = (id, sensitivity) {
                 tasks.push(TaskSim {
@@ -173,6 +209,8 @@ impl SimConfig {
                     minutes,
                     sensitivity,
                     specificity,
+                    aided_sensitivity,
+                    miss_correlation,
                 });
             }
         }

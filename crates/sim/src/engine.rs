@@ -279,10 +279,16 @@ fn is_weekend(d: NaiveDate) -> bool {
 /// The chance that the prospective reading on a pathway catches a true finding, from the
 /// sensitivity of its task (`s_task`) and of the radiologist's read (`s_read`), treating
 /// readers as independent.
-fn detection_probability(pathway: Pathway, readers: u8, s_task: f64, s_read: f64) -> f64 {
+fn detection_probability(
+    pathway: Pathway,
+    readers: u8,
+    s_task: f64,
+    s_read: f64,
+    correlation: f64,
+) -> f64 {
     match pathway {
         Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
-            1.0 - (1.0 - s_task).powi(readers.into())
+            1.0 - all_miss(1.0 - s_task, readers, correlation)
         }
         // Found only when the gatekeeper escalates and the radiologist then sees it.
         Pathway::Gatekeeper => s_task * s_read,
@@ -290,6 +296,17 @@ fn detection_probability(pathway: Pathway, readers: u8, s_task: f64, s_read: f64
         Pathway::DelegatedPreliminary => 1.0 - (1.0 - s_task) * (1.0 - s_read),
         Pathway::AutonomousNormal => 0.0,
     }
+}
+
+/// The chance that all `readers` miss a finding each misses with chance `m`, when each
+/// further reader's miss correlates with the previous one's by `rho` (exchangeable
+/// Bernoulli misses: P(next misses | this missed) = m + rho (1 - m)).
+fn all_miss(m: f64, readers: u8, rho: f64) -> f64 {
+    if readers == 0 {
+        return 1.0;
+    }
+    let given = m + rho * (1.0 - m);
+    m * given.powi(i32::from(readers) - 1)
 }
 
 /// Draws one exam's attributes and AI results, routes it, and settles the random parts of
@@ -350,23 +367,36 @@ fn route(
     // chance retrospective review does not recover it.
     if truth {
         let s_read = plan.sensitivity(FINAL_REPORT);
-        let s_task = plan.sensitivity(d.task.as_str());
-        let p_detect = detection_probability(d.pathway, d.readers, s_task, s_read);
+        // A reader shown a flag by the AI reads with the task's aided sensitivity.
+        let s_task = plan.cfg.task(d.task.as_str()).map_or_else(
+            || plan.sensitivity(d.task.as_str()),
+            |t| t.sensitivity_with(&d.flags),
+        );
+        let rho = plan
+            .cfg
+            .task(d.task.as_str())
+            .map_or(0.0, |t| t.miss_correlation);
+        let p_detect = detection_probability(d.pathway, d.readers, s_task, s_read, rho);
         let recovered = d.review_fraction * plan.sensitivity(REVIEW);
-        let s_base = match &spec.baseline_task {
-            Some(t) => plan.sensitivity(t.as_str()),
+        let base_task = match &spec.baseline_task {
+            Some(t) => t.clone(),
             // The same task as the AI arm: what the policy decides once every AI wait has
             // run out with no result (its `ai_missing` rules, else its default).
             None => {
-                let without = plan
-                    .policy
-                    .decide(&study, &[], acquired_at + Duration::days(366));
-                plan.sensitivity(without.task.as_str())
+                plan.policy
+                    .decide(&study, &[], acquired_at + Duration::days(366))
+                    .task
             }
         };
+        // The baseline is unaided: no AI flag reaches its readers.
+        let s_base = plan.sensitivity(base_task.as_str());
+        let base_rho = plan
+            .cfg
+            .task(base_task.as_str())
+            .map_or(0.0, |t| t.miss_correlation);
         tally.findings += 1;
         tally.missed(d.pathway, (1.0 - p_detect) * (1.0 - recovered));
-        tally.baseline_missed += (1.0 - s_base).powi(spec.baseline_readers.into());
+        tally.baseline_missed += all_miss(1.0 - s_base, spec.baseline_readers, base_rho);
     }
 
     tally.exam(Outcome {
@@ -645,20 +675,38 @@ mod tests {
     fn detection_probability_follows_each_pathway() {
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
         assert!(close(
-            detection_probability(Pathway::DoubleRead, 2, 0.8, 0.9),
+            detection_probability(Pathway::DoubleRead, 2, 0.8, 0.9, 0.0),
             0.96
         ));
         assert!(close(
-            detection_probability(Pathway::Gatekeeper, 1, 0.9, 0.95),
+            detection_probability(Pathway::Gatekeeper, 1, 0.9, 0.95, 0.0),
             0.855
         ));
         assert!(close(
-            detection_probability(Pathway::DelegatedPreliminary, 1, 0.9, 0.95),
+            detection_probability(Pathway::DelegatedPreliminary, 1, 0.9, 0.95, 0.0),
             0.995
         ));
         assert_eq!(
-            detection_probability(Pathway::AutonomousNormal, 1, 0.9, 0.95),
+            detection_probability(Pathway::AutonomousNormal, 1, 0.9, 0.95, 0.0),
             0.0
+        );
+    }
+
+    #[test]
+    fn correlated_readers_miss_together() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        // Independent: 0.2 * 0.2; fully correlated: the second adds nothing.
+        assert!(close(all_miss(0.2, 2, 0.0), 0.04));
+        assert!(close(all_miss(0.2, 2, 1.0), 0.2));
+        // Between: P(second misses | first missed) = 0.2 + 0.5 * 0.8 = 0.6.
+        assert!(close(all_miss(0.2, 2, 0.5), 0.12));
+        assert!(close(
+            detection_probability(Pathway::DoubleRead, 2, 0.8, 0.9, 0.5),
+            0.88
+        ));
+        assert!(
+            close(all_miss(0.2, 1, 0.7), 0.2),
+            "one reader has no partner"
         );
     }
 

@@ -110,3 +110,41 @@ fn the_baseline_reads_as_the_ai_arm_does_unless_an_exam_names_its_baseline_task(
         r.expected_missed_findings
     );
 }
+
+#[test]
+fn readers_shown_an_ai_flag_read_with_their_aided_sensitivity_and_double_readers_can_miss_together()
+{
+    use radgate_domain::Pathway;
+    let text = include_str!("../../../examples/screening-department.toml");
+    let policy = Policy::parse(include_str!("../../../examples/screening-policy.toml")).unwrap();
+    let dept = Department::parse(text).unwrap();
+    let task = "id = \"screening_mammography_read\"\nsensitivity = 0.80\n";
+    assert!(text.contains(task));
+    let run = |extra: &str| {
+        let t = text.replace(task, &format!("{task}{extra}"));
+        let cfg = SimConfig::parse(&t, &dept).unwrap();
+        simulate(&dept, &cfg, &policy, 120, 9)
+            .unwrap()
+            .expected_missed_findings
+    };
+    let plain = run("");
+    // The risk-10 exams carry the `high_risk` flag: only their double reads improve.
+    let aided = run("aided_sensitivity = { high_risk = 0.95 }\n");
+    assert!(aided.by_pathway[&Pathway::DoubleRead] < plain.by_pathway[&Pathway::DoubleRead]);
+    assert_eq!(
+        aided.by_pathway[&Pathway::SingleRead],
+        plain.by_pathway[&Pathway::SingleRead]
+    );
+    assert_eq!(aided.baseline, plain.baseline, "the baseline is unaided");
+    // Correlated readers miss more together, in both arms' double reads.
+    let together = run("miss_correlation = 0.5\n");
+    assert!(together.by_pathway[&Pathway::DoubleRead] > plain.by_pathway[&Pathway::DoubleRead]);
+    assert!(together.baseline > plain.baseline);
+    // Out of range is named.
+    let bad = text.replace(
+        task,
+        &format!("{task}aided_sensitivity = {{ high_risk = 1.5 }}\n"),
+    );
+    let e = SimConfig::parse(&bad, &dept).unwrap_err();
+    assert!(format!("{e:?}").contains("high_risk"), "{e:?}");
+}
