@@ -185,7 +185,7 @@ impl SimConfig {
             let specificity = fraction(&mut r, &mut k, "specificity", 0.0, 1.0);
             let mut aided_sensitivity = Vec::new();
             if let Some(a) = k.table(&mut r, "aided_sensitivity") {
-                for (flag, v) in a.entries(&mut r) {
+                for (flag, v) in a.entries(&r) {
                     match number(v.get_ref()) {
                         Some(x) if (0.0..=1.0).contains(&x) => {
                             aided_sensitivity.push((flag.value, x))
