@@ -578,13 +578,21 @@ pub fn visible_results(
     }
     results
         .into_iter()
-        .filter(|r| {
-            register
-                .iter()
-                .find(|a| a.id == r.app)
-                .is_none_or(|a| a.in_force(changes).status.shown_to_clinicians())
-        })
+        .filter(|r| !hidden_from_clinicians(register, changes, r.app.as_str()))
         .collect()
+}
+
+/// Whether clinicians may not see application `app`'s results: it is in the register and
+/// its status in force is shadow.
+pub fn hidden_from_clinicians(
+    register: &[AiApplication],
+    changes: &[StatusChange],
+    app: &str,
+) -> bool {
+    register
+        .iter()
+        .find(|a| a.id.as_str() == app)
+        .is_some_and(|a| !a.in_force(changes).status.shown_to_clinicians())
 }
 
 /// Why a status change of a register entry is refused.

@@ -141,11 +141,30 @@ pub struct Replay {
     pub as_live: Vec<AiAppId>,
 }
 
+/// The department as a replay sees it: each application at its status in force (the
+/// latest of `changes`), those in `as_live` in use (pilot) whatever it is. The new policy
+/// is checked against it and reads results by it.
+pub fn register_for_replay(
+    dept: &Department,
+    changes: &[StatusChange],
+    as_live: &[AiAppId],
+) -> Department {
+    let mut d = dept.clone();
+    for a in d.ai_applications.iter_mut() {
+        a.status = if as_live.contains(&a.id) {
+            AiStatus::Pilot
+        } else {
+            a.in_force(changes).status
+        };
+    }
+    d
+}
+
 /// Replays cases one at a time, so that a year of studies never sits in memory at once.
 pub struct Replayer<'a> {
     policy: &'a Policy,
+    /// Statuses already in force (`register_for_replay`).
     dept: Department,
-    changes: Vec<StatusChange>,
     minutes: Option<Minutes<'a>>,
     as_live: Vec<AiAppId>,
     studies: u64,
@@ -175,20 +194,9 @@ impl<'a> Replayer<'a> {
         as_live: &[AiAppId],
         minutes: Option<Minutes<'a>>,
     ) -> Replayer<'a> {
-        let mut dept = dept.clone();
-        for a in dept.ai_applications.iter_mut() {
-            if as_live.contains(&a.id) {
-                a.status = AiStatus::Pilot;
-            }
-        }
         Replayer {
             policy,
-            dept,
-            changes: changes
-                .iter()
-                .filter(|c| !as_live.contains(&c.app))
-                .cloned()
-                .collect(),
+            dept: register_for_replay(dept, changes, as_live),
             minutes,
             as_live: as_live.to_vec(),
             studies: 0,
@@ -224,7 +232,7 @@ impl<'a> Replayer<'a> {
             .iter()
             .filter_map(|r| self.dept.read_ai_result(r).ok())
             .collect();
-        let usable = usable_results(arrived, &self.dept, &[], &self.changes);
+        let usable = usable_results(arrived, &self.dept, &[], &[]);
         self.policy.decide(&case.study, &usable, at)
     }
 

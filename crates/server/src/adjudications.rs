@@ -44,11 +44,8 @@ pub(crate) async fn truth_seen(
         .is_ok_and(|p| authz::keeps_ai_register(&p.professional, &app.department));
     if !raio {
         let changes = app.store.latest_status_changes().await?;
-        let shown = |id: &str| {
-            app.department
-                .ai_application(id)
-                .is_none_or(|a| a.in_force(&changes).status.shown_to_clinicians())
-        };
+        let register = &app.department.ai_applications;
+        let shown = |id: &str| !radgate_domain::ai::hidden_from_clinicians(register, &changes, id);
         record.calls.retain(|c| shown(&c.app));
         record.feedback.retain(|f| shown(f.feedback.app.as_str()));
     }

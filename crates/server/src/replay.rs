@@ -77,14 +77,7 @@ pub async fn checked(
         Ok(p) => p,
         Err(e) => return Ok(Err(vec![e.to_string()])),
     };
-    let mut live = dept.clone();
-    for a in live.ai_applications.iter_mut() {
-        a.status = if as_live.contains(&a.id) {
-            radgate_domain::ai::AiStatus::Pilot
-        } else {
-            a.in_force(&changes).status
-        };
-    }
+    let live = radgate_domain::replay::register_for_replay(dept, &changes, as_live);
     let problems: Vec<String> = check(&policy, Some(&live))
         .iter()
         .map(ToString::to_string)

@@ -56,9 +56,7 @@ async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
     // What only the RAIO sees is marked as such.
     let changes = app.store.latest_status_changes().await?;
     let shadow = |id: &str| {
-        app.department
-            .ai_application(id)
-            .is_some_and(|a| !a.in_force(&changes).status.shown_to_clinicians())
+        radgate_domain::ai::hidden_from_clinicians(&app.department.ai_applications, &changes, id)
     };
     let decisions = app.store.decisions_of(acc).await?;
     let items = app.store.work_items_for(acc).await?;
