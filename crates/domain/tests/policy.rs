@@ -192,14 +192,23 @@ fn screening_risk_score_ten_is_double_read_and_flagged() {
     );
     assert_eq!(high.pathway, Pathway::DoubleRead);
     assert_eq!(high.readers, 2);
-    assert_eq!(high.flags, vec!["high_risk".to_string()]);
+    assert_eq!(high.flags, vec!["high_risk", "cad_marks"]);
+    // CAD marks from 8, single reading below 10.
+    let marked = p.decide(
+        &s,
+        &[result("mammo-risk", "exam_risk", 8.0, false, false)],
+        t0(),
+    );
+    assert_eq!(marked.pathway, Pathway::SingleRead);
+    assert_eq!(marked.readers, 1);
+    assert_eq!(marked.flags, vec!["cad_marks"]);
     let low = p.decide(
         &s,
-        &[result("mammo-risk", "exam_risk", 9.0, false, false)],
+        &[result("mammo-risk", "exam_risk", 7.0, false, false)],
         t0(),
     );
     assert_eq!(low.pathway, Pathway::SingleRead);
-    assert_eq!(low.readers, 1);
+    assert!(low.flags.is_empty());
 }
 
 fn problems(policy: &str, dept: Option<&str>) -> Vec<String> {

@@ -39,9 +39,15 @@ pub struct TaskSim {
     /// The sensitivity of a reader the AI has shown a decision flag to (e.g. `high_risk`,
     /// MASAI's CAD marks): flag and sensitivity; the highest of the flags shown applies.
     pub aided_sensitivity: Vec<(String, f64)>,
+    /// The specificity of a reader the AI has shown a flag to; the lowest of the flags
+    /// shown applies (the most alarmed reader). Readers' false flags are independent.
+    pub aided_specificity: Vec<(String, f64)>,
     /// How much two readers' misses go together on a double read: 0 independent, 1 the
     /// second reader misses whatever the first missed.
     pub miss_correlation: f64,
+    /// On a screening exam, reads that flag the exam go to a discussion of this task
+    /// (consensus or arbitration), which decides the recall; without one, a flag recalls.
+    pub consensus: Option<TaskTypeId>,
 }
 
 impl TaskSim {
@@ -52,6 +58,19 @@ impl TaskSim {
             .filter(|(f, _)| flags.contains(f))
             .map(|(_, s)| *s)
             .fold(self.sensitivity, f64::max)
+    }
+
+    /// The specificity of a read of this task when the decision carries `flags`, if the
+    /// task declares one.
+    pub fn specificity_with(&self, flags: &[String]) -> Option<f64> {
+        let base = self.specificity?;
+        Some(
+            self.aided_specificity
+                .iter()
+                .filter(|(f, _)| flags.contains(f))
+                .map(|(_, s)| *s)
+                .fold(base, f64::min),
+        )
     }
 }
 
@@ -67,6 +86,9 @@ pub struct ExamSim {
     /// The task whose sensitivity the baseline read has; unset, the task the policy gives
     /// the exam without AI (so the baseline reads as the AI arm's readers do).
     pub baseline_task: Option<TaskTypeId>,
+    /// A screening exam: every read can recall, and the report carries screening outcomes
+    /// (recall rate, cancer detection, PPV, interval cancers) for both arms.
+    pub screening: bool,
     pub priority: Vec<(Priority, f64)>,
     pub ordering_department: Vec<(String, f64)>,
     pub site: Vec<(String, f64)>,
@@ -173,6 +195,7 @@ impl SimConfig {
             fraction(&mut r, &mut t, "review_minutes_factor", 0.0, 10.0).unwrap_or(0.5);
 
         let mut tasks = Vec::new();
+        let mut consensus_refs = Vec::new();
         for mut k in t.tables(&mut r, "task") {
             let id = k
                 .req_string(&mut r, "id")
@@ -183,23 +206,20 @@ impl SimConfig {
                 r.error(k.line, format!("{} is missing `sensitivity`", k.name));
             }
             let specificity = fraction(&mut r, &mut k, "specificity", 0.0, 1.0);
-            let mut aided_sensitivity = Vec::new();
-            if let Some(a) = k.table(&mut r, "aided_sensitivity") {
-                for (flag, v) in a.entries(&r) {
-                    match number(v.get_ref()) {
-                        Some(x) if (0.0..=1.0).contains(&x) => {
-                            aided_sensitivity.push((flag.value, x))
-                        }
-                        _ => r.error(
-                            flag.line,
-                            format!(
-                                "aided sensitivity `{}` must be a number in [0, 1]",
-                                flag.value
-                            ),
-                        ),
-                    }
-                }
+            let aided_sensitivity = per_flag(&mut r, &mut k, "aided_sensitivity");
+            let aided_specificity = per_flag(&mut r, &mut k, "aided_specificity");
+            if !aided_specificity.is_empty() && specificity.is_none() {
+                r.error(
+                    k.line,
+                    format!(
+                        "{} has `aided_specificity` but no `specificity` to aid",
+                        k.name
+                    ),
+                );
             }
+            let consensus = k
+                .string(&mut r, "consensus")
+                .map(|v| (v.line, catalog_task(&mut r, dept, v)));
             let miss_correlation =
                 fraction(&mut r, &mut k, "miss_correlation", 0.0, 1.0).unwrap_or(0.0);
             k.finish(&mut r);
@@ -210,8 +230,22 @@ impl SimConfig {
                     sensitivity,
                     specificity,
                     aided_sensitivity,
+                    aided_specificity,
                     miss_correlation,
+                    consensus: consensus.as_ref().and_then(|(_, c)| c.clone()),
                 });
+                if let Some((line, Some(c))) = consensus {
+                    consensus_refs.push((line, c));
+                }
+            }
+        }
+        // A consensus discussion decides recalls, so it needs both characteristics.
+        for (line, c) in consensus_refs {
+            if !tasks.iter().any(|k| k.id == c && k.specificity.is_some()) {
+                r.error(
+                    line,
+                    format!("consensus task `{c}` needs its own [[simulation.task]] with `sensitivity` and `specificity`"),
+                );
             }
         }
         if !tasks.iter().any(|k| k.id.as_str() == "final_report") {
@@ -291,6 +325,26 @@ fn fraction(r: &mut Reader, t: &mut Table, key: &'static str, lo: f64, hi: f64) 
         );
         None
     }
+}
+
+/// A table of per-flag fractions such as `aided_sensitivity = { high_risk = 0.9 }`.
+fn per_flag(r: &mut Reader, t: &mut Table, key: &'static str) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    if let Some(a) = t.table(r, key) {
+        for (flag, v) in a.entries(r) {
+            match number(v.get_ref()) {
+                Some(x) if (0.0..=1.0).contains(&x) => out.push((flag.value, x)),
+                _ => r.error(
+                    flag.line,
+                    format!(
+                        "`{key}` of flag `{}` must be a number in [0, 1]",
+                        flag.value
+                    ),
+                ),
+            }
+        }
+    }
+    out
 }
 
 fn positive(r: &mut Reader, t: &mut Table, key: &'static str) -> Option<f64> {
@@ -394,6 +448,7 @@ fn exam(r: &mut Reader, e: &mut Table, dept: &Department, default_site: &str) ->
     let baseline_task = e
         .string(r, "baseline_task")
         .and_then(|v| catalog_task(r, dept, v));
+    let screening = e.boolean(r, "screening").is_some_and(|v| v.value);
     let priority = weights(r, e, "priority").map(|w| {
         w.into_iter()
             .filter_map(|(k, x)| match Priority::parse(&k.value) {
@@ -460,6 +515,7 @@ fn exam(r: &mut Reader, e: &mut Table, dept: &Department, default_site: &str) ->
         read_minutes: read_minutes?,
         baseline_readers,
         baseline_task,
+        screening,
         priority: priority?,
         ordering_department,
         site,

@@ -9,6 +9,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use radgate_domain::policy::Outcome as PolicyOutcome;
 use radgate_domain::professional::Role;
 use radgate_domain::report::{AUTHORIZATION_TASK as FINAL_REPORT, REVIEW_TASK as REVIEW};
 use radgate_domain::{Department, Pathway, Policy, Priority};
@@ -16,9 +17,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson};
 
-use crate::config::{Days, ExamSim, Shift, SimConfig};
+use crate::config::{Days, ExamSim, Shift, SimConfig, TaskSim};
 use crate::draw::draw_exam;
-use crate::report::{Outcome, Tally};
+use crate::report::{Outcome, Screen, Tally};
 
 const MINUTE_MS: i64 = 60_000;
 const DAY_MIN: i64 = 1440;
@@ -36,6 +37,10 @@ pub enum SimError {
         "task `{task}` is used for gatekeeping, so its [[simulation.task]] needs `specificity`"
     )]
     GatekeeperNeedsSpecificity { task: String },
+    #[error(
+        "task `{task}` reads screening exams, which can recall, so its [[simulation.task]] needs `specificity`"
+    )]
+    ScreeningNeedsSpecificity { task: String },
     #[error("days must be 1 to {MAX_DAYS}, got {0}")]
     Days(u32),
 }
@@ -54,6 +59,9 @@ struct Exam {
     initial_items: u8,
     escalate: bool,
     review: bool,
+    /// A screening exam a reader flagged: the discussion task and its minutes, after the
+    /// reads.
+    discussion: Option<(usize, f64)>,
     /// Steps on the critical path still to do; the exam is reported when it reaches 0.
     pending: u8,
     done_ms: Option<i64>,
@@ -66,6 +74,7 @@ enum Step {
     Escalation,
     Delegate,
     Authorize,
+    Consensus,
     Review,
 }
 
@@ -78,6 +87,7 @@ impl Step {
             Step::Escalation => "escalation",
             Step::Delegate => "delegated",
             Step::Authorize => "authorization",
+            Step::Consensus => "consensus",
             Step::Review => "review",
         }
     }
@@ -146,24 +156,77 @@ impl<'a> Plan<'a> {
         self.tasks.len() - 1
     }
 
+    /// The reading characteristics of `task`: its own, else the radiologist's read's.
+    fn characteristics(&self, task: &str) -> Option<&TaskSim> {
+        self.cfg.task(task).or_else(|| self.cfg.task(FINAL_REPORT))
+    }
+
     fn sensitivity(&self, task: &str) -> f64 {
-        self.cfg
-            .task(task)
-            .or_else(|| self.cfg.task("final_report"))
-            .map_or(1.0, |t| t.sensitivity)
+        self.characteristics(task).map_or(1.0, |t| t.sensitivity)
+    }
+
+    /// The chances that the reading of one screening exam flags it and recalls it.
+    fn screen(
+        &self,
+        pathway: Pathway,
+        task: &str,
+        readers: u8,
+        flags: &[String],
+        cancer: bool,
+    ) -> Screen {
+        let (Some(t), Some(read)) = (self.characteristics(task), self.cfg.task(FINAL_REPORT))
+        else {
+            // `check_roster` refuses a screening simulation without these.
+            return Screen::default();
+        };
+        // The radiologist who takes over from a gatekeeper or delegate reads unaided.
+        let flag_chance = |t: &TaskSim, flags: &[String]| {
+            if cancer {
+                t.sensitivity_with(flags)
+            } else {
+                1.0 - t.specificity_with(flags).unwrap_or(1.0)
+            }
+        };
+        let rho = if cancer { t.miss_correlation } else { 0.0 };
+        let flagged = flag_probability(
+            pathway,
+            readers,
+            flag_chance(t, flags),
+            flag_chance(read, &[]),
+            rho,
+        );
+        let consensus = if is_read(pathway) {
+            t.consensus.as_ref().and_then(|c| self.cfg.task(c.as_str()))
+        } else {
+            None
+        };
+        match consensus {
+            Some(c) => Screen {
+                recalled: flagged * flag_chance(c, flags),
+                discussed: flagged,
+            },
+            None => Screen {
+                recalled: flagged,
+                discussed: 0.0,
+            },
+        }
+    }
+
+    /// Every outcome the policy can decide, named for messages.
+    fn outcomes(&self) -> impl Iterator<Item = (String, &'a PolicyOutcome)> + 'a {
+        let policy = self.policy;
+        std::iter::once(("the policy default".to_string(), &policy.default)).chain(
+            policy
+                .rules
+                .iter()
+                .map(|r| (format!("rule `{}`", r.id), &r.then)),
+        )
     }
 
     /// Fails early when some work could never be done, instead of queueing forever.
     fn check_roster(&self) -> Result<(), SimError> {
         let mut needed: Vec<(String, String)> = Vec::new();
-        let outcomes = std::iter::once(("the policy default".to_string(), &self.policy.default))
-            .chain(
-                self.policy
-                    .rules
-                    .iter()
-                    .map(|r| (format!("rule `{}`", r.id), &r.then)),
-            );
-        for (name, o) in outcomes {
+        for (name, o) in self.outcomes() {
             needed.push((o.task.to_string(), format!("{name} decides")));
             if o.review_fraction > 0.0 {
                 needed.push((REVIEW.into(), format!("{name}'s review sampling needs")));
@@ -187,6 +250,40 @@ impl<'a> Plan<'a> {
                 return Err(SimError::GatekeeperNeedsSpecificity {
                     task: o.task.to_string(),
                 });
+            }
+        }
+        if self.cfg.exams.iter().any(|e| e.screening) {
+            // Every task that reads a screening exam can recall, so each needs both
+            // characteristics; the radiologist's read only behind a gatekeeper or delegate.
+            let mut readers: Vec<&str> = self.outcomes().map(|(_, o)| o.task.as_str()).collect();
+            readers.extend(
+                self.cfg
+                    .exams
+                    .iter()
+                    .filter(|e| e.screening)
+                    .filter_map(|e| e.baseline_task.as_ref().map(|t| t.as_str())),
+            );
+            if self.outcomes().any(|(_, o)| !is_read(o.pathway)) {
+                readers.push(FINAL_REPORT);
+            }
+            for task in readers {
+                if self
+                    .characteristics(task)
+                    .and_then(|t| t.specificity)
+                    .is_none()
+                {
+                    return Err(SimError::ScreeningNeedsSpecificity {
+                        task: task.to_string(),
+                    });
+                }
+            }
+            for t in &self.cfg.tasks {
+                if let Some(c) = &t.consensus {
+                    needed.push((
+                        c.to_string(),
+                        format!("task `{}`'s consensus discussions need", t.id),
+                    ));
+                }
             }
         }
         for (task, needed_by) in needed {
@@ -276,26 +373,35 @@ fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
-/// The chance that the prospective reading on a pathway catches a true finding, from the
-/// sensitivity of its task (`s_task`) and of the radiologist's read (`s_read`), treating
-/// readers as independent.
-fn detection_probability(
+/// The chance that the prospective reading on a pathway flags an exam, from the chance
+/// that a reader of its task flags it (`p_task`) and that the radiologist's read does
+/// (`p_read`): sensitivities for an exam with the finding, 1 - specificity without.
+/// `correlation` ties double readers' misses (see `all_miss`).
+fn flag_probability(
     pathway: Pathway,
     readers: u8,
-    s_task: f64,
-    s_read: f64,
+    p_task: f64,
+    p_read: f64,
     correlation: f64,
 ) -> f64 {
     match pathway {
         Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead => {
-            1.0 - all_miss(1.0 - s_task, readers, correlation)
+            1.0 - all_miss(1.0 - p_task, readers, correlation)
         }
-        // Found only when the gatekeeper escalates and the radiologist then sees it.
-        Pathway::Gatekeeper => s_task * s_read,
-        // The delegate or the authorizing radiologist may catch it.
-        Pathway::DelegatedPreliminary => 1.0 - (1.0 - s_task) * (1.0 - s_read),
+        // Flagged only when the gatekeeper escalates and the radiologist then flags it.
+        Pathway::Gatekeeper => p_task * p_read,
+        // The delegate or the authorizing radiologist may flag it.
+        Pathway::DelegatedPreliminary => 1.0 - (1.0 - p_task) * (1.0 - p_read),
         Pathway::AutonomousNormal => 0.0,
     }
+}
+
+/// Whether radiologists read the exam themselves on this pathway.
+fn is_read(pathway: Pathway) -> bool {
+    matches!(
+        pathway,
+        Pathway::RadiologistRead | Pathway::SingleRead | Pathway::DoubleRead
+    )
 }
 
 /// The chance that all `readers` miss a finding each misses with chance `m`, when each
@@ -363,32 +469,84 @@ fn route(
     };
     let review = d.review_fraction > 0.0 && rng.random_bool(d.review_fraction);
 
-    // Expected misses: the chance the prospective reading misses a true finding, times the
-    // chance retrospective review does not recover it.
-    if truth {
+    // What the baseline reads with: a named task, else the same task as the AI arm, that
+    // is what the policy decides once every AI wait has run out with no result (its
+    // `ai_missing` rules, else its default).
+    let policy = plan.policy;
+    let base_task = || match &spec.baseline_task {
+        Some(t) => t.clone(),
+        None => {
+            policy
+                .decide(&study, &[], acquired_at + Duration::days(366))
+                .task
+        }
+    };
+    let recovered = if truth {
+        d.review_fraction * plan.sensitivity(REVIEW)
+    } else {
+        0.0
+    };
+    let mut discussion = None;
+    if spec.screening {
+        // Every read can recall; the chances are expected values over this exam's truth.
+        let screen = plan.screen(d.pathway, d.task.as_str(), d.readers, &d.flags, truth);
+        // The baseline is radiologists reading unaided.
+        let base_task = base_task();
+        let base = plan.screen(
+            Pathway::RadiologistRead,
+            base_task.as_str(),
+            spec.baseline_readers,
+            &[],
+            truth,
+        );
+        if screen.discussed > 0.0 && rng.random_bool(screen.discussed.min(1.0)) {
+            let c = plan
+                .characteristics(d.task.as_str())
+                .and_then(|t| t.consensus.clone())
+                .expect("only a task with a consensus discusses");
+            let minutes = plan
+                .cfg
+                .task(c.as_str())
+                .and_then(|t| t.minutes)
+                .unwrap_or(spec.read_minutes);
+            discussion = Some((plan.task_index(c.as_str()), minutes));
+        }
+        let consensus_minutes = plan
+            .characteristics(base_task.as_str())
+            .and_then(|t| t.consensus.as_ref())
+            .and_then(|c| plan.cfg.task(c.as_str()))
+            .and_then(|t| t.minutes)
+            .unwrap_or(spec.read_minutes);
+        let reads = if is_read(d.pathway) { d.readers } else { 0 };
+        tally.screen(
+            reads,
+            screen,
+            recovered,
+            spec.baseline_readers,
+            base,
+            consensus_minutes,
+            truth,
+        );
+        if truth {
+            tally.findings += 1;
+            tally.missed(d.pathway, (1.0 - screen.recalled) * (1.0 - recovered));
+            tally.baseline_missed += 1.0 - base.recalled;
+        }
+    } else if truth {
+        // Expected misses: the chance the prospective reading misses a true finding, times
+        // the chance retrospective review does not recover it.
         let s_read = plan.sensitivity(FINAL_REPORT);
         // A reader shown a flag by the AI reads with the task's aided sensitivity.
-        let s_task = plan.cfg.task(d.task.as_str()).map_or_else(
-            || plan.sensitivity(d.task.as_str()),
-            |t| t.sensitivity_with(&d.flags),
-        );
+        let s_task = plan
+            .characteristics(d.task.as_str())
+            .map_or(1.0, |t| t.sensitivity_with(&d.flags));
         let rho = plan
             .cfg
             .task(d.task.as_str())
             .map_or(0.0, |t| t.miss_correlation);
-        let p_detect = detection_probability(d.pathway, d.readers, s_task, s_read, rho);
-        let recovered = d.review_fraction * plan.sensitivity(REVIEW);
-        let base_task = match &spec.baseline_task {
-            Some(t) => t.clone(),
-            // The same task as the AI arm: what the policy decides once every AI wait has
-            // run out with no result (its `ai_missing` rules, else its default).
-            None => {
-                plan.policy
-                    .decide(&study, &[], acquired_at + Duration::days(366))
-                    .task
-            }
-        };
+        let p_detect = flag_probability(d.pathway, d.readers, s_task, s_read, rho);
         // The baseline is unaided: no AI flag reaches its readers.
+        let base_task = base_task();
         let s_base = plan.sensitivity(base_task.as_str());
         let base_rho = plan
             .cfg
@@ -417,6 +575,7 @@ fn route(
         initial_items: d.initial_tasks().len() as u8,
         escalate,
         review,
+        discussion,
         pending: 0,
         done_ms: None,
     }
@@ -633,21 +792,37 @@ fn queue(plan: &Plan, exams: &mut [Exam], tally: &mut Tally, give_up_ms: i64) {
                 let e = &mut exams[exam as usize];
                 let read_minutes = cfg.exams[e.spec].read_minutes;
                 let follow_up = match step {
-                    Step::Gatekeep if e.escalate => Some((Step::Escalation, read_minutes)),
-                    Step::Delegate => {
-                        Some((Step::Authorize, read_minutes * cfg.authorize_minutes_factor))
+                    Step::Gatekeep if e.escalate => {
+                        Some((Step::Escalation, final_report, read_minutes))
                     }
-                    Step::Read | Step::Escalation | Step::Authorize | Step::Gatekeep => {
+                    Step::Delegate => Some((
+                        Step::Authorize,
+                        final_report,
+                        read_minutes * cfg.authorize_minutes_factor,
+                    )),
+                    Step::Read
+                    | Step::Escalation
+                    | Step::Authorize
+                    | Step::Gatekeep
+                    | Step::Consensus => {
                         e.pending -= 1;
-                        None
+                        // A flagged screening exam is discussed once all its reads are in.
+                        match e.discussion {
+                            Some((task, minutes)) if step == Step::Read && e.pending == 0 => {
+                                e.discussion = None;
+                                e.pending = 1;
+                                Some((Step::Consensus, task, minutes))
+                            }
+                            _ => None,
+                        }
                     }
                     Step::Review => None,
                 };
                 match follow_up {
-                    Some((step, minutes)) => {
+                    Some((step, task, minutes)) => {
                         let item = Item {
                             exam,
-                            task: final_report,
+                            task,
                             step,
                             minutes,
                         };
@@ -675,19 +850,19 @@ mod tests {
     fn detection_probability_follows_each_pathway() {
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
         assert!(close(
-            detection_probability(Pathway::DoubleRead, 2, 0.8, 0.9, 0.0),
+            flag_probability(Pathway::DoubleRead, 2, 0.8, 0.9, 0.0),
             0.96
         ));
         assert!(close(
-            detection_probability(Pathway::Gatekeeper, 1, 0.9, 0.95, 0.0),
+            flag_probability(Pathway::Gatekeeper, 1, 0.9, 0.95, 0.0),
             0.855
         ));
         assert!(close(
-            detection_probability(Pathway::DelegatedPreliminary, 1, 0.9, 0.95, 0.0),
+            flag_probability(Pathway::DelegatedPreliminary, 1, 0.9, 0.95, 0.0),
             0.995
         ));
         assert_eq!(
-            detection_probability(Pathway::AutonomousNormal, 1, 0.9, 0.95, 0.0),
+            flag_probability(Pathway::AutonomousNormal, 1, 0.9, 0.95, 0.0),
             0.0
         );
     }
@@ -701,7 +876,7 @@ mod tests {
         // Between: P(second misses | first missed) = 0.2 + 0.5 * 0.8 = 0.6.
         assert!(close(all_miss(0.2, 2, 0.5), 0.12));
         assert!(close(
-            detection_probability(Pathway::DoubleRead, 2, 0.8, 0.9, 0.5),
+            flag_probability(Pathway::DoubleRead, 2, 0.8, 0.9, 0.5),
             0.88
         ));
         assert!(

@@ -8,6 +8,7 @@
 mod config;
 mod draw;
 mod engine;
+pub mod masai;
 mod report;
 
 pub use config::{
@@ -15,7 +16,7 @@ pub use config::{
 };
 pub use draw::{DrawnAi, DrawnExam, Feed};
 pub use engine::SimError;
-pub use report::{Missed, SimReport, Turnaround};
+pub use report::{Missed, Screening, ScreeningArm, SimReport, Turnaround};
 
 use radgate_domain::{Decision, Department, Pathway, Policy, Study};
 

@@ -15,12 +15,53 @@ pub(crate) struct Outcome<'r> {
     pub read_minutes: f64,
 }
 
+/// What the reading of one screening exam does, as chances.
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct Screen {
+    /// It is recalled (after the discussion, where there is one).
+    pub recalled: f64,
+    /// It is discussed at a consensus or arbitration.
+    pub discussed: f64,
+}
+
+/// One arm's screening outcomes, summed as expected values over the screens.
+#[derive(Default)]
+struct ArmTally {
+    screens: u64,
+    cancers: u64,
+    reads: u64,
+    discussions: f64,
+    recalls: f64,
+    detected: f64,
+}
+
+impl ArmTally {
+    fn add(&mut self, reads: u8, s: Screen, recovered: f64, cancer: bool) {
+        self.screens += 1;
+        self.reads += u64::from(reads);
+        self.discussions += s.discussed;
+        // A cancer the screen missed but retrospective review found is recalled then.
+        let later = if cancer {
+            (1.0 - s.recalled) * recovered
+        } else {
+            0.0
+        };
+        self.recalls += s.recalled + later;
+        if cancer {
+            self.cancers += 1;
+            self.detected += s.recalled + later;
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Tally {
     exams: u64,
     pathways: BTreeMap<Pathway, u64>,
     rules: BTreeMap<String, u64>,
     baseline_reads: u64,
+    /// Expected baseline work beyond its reads: consensus discussions.
+    baseline_items: f64,
     baseline_minutes: f64,
     radiologist_items: BTreeMap<&'static str, u64>,
     radiologist_minutes: f64,
@@ -28,6 +69,7 @@ pub(crate) struct Tally {
     pub findings: u64,
     missed: BTreeMap<Pathway, f64>,
     pub baseline_missed: f64,
+    screening: Option<(ArmTally, ArmTally)>,
     turnaround: BTreeMap<Priority, Vec<f64>>,
     sla_met: BTreeMap<Priority, u64>,
     pub ai_results: u64,
@@ -47,6 +89,26 @@ impl Tally {
         }
         self.baseline_reads += u64::from(o.baseline_readers);
         self.baseline_minutes += o.read_minutes * f64::from(o.baseline_readers);
+    }
+
+    /// One screening exam: the policy's reads and chances, and the baseline's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn screen(
+        &mut self,
+        reads: u8,
+        policy: Screen,
+        recovered: f64,
+        baseline_readers: u8,
+        baseline: Screen,
+        consensus_minutes: f64,
+        cancer: bool,
+    ) {
+        let (p, b) = self.screening.get_or_insert_with(Default::default);
+        p.add(reads, policy, recovered, cancer);
+        b.add(baseline_readers, baseline, 0.0, cancer);
+        // The baseline's radiologists discuss what they flag too.
+        self.baseline_items += baseline.discussed;
+        self.baseline_minutes += baseline.discussed * consensus_minutes;
     }
 
     pub fn missed(&mut self, pathway: Pathway, p: f64) {
@@ -76,6 +138,138 @@ pub struct Turnaround {
     pub p90: f64,
 }
 
+/// One arm's screening outcomes. Counts are expected values over the simulated screens
+/// (each screen's truth and AI score are drawn; what its reading then does is a chance).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScreeningArm {
+    pub screens: u64,
+    /// Screens with a cancer (one the simulated AI application targets).
+    pub cancers: u64,
+    pub screen_reads: u64,
+    pub consensus_discussions: f64,
+    pub recalls: f64,
+    pub cancers_detected: f64,
+    pub false_positives: f64,
+    pub recall_rate_pct: f64,
+    /// False-positive recalls per screen, in percent.
+    pub false_positive_rate_pct: f64,
+    /// Cancers detected per recall, in percent.
+    pub ppv_of_recall_pct: f64,
+    pub cancer_detection_per_1000: f64,
+    pub sensitivity_pct: f64,
+    pub specificity_pct: f64,
+    /// Cancers the screen missed, the future interval cancers, per 1,000 screens.
+    pub interval_cancers_per_1000: f64,
+}
+
+impl ScreeningArm {
+    fn from(t: &ArmTally) -> Self {
+        let n = t.screens as f64;
+        let negatives = n - t.cancers as f64;
+        let fp = t.recalls - t.detected;
+        let per_1000 = |x: f64| {
+            if n > 0.0 {
+                round(1000.0 * x / n, 2)
+            } else {
+                0.0
+            }
+        };
+        ScreeningArm {
+            screens: t.screens,
+            cancers: t.cancers,
+            screen_reads: t.reads,
+            consensus_discussions: round(t.discussions, 1),
+            recalls: round(t.recalls, 1),
+            cancers_detected: round(t.detected, 1),
+            false_positives: round(fp, 1),
+            recall_rate_pct: pct(t.recalls, n),
+            false_positive_rate_pct: pct(fp, n),
+            ppv_of_recall_pct: pct(t.detected, t.recalls),
+            cancer_detection_per_1000: per_1000(t.detected),
+            sensitivity_pct: pct(t.detected, t.cancers as f64),
+            specificity_pct: pct(negatives - fp, negatives),
+            interval_cancers_per_1000: per_1000(t.cancers as f64 - t.detected),
+        }
+    }
+}
+
+/// Screening outcomes of the policy against the baseline, on the same screens.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Screening {
+    pub policy: ScreeningArm,
+    pub baseline: ScreeningArm,
+    /// Reduction in screen reads (not discussions) against the baseline, in percent.
+    pub screen_read_reduction_pct: f64,
+}
+
+impl Screening {
+    fn write_text(&self, s: &mut String) {
+        let (p, b) = (&self.policy, &self.baseline);
+        let _ = writeln!(
+            s,
+            "\nscreening ({} screens, {} with cancer)     policy    baseline",
+            p.screens, p.cancers
+        );
+        let rows: [(&str, f64, f64, usize); 12] = [
+            (
+                "screen reads",
+                p.screen_reads as f64,
+                b.screen_reads as f64,
+                0,
+            ),
+            (
+                "consensus discussions",
+                p.consensus_discussions,
+                b.consensus_discussions,
+                1,
+            ),
+            ("recalls", p.recalls, b.recalls, 1),
+            (
+                "cancers detected",
+                p.cancers_detected,
+                b.cancers_detected,
+                1,
+            ),
+            ("false positives", p.false_positives, b.false_positives, 1),
+            ("recall rate %", p.recall_rate_pct, b.recall_rate_pct, 2),
+            (
+                "false-positive rate %",
+                p.false_positive_rate_pct,
+                b.false_positive_rate_pct,
+                2,
+            ),
+            (
+                "PPV of recall %",
+                p.ppv_of_recall_pct,
+                b.ppv_of_recall_pct,
+                2,
+            ),
+            (
+                "cancer detection /1000",
+                p.cancer_detection_per_1000,
+                b.cancer_detection_per_1000,
+                2,
+            ),
+            ("sensitivity %", p.sensitivity_pct, b.sensitivity_pct, 2),
+            ("specificity %", p.specificity_pct, b.specificity_pct, 2),
+            (
+                "interval cancers /1000",
+                p.interval_cancers_per_1000,
+                b.interval_cancers_per_1000,
+                2,
+            ),
+        ];
+        for (name, x, y, places) in rows {
+            let _ = writeln!(s, "  {name:<32} {x:>10.places$}  {y:>10.places$}");
+        }
+        let _ = writeln!(
+            s,
+            "  screen-read reduction            {:>9.1}%",
+            self.screen_read_reduction_pct
+        );
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Missed {
     /// Exams with at least one finding that a simulated AI application targets.
@@ -98,10 +292,13 @@ pub struct SimReport {
     pub pathways: BTreeMap<Pathway, u64>,
     /// How often each rule fired; `(default)` when none did.
     pub rules: BTreeMap<String, u64>,
-    /// Every work item a radiologist did: reads, escalations, authorizations, reviews.
+    /// Every work item a radiologist did: reads, escalations, authorizations, consensus
+    /// discussions, reviews.
     pub radiologist_reads: u64,
     pub radiologist_reads_by_kind: BTreeMap<&'static str, u64>,
     pub radiologist_minutes: f64,
+    /// The baseline's work items: its reads, and on screening exams the expected
+    /// consensus discussions of what its readers flag.
     pub baseline_radiologist_reads: u64,
     pub baseline_radiologist_minutes: f64,
     /// Reduction in radiologist minutes against the baseline, in percent.
@@ -110,6 +307,8 @@ pub struct SimReport {
     pub read_reduction_pct: f64,
     pub minutes_by_role: BTreeMap<Role, f64>,
     pub expected_missed_findings: Missed,
+    /// Present when some exam type is a screening exam.
+    pub screening: Option<Screening>,
     /// Acquisition to final result (authorized report, or gatekeeper clearance), per
     /// decided priority; nearest-rank percentiles.
     pub turnaround_minutes: BTreeMap<Priority, Turnaround>,
@@ -172,6 +371,12 @@ impl SimReport {
             );
         }
         let total_missed: f64 = t.missed.values().sum();
+        let screening = t.screening.as_ref().map(|(p, b)| Screening {
+            policy: ScreeningArm::from(p),
+            baseline: ScreeningArm::from(b),
+            screen_read_reduction_pct: pct(b.reads as f64 - p.reads as f64, b.reads as f64),
+        });
+        let baseline_items = t.baseline_reads as f64 + t.baseline_items;
         SimReport {
             department: department.to_string(),
             policy_version: policy_version.to_string(),
@@ -184,16 +389,13 @@ impl SimReport {
             radiologist_reads,
             radiologist_reads_by_kind: t.radiologist_items,
             radiologist_minutes: round(t.radiologist_minutes, 1),
-            baseline_radiologist_reads: t.baseline_reads,
+            baseline_radiologist_reads: baseline_items.round() as u64,
             baseline_radiologist_minutes: round(t.baseline_minutes, 1),
             workload_reduction_pct: pct(
                 t.baseline_minutes - t.radiologist_minutes,
                 t.baseline_minutes,
             ),
-            read_reduction_pct: pct(
-                t.baseline_reads as f64 - radiologist_reads as f64,
-                t.baseline_reads as f64,
-            ),
+            read_reduction_pct: pct(baseline_items - radiologist_reads as f64, baseline_items),
             minutes_by_role: t
                 .minutes_by_role
                 .into_iter()
@@ -209,6 +411,7 @@ impl SimReport {
                     .map(|(p, m)| (p, round(m, 2)))
                     .collect(),
             },
+            screening,
             turnaround_minutes: turnaround,
             sla_compliance_pct: pct(met as f64, finished as f64),
             sla_compliance_pct_by_priority: sla_by,
@@ -284,6 +487,9 @@ impl SimReport {
             "  total                      {:>8.2}   (baseline {:.2})",
             m.total, m.baseline
         );
+        if let Some(sc) = &self.screening {
+            sc.write_text(&mut s);
+        }
         let _ = writeln!(
             s,
             "\nturnaround (minutes)   exams      p50      p90   within SLA"
