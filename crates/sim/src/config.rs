@@ -48,6 +48,19 @@ pub struct TaskSim {
     /// On a screening exam, reads that flag the exam go to a discussion of this task
     /// (consensus or arbitration), which decides the recall; without one, a flag recalls.
     pub consensus: Option<TaskTypeId>,
+    /// Which flagged screens the consensus discusses.
+    pub consensus_when: ConsensusWhen,
+}
+
+/// Which flagged screens go to the consensus task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConsensusWhen {
+    /// Every screen some reader flagged (consensus, as in Sweden and MASAI).
+    #[default]
+    AnyFlag,
+    /// Only screens the readers disagree on (arbitration); a screen every reader flagged
+    /// is recalled, and a single reader's flag recalls.
+    Discordant,
 }
 
 impl TaskSim {
@@ -220,6 +233,27 @@ impl SimConfig {
             let consensus = k
                 .string(&mut r, "consensus")
                 .map(|v| (v.line, catalog_task(&mut r, dept, v)));
+            let consensus_when = match k.string(&mut r, "consensus_when") {
+                None => ConsensusWhen::AnyFlag,
+                Some(v) if consensus.is_none() => {
+                    r.error(
+                        v.line,
+                        format!("{}: `consensus_when` needs `consensus`", k.name),
+                    );
+                    ConsensusWhen::AnyFlag
+                }
+                Some(v) => match v.value.as_str() {
+                    "any_flag" => ConsensusWhen::AnyFlag,
+                    "discordant" => ConsensusWhen::Discordant,
+                    other => {
+                        r.error(
+                            v.line,
+                            format!("`consensus_when` must be `any_flag` or `discordant`, found `{other}`"),
+                        );
+                        ConsensusWhen::AnyFlag
+                    }
+                },
+            };
             let miss_correlation =
                 fraction(&mut r, &mut k, "miss_correlation", 0.0, 1.0).unwrap_or(0.0);
             k.finish(&mut r);
@@ -233,6 +267,7 @@ impl SimConfig {
                     aided_specificity,
                     miss_correlation,
                     consensus: consensus.as_ref().and_then(|(_, c)| c.clone()),
+                    consensus_when,
                 });
                 if let Some((line, Some(c))) = consensus {
                     consensus_refs.push((line, c));

@@ -17,7 +17,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson};
 
-use crate::config::{Days, ExamSim, Shift, SimConfig, TaskSim};
+use crate::config::{ConsensusWhen, Days, ExamSim, Shift, SimConfig, TaskSim};
 use crate::draw::draw_exam;
 use crate::report::{Outcome, Screen, Tally};
 
@@ -179,7 +179,6 @@ impl<'a> Plan<'a> {
             // `check_roster` refuses a screening simulation without these.
             return Screen::default();
         };
-        // The radiologist who takes over from a gatekeeper or delegate reads unaided.
         let flag_chance = |t: &TaskSim, flags: &[String]| {
             if cancer {
                 t.sensitivity_with(flags)
@@ -188,19 +187,25 @@ impl<'a> Plan<'a> {
             }
         };
         let rho = if cancer { t.miss_correlation } else { 0.0 };
-        let flagged = flag_probability(
-            pathway,
-            readers,
-            flag_chance(t, flags),
-            flag_chance(read, &[]),
-            rho,
-        );
+        let p_task = flag_chance(t, flags);
+        // The radiologist who takes over from a gatekeeper or delegate reads unaided.
+        let flagged = flag_probability(pathway, readers, p_task, flag_chance(read, &[]), rho);
         let consensus = if is_read(pathway) {
             t.consensus.as_ref().and_then(|c| self.cfg.task(c.as_str()))
         } else {
             None
         };
         match consensus {
+            Some(c) if t.consensus_when == ConsensusWhen::Discordant => {
+                // Correlated readers agree more: P(next flags | this flagged) mirrors the
+                // misses' chain, p + rho (1 - p).
+                let all = all_miss(p_task, readers, rho);
+                let split = (flagged - all).max(0.0);
+                Screen {
+                    recalled: all + split * flag_chance(c, flags),
+                    discussed: split,
+                }
+            }
             Some(c) => Screen {
                 recalled: flagged * flag_chance(c, flags),
                 discussed: flagged,

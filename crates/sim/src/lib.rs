@@ -12,7 +12,8 @@ pub mod masai;
 mod report;
 
 pub use config::{
-    AgeSim, AiSim, Days, ExamSim, FindingSim, ScoreModel, Shift, SimConfig, StaffGroup, TaskSim,
+    AgeSim, AiSim, ConsensusWhen, Days, ExamSim, FindingSim, ScoreModel, Shift, SimConfig,
+    StaffGroup, TaskSim,
 };
 pub use draw::{DrawnAi, DrawnExam, Feed};
 pub use engine::SimError;

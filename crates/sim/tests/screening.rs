@@ -98,6 +98,35 @@ fn the_baseline_follows_the_reading_model_in_closed_form() {
     assert!(close(s.baseline.specificity_pct, 100.0 * 0.9827f64.powi(2)));
     assert_eq!(s.baseline.consensus_discussions, 0.0);
     assert!(!r.radiologist_reads_by_kind.contains_key("consensus"));
+    // Arbitration of discordant reads only: a screen both readers flag is recalled.
+    let s = run_with(
+        "consensus = \"screening_consensus\"\n",
+        "consensus = \"screening_consensus\"\nconsensus_when = \"discordant\"\n",
+        120,
+        4,
+    )
+    .unwrap()
+    .screening
+    .unwrap();
+    let (sens, flag) = (0.675, 1.0 - 0.9827);
+    let both = sens * (sens + 0.7 * (1.0 - sens));
+    let split = (1.0 - m) - both;
+    assert!(
+        close(s.baseline.sensitivity_pct, 100.0 * (both + split * 0.95)),
+        "{}",
+        s.baseline.sensitivity_pct
+    );
+    let fp = flag * flag + 2.0 * flag * (1.0 - flag) * 0.45;
+    assert!(close(s.baseline.specificity_pct, 100.0 * (1.0 - fp)));
+    // Those discussed are the split reads only.
+    let b = &s.baseline;
+    let negatives = (b.screens - b.cancers) as f64;
+    let discussed = negatives * 2.0 * flag * (1.0 - flag) + b.cancers as f64 * split;
+    assert!(
+        (b.consensus_discussions - discussed).abs() < 0.06,
+        "{} vs {discussed}",
+        b.consensus_discussions
+    );
     // The counts add up.
     let b = &s.baseline;
     assert!((b.recalls - b.cancers_detected - b.false_positives).abs() < 0.15);
@@ -213,6 +242,16 @@ fn screening_inputs_are_checked() {
         "consensus = \"tea_break\"",
     );
     assert!(e.contains("tea_break"), "{e}");
+    let e = bad(
+        "consensus = \"screening_consensus\"",
+        "consensus = \"screening_consensus\"\nconsensus_when = \"sometimes\"",
+    );
+    assert!(e.contains("`any_flag` or `discordant`"), "{e}");
+    let e = bad(
+        "consensus = \"screening_consensus\"",
+        "consensus_when = \"discordant\"",
+    );
+    assert!(e.contains("needs `consensus`"), "{e}");
     let e = bad("specificity = 0.9827 ", "");
     assert!(
         e.contains("aided_specificity") && e.contains("no `specificity`"),
