@@ -99,6 +99,9 @@ pub struct FindingSpec {
     /// 95% lower bound falls below it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensitivity_floor: Option<f64>,
+    /// How the finding appears in the application's DICOM SR, if it sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sr: Option<crate::ai_sr::SrFinding>,
 }
 
 impl FindingSpec {
@@ -130,6 +133,9 @@ pub struct AiApplication {
     /// goes the way it would without AI) until the RAIO clears the alarm.
     #[serde(default)]
     pub fallback_on_alarm: bool,
+    /// How its DICOM SR results name it, if it sends them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sr: Option<crate::ai_sr::SrDeclaration>,
 }
 
 impl AiApplication {
@@ -334,6 +340,7 @@ mod tests {
             normal_below: Some(0.1),
             positive_at: None,
             sensitivity_floor: None,
+            sr: None,
         };
         assert_eq!(spec.flags(0.6), (true, false));
         assert_eq!(spec.flags(0.59), (false, false));

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::agreement::{AgreementKind, SupervisionMode, TaskAgreement, TaskType};
 use crate::ai::{AiApplication, AiStatus, CeMarking, CeRegime, FindingSpec, ModelCard};
+use crate::ai_sr::{Concept, SrDeclaration, SrFinding};
 use crate::config::{Diagnostics, Ids, Located, Reader, Table, parsed};
 use crate::ids::{AiAppId, FindingCode, ProfessionalId, TaskTypeId};
 use crate::professional::{Professional, Role};
@@ -617,6 +618,25 @@ fn ai_application(
             card
         });
     let fallback_on_alarm = t.boolean(r, "fallback_on_alarm").is_some_and(|v| v.value);
+    let sr = t.table(r, "sr").and_then(|mut s| {
+        let template = s.string(r, "template");
+        if let Some(v) = &template
+            && v.value != "1500"
+        {
+            r.error(
+                v.line,
+                format!(
+                    "SR template `{}` is not one radgate reads (known: 1500)",
+                    v.value
+                ),
+            );
+        }
+        let algorithm_name = s.req_string(r, "algorithm_name").map(|v| v.value);
+        s.finish(r);
+        Some(SrDeclaration {
+            algorithm_name: algorithm_name?,
+        })
+    });
     let mut findings = Vec::new();
     for mut f in t.tables(r, "finding") {
         f.name = format!("{} finding", t.name);
@@ -661,6 +681,27 @@ fn ai_application(
                 None
             }
         });
+        let finding_sr = f.table(r, "sr").and_then(|mut s| {
+            let mut concept = |key: &'static str| {
+                let v = s.req_string(r, key)?;
+                let c = Concept::parse(&v.value);
+                if c.is_none() {
+                    r.error(
+                        v.line,
+                        format!("`{key}` must be a concept `SCHEME:VALUE`, such as `SCT:59282003`"),
+                    );
+                }
+                c
+            };
+            let (finding, score) = (concept("finding"), concept("score"));
+            let unit = s.req_string(r, "unit").map(|v| v.value);
+            s.finish(r);
+            Some(SrFinding {
+                finding: finding?,
+                score: score?,
+                unit: unit?,
+            })
+        });
         f.finish(r);
         if let Some(code) = code {
             findings.push(FindingSpec {
@@ -670,6 +711,7 @@ fn ai_application(
                 normal_below,
                 positive_at,
                 sensitivity_floor,
+                sr: finding_sr,
             });
         }
     }
@@ -687,5 +729,6 @@ fn ai_application(
         model_card,
         findings,
         fallback_on_alarm,
+        sr,
     })
 }

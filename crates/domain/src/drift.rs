@@ -716,6 +716,7 @@ mod tests {
             normal_below: None,
             positive_at: None,
             sensitivity_floor: floor,
+            sr: None,
         }
     }
 

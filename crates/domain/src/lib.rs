@@ -8,6 +8,7 @@
 pub mod acquisition;
 pub mod agreement;
 pub mod ai;
+pub mod ai_sr;
 pub mod assessor_agreement;
 pub mod audit;
 pub mod authz;

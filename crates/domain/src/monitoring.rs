@@ -337,6 +337,7 @@ mod tests {
             normal_below: normal,
             positive_at: positive,
             sensitivity_floor: None,
+            sr: None,
         }
     }
 

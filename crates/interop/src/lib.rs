@@ -8,3 +8,4 @@ pub mod fhir;
 pub mod hl7;
 pub mod mllp;
 pub mod pdu;
+pub mod sr;

@@ -318,14 +318,20 @@ pub struct Unreconciled {
     pub reason: String,
     pub instances: i64,
     pub since: DateTime<Utc>,
+    /// For an entry about one instance (an AI node's SR), its SOP Instance UID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sop_uid: Option<String>,
 }
 
 impl Store {
-    /// The open reconciliation list, oldest first.
+    /// The open reconciliation list, oldest first: studies, and single instances.
     pub async fn reconciliation(&self) -> Result<Vec<Unreconciled>> {
         let rows = sqlx::query(
-            "SELECT study_uid, accession, reason, instances, at FROM reconciliation \
-             WHERE resolved_at IS NULL ORDER BY at, study_uid",
+            "SELECT study_uid, accession, reason, instances, at, NULL AS sop_uid FROM reconciliation \
+             WHERE resolved_at IS NULL \
+             UNION ALL SELECT study_uid, accession, reason, 1 AS instances, at, sop_uid \
+             FROM reconciliation_instances WHERE resolved_at IS NULL \
+             ORDER BY at, study_uid",
         )
         .fetch_all(self.pool())
         .await?;
@@ -337,18 +343,101 @@ impl Store {
                     reason: r.try_get("reason")?,
                     instances: r.try_get("instances")?,
                     since: from_millis(r.try_get("at")?),
+                    sop_uid: r.try_get("sop_uid")?,
                 })
             })
             .collect()
     }
 
+    /// Lists a received instance that was kept but could not be read, with the reason;
+    /// tells `notify` the first time the reason is seen for it.
+    pub async fn reconcile_instance(
+        &self,
+        sop_uid: &str,
+        study_uid: &str,
+        accession: &str,
+        reason: &str,
+        notify: Option<&ProfessionalId>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let fresh = sqlx::query(
+            "SELECT reason FROM reconciliation_instances WHERE sop_uid = $1 AND resolved_at IS NULL",
+        )
+        .bind(sop_uid)
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|row| row.try_get::<String, _>("reason"))
+        .transpose()?
+        .is_none_or(|r| r != reason);
+        sqlx::query(
+            "INSERT INTO reconciliation_instances (sop_uid, study_uid, accession, reason, at, resolved_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (sop_uid) DO UPDATE SET \
+             study_uid = excluded.study_uid, accession = excluded.accession, \
+             reason = excluded.reason, at = excluded.at, resolved_at = NULL",
+        )
+        .bind(sop_uid)
+        .bind(study_uid)
+        .bind(accession)
+        .bind(reason)
+        .bind(millis(now))
+        .execute(tx.conn())
+        .await?;
+        if fresh && let Some(who) = notify {
+            tx.notify(
+                who,
+                now,
+                &format!("Instance {sop_uid} of study {study_uid} needs reconciliation: {reason}"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Closes the entry of an instance that has now been read.
+    pub async fn resolve_instance(&self, sop_uid: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE reconciliation_instances SET resolved_at = $1 WHERE sop_uid = $2 AND resolved_at IS NULL",
+        )
+        .bind(millis(now))
+        .bind(sop_uid)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The accession number of a received study: that of its first indexed instances
+    /// that carry one.
+    pub async fn study_accession(&self, study_uid: &str) -> Result<Option<String>> {
+        let rows = sqlx::query(
+            "SELECT meta FROM dicom_instances WHERE study_uid = $1 ORDER BY received_at, sop_uid LIMIT 16",
+        )
+        .bind(study_uid)
+        .fetch_all(self.pool())
+        .await?;
+        for row in rows {
+            let meta: String = row.try_get("meta")?;
+            let i: AcquiredInstance = parse("DICOM instance", study_uid, &meta)?;
+            if let Some(a) = i
+                .accession
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+            {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    }
+
     /// How many studies wait for reconciliation, for the metrics.
     pub async fn reconciliation_count(&self) -> Result<i64> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) AS n FROM reconciliation WHERE resolved_at IS NULL")
-                .fetch_one(self.pool())
-                .await?
-                .try_get("n")?,
+        Ok(sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM reconciliation WHERE resolved_at IS NULL) + \
+                 (SELECT COUNT(*) FROM reconciliation_instances WHERE resolved_at IS NULL) AS n",
         )
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?)
     }
 }

@@ -122,6 +122,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0023_truth_sources.sql"),
         include_str!("../migrations/shared/0023_truth_sources.sql"),
     ),
+    (
+        24,
+        include_str!("../migrations/shared/0024_reconciliation_instances.sql"),
+        include_str!("../migrations/shared/0024_reconciliation_instances.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

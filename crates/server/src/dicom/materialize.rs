@@ -203,6 +203,19 @@ fn persist(app: &App, rt: &tokio::runtime::Handle, batch: &[Journaled]) {
             rt.block_on(app.store.record_instances(&rows))
                 .map_err(|e| format!("cannot index {} instances: {e}", rows.len()))
         });
+        // Indexed: an AI node's SR is read into its results (idempotent, so a retry of
+        // the whole batch is harmless).
+        let outcome = outcome.and_then(|()| {
+            batch.iter().try_for_each(|j| {
+                rt.block_on(super::sr::read(app, &j.receipt, &j.instance))
+                    .map_err(|p| {
+                        format!(
+                            "cannot read the SR {}: {}",
+                            j.instance.sop_instance_uid, p.detail
+                        )
+                    })
+            })
+        });
         match outcome {
             Ok(()) => return,
             Err(e) => {
@@ -226,6 +239,7 @@ pub(crate) async fn open_journal(
     let mut replayed = 0;
     for leftover in &found.leftovers {
         let mut rows = Vec::new();
+        let mut reports = Vec::new();
         for record in leftover.records()? {
             let Some(receipt) = Receipt::decode(&record) else {
                 // CRC-checked, so written by a different version of radgate.
@@ -248,13 +262,21 @@ pub(crate) async fn open_journal(
             }
             let (dir, path) = file_path(&cfg.storage, &instance);
             write_file(&dir, &path, &receipt)?;
-            rows.push(receipt.indexed(instance, &path));
+            rows.push(receipt.indexed(instance.clone(), &path));
+            if radgate_interop::sr::is_sr(&receipt.sop_class) {
+                reports.push((receipt, instance));
+            }
         }
         for chunk in rows.chunks(BATCH) {
             app.store
                 .record_instances(chunk)
                 .await
                 .map_err(|e| std::io::Error::other(format!("DICOM journal: {e}")))?;
+        }
+        for (receipt, instance) in &reports {
+            super::sr::read(app, receipt, instance)
+                .await
+                .map_err(|p| std::io::Error::other(format!("DICOM journal: {}", p.detail)))?;
         }
         replayed += rows.len();
     }

@@ -17,6 +17,7 @@
 mod journal;
 mod materialize;
 mod spill;
+mod sr;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -496,10 +497,20 @@ fn index_stored(
     instance: AcquiredInstance,
     path: &Path,
 ) -> u16 {
-    let row = receipt.indexed(instance, path);
-    match rt.block_on(app.store.record_instances(&[row])) {
+    let row = receipt.indexed(instance.clone(), path);
+    let indexed = rt.block_on(app.store.record_instances(&[row]));
+    match indexed {
         Ok(()) => {
             crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
+            // An SR this large is rare; read it as the journal's path does.
+            if let Err(p) = rt.block_on(sr::read(app, receipt, &instance)) {
+                tracing::error!(
+                    "DICOM: stored SR {} but cannot read it: {}",
+                    path.display(),
+                    p.detail
+                );
+                return status::OUT_OF_RESOURCES;
+            }
             status::SUCCESS
         }
         Err(e) => {

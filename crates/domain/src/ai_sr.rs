@@ -1,0 +1,219 @@
+//! AI results as AI products send them: a DICOM Structured Report (TID 1500 measurement
+//! report, IHE AI Results). The register declares how each application's SR speaks (the
+//! algorithm name it gives itself, and per finding the concept of the finding, of its
+//! score and the score's unit); this module reads what interop found in an SR against
+//! that declaration into an [`AiResult`], or says why the SR does not match it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Department;
+use crate::ai::{AiFinding, AiResult};
+use crate::ids::AccessionNumber;
+
+/// A coded concept as an SR carries it: coding scheme designator and code value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Concept {
+    pub scheme: String,
+    pub value: String,
+}
+
+impl Concept {
+    pub fn new(scheme: impl Into<String>, value: impl Into<String>) -> Self {
+        Concept {
+            scheme: scheme.into(),
+            value: value.into(),
+        }
+    }
+
+    /// Reads `SCHEME:VALUE`, as the department file writes a concept.
+    pub fn parse(s: &str) -> Option<Concept> {
+        let (scheme, value) = s.split_once(':')?;
+        let (scheme, value) = (scheme.trim(), value.trim());
+        (!scheme.is_empty() && !value.is_empty()).then(|| Concept::new(scheme, value))
+    }
+}
+
+impl std::fmt::Display for Concept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.scheme, self.value)
+    }
+}
+
+/// DICOM's codes for an algorithm's identification (TID 4019).
+pub const ALGORITHM_NAME: (&str, &str) = ("DCM", "111001");
+pub const ALGORITHM_VERSION: (&str, &str) = ("DCM", "111003");
+/// The concept of a measurement group's finding (TID 1501 row "Finding").
+pub const FINDING: (&str, &str) = ("DCM", "121071");
+/// The UCUM coding scheme, in which a score's unit is declared.
+pub const UCUM: &str = "UCUM";
+
+/// How an application's SR names itself (register: `[ai_application.sr]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrDeclaration {
+    /// The Algorithm Name (DCM 111001) its reports carry.
+    pub algorithm_name: String,
+}
+
+/// How one finding appears in the SR (register: `sr = { finding, score, unit }`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrFinding {
+    /// The finding's code, e.g. SNOMED CT 59282003 for pulmonary embolism.
+    pub finding: Concept,
+    /// The concept name of the numeric measurement that holds the score.
+    pub score: Concept,
+    /// The score's UCUM unit, e.g. `1` for a probability.
+    pub unit: String,
+}
+
+/// One numeric measurement of an SR.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SrNumber {
+    pub concept: Concept,
+    pub value: f64,
+    pub unit: Option<Concept>,
+}
+
+/// One measurement group: the findings it names and its numbers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SrGroup {
+    pub findings: Vec<Concept>,
+    pub numbers: Vec<SrNumber>,
+}
+
+/// What interop read from an SR's content tree.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SrContent {
+    pub algorithm_name: Option<String>,
+    pub algorithm_version: Option<String>,
+    pub groups: Vec<SrGroup>,
+}
+
+/// Why an SR is not read into a result: it is kept and lands on the reconciliation list.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SrMismatch {
+    #[error("the SR names no algorithm (Algorithm Name, DCM 111001)")]
+    NoAlgorithm,
+    #[error("algorithm `{0}` is not declared by any application in the AI register")]
+    UnknownAlgorithm(String),
+    #[error("the SR of `{app}` names no algorithm version (DCM 111003)")]
+    NoVersion { app: String },
+    #[error("the SR of `{app}` reports none of the findings its register entry declares")]
+    NoDeclaredFinding { app: String },
+    #[error("finding `{finding}` ({concept}) of `{app}` has no score {score} in the SR")]
+    MissingScore {
+        app: String,
+        finding: String,
+        concept: String,
+        score: String,
+    },
+    #[error(
+        "the score of finding `{finding}` of `{app}` is in unit `{got}`, the register declares `{declared}`"
+    )]
+    WrongUnit {
+        app: String,
+        finding: String,
+        got: String,
+        declared: String,
+    },
+    #[error("finding `{finding}` ({concept}) of `{app}` appears in more than one group")]
+    Repeated {
+        app: String,
+        finding: String,
+        concept: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Reads an SR's content against the register into the result of the application that
+/// names itself in it. `id` makes the result idempotent (the SR's SOP Instance UID).
+pub fn result_from_sr(
+    dept: &Department,
+    content: &SrContent,
+    id: &str,
+    accession: AccessionNumber,
+    received_at: DateTime<Utc>,
+) -> Result<AiResult, SrMismatch> {
+    let name = content
+        .algorithm_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or(SrMismatch::NoAlgorithm)?;
+    let app = dept
+        .ai_applications
+        .iter()
+        .find(|a| a.sr.as_ref().is_some_and(|s| s.algorithm_name == name))
+        .ok_or_else(|| SrMismatch::UnknownAlgorithm(name.to_owned()))?;
+    let app_id = app.id.as_str().to_owned();
+    let version = content
+        .algorithm_version
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| SrMismatch::NoVersion {
+            app: app_id.clone(),
+        })?;
+    let mut findings = Vec::new();
+    for spec in &app.findings {
+        let Some(sr) = &spec.sr else { continue };
+        let mut groups = content
+            .groups
+            .iter()
+            .filter(|g| g.findings.contains(&sr.finding));
+        let Some(group) = groups.next() else { continue };
+        if groups.next().is_some() {
+            return Err(SrMismatch::Repeated {
+                app: app_id,
+                finding: spec.code.to_string(),
+                concept: sr.finding.to_string(),
+            });
+        }
+        let number = group
+            .numbers
+            .iter()
+            .find(|n| n.concept == sr.score)
+            .ok_or_else(|| SrMismatch::MissingScore {
+                app: app_id.clone(),
+                finding: spec.code.to_string(),
+                concept: sr.finding.to_string(),
+                score: sr.score.to_string(),
+            })?;
+        let unit_ok = number
+            .unit
+            .as_ref()
+            .is_some_and(|u| u.scheme == UCUM && u.value == sr.unit);
+        if !unit_ok {
+            return Err(SrMismatch::WrongUnit {
+                app: app_id,
+                finding: spec.code.to_string(),
+                got: number
+                    .unit
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), Concept::to_string),
+                declared: format!("{UCUM}:{}", sr.unit),
+            });
+        }
+        findings.push(AiFinding {
+            code: spec.code.clone(),
+            score: Some(number.value),
+            critical: false,
+            normal: false,
+        });
+    }
+    if findings.is_empty() {
+        return Err(SrMismatch::NoDeclaredFinding { app: app_id });
+    }
+    let result = AiResult {
+        id: id.to_owned(),
+        app: app.id.clone(),
+        app_version: version.to_owned(),
+        accession,
+        received_at,
+        findings,
+    };
+    // The same reading as a JSON result gets: version, score ranges, operating points.
+    dept.read_ai_result(&result)
+        .map_err(|e| SrMismatch::Refused(e.to_string()))
+}
