@@ -96,6 +96,61 @@ print(json.dumps({"same_pixels": x.PixelData == y.PixelData, "sop": str(y.SOPIns
     "ts": str(y.file_meta.TransferSyntaxUID), "name_kept": str(y.PatientName)}))
 "#;
 
+/// Writes an AI node's TID 1500 measurement report with highdicom
+/// (Comprehensive SR, which storescu proposes by default) over the given images:
+/// `{"images", "dir", "algorithm", "version", "score", "unit"}`
+/// (a null score leaves the finding without one) -> `{"path", "sop"}`.
+const WRITE_SR: &str = r#"
+import json, os, sys
+import highdicom as hd
+from pydicom import dcmread
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code
+
+a = json.load(sys.stdin)
+evidence = [dcmread(p) for p in a["images"]]
+# The synthetic images leave out type 2 attributes that an SR copies from its evidence.
+for ds in evidence:
+    for name, value in (("PatientBirthDate", ""), ("StudyID", ""),
+                        ("ReferringPhysicianName", ""), ("StudyTime", "")):
+        if name not in ds:
+            setattr(ds, name, value)
+algo = hd.sr.AlgorithmIdentification(name=a["algorithm"], version=a["version"])
+observer = hd.sr.ObserverContext(
+    observer_type=codes.DCM.Device,
+    observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+        uid=hd.UID(), name="AI node"),
+)
+context = hd.sr.ObservationContext(observer_device_context=observer)
+measurements = []
+if a.get("score") is not None:
+    measurements.append(hd.sr.Measurement(
+        name=Code("122157", "DCM", "Probability"), value=a["score"],
+        unit=Code(a["unit"], "UCUM", a["unit"]), algorithm_id=algo))
+group = hd.sr.MeasurementsAndQualitativeEvaluations(
+    tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="PE 1"),
+    finding_type=Code("59282003", "SCT", "Pulmonary embolism"),
+    algorithm_id=algo,
+    measurements=measurements or None,
+    qualitative_evaluations=None if measurements else [hd.sr.QualitativeEvaluation(
+        name=Code("246262008", "SCT", "Score"), value=Code("260373001", "SCT", "Detected"))],
+)
+report = hd.sr.MeasurementReport(
+    observation_context=context,
+    procedure_reported=Code("RPID16", "RADLEX", "CT chest"),
+    imaging_measurements=[group],
+)
+sr = hd.sr.ComprehensiveSR(
+    evidence=evidence, content=report, series_instance_uid=hd.UID(), series_number=99,
+    sop_instance_uid=a.get("sop") or hd.UID(), instance_number=1, manufacturer="Simulated AI Vendor",
+    is_complete=True, is_final=True,
+)
+os.makedirs(a["dir"], exist_ok=True)
+path = os.path.join(a["dir"], "sr.dcm")
+sr.save_as(path)
+print(json.dumps({"path": path, "sop": str(sr.SOPInstanceUID)}))
+"#;
+
 fn dcmtk(bin: &str, args: &[&str]) -> std::process::Output {
     Command::new(format!("/usr/bin/{bin}"))
         .args(args)
@@ -943,4 +998,209 @@ fn the_receiver_bounds_associations_callers_and_instance_sizes() {
 /// The directory `name` under the target's scratch space, as `tmp` made it (not emptied).
 fn tmp_keep(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+/// Issue 14, item 1: an AI node's TID 1500 structured report, written by highdicom and sent
+/// by dcmtk's storescu, is filed like any instance and read into its application's result
+/// through the one ingest path: the study is routed again by it, the call is monitored,
+/// and a report that does not match the register's declaration (a score in the wrong
+/// unit) is kept, not read, and listed for reconciliation with the reason.
+#[test]
+fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() {
+    for (n, db) in databases("dicom_sr").into_iter().enumerate() {
+        let storage = tmp(&format!("dicom-sr-storage-{n}"));
+        // The AI node (dcmtk's storescp as a stand-in) gets the study forwarded.
+        let node_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let node_dir = tmp(&format!("dicom-sr-node-{n}"));
+        let mut node = Command::new("/usr/bin/storescp")
+            .args(["-aet", "AINODE", "+uf", "-od", node_dir.to_str().unwrap()])
+            .arg(node_port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(".ci/run installs dcmtk");
+        let s = Server::start_with(
+            &db,
+            &[
+                "--dicom-listen",
+                "127.0.0.1:0",
+                "--dicom-storage",
+                storage.to_str().unwrap(),
+                "--dicom-quiet-seconds",
+                "1",
+                "--forward-to",
+                &format!("AINODE@127.0.0.1:{node_port}"),
+            ],
+        );
+        let addr = s.dicom.clone().unwrap();
+        let key = provision_people(&db);
+        support::http::add_account(&db, "bakker", "rad-bakker");
+        let u = |p: &str| format!("{}{p}", s.url);
+        let acc = format!("SR{n}");
+        let order = json!({"accession": acc, "patient": "PSEUDO-77", "procedure_code": "CTPA",
+            "modality": "CT", "priority": "routine", "ordering_department": "SEH",
+            "ordered_at": chrono::Utc::now().to_rfc3339(), "status": "placed"});
+        let r = call("POST", &u("/api/v1/orders"), Some(&key), None, Some(&order));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let study = format!("1.2.826.0.1.3680043.10.544.{n}");
+        let images = tmp(&format!("dicom-sr-images-{n}"));
+        let files = py(
+            GENERATE,
+            &json!({"dir": images, "study": study, "accession": acc,
+                "series": [[format!("{study}.1"), 2]]}),
+        );
+        storescu("MODALITY1", &addr, &images);
+        let before = wait_for_decision(&s.url, &key, &acc);
+        assert_ne!(before["rule"], "ctpa-pe-positive", "{before}");
+
+        // The AI node answers with its report, as AI products do.
+        let sr_dir = tmp(&format!("dicom-sr-report-{n}"));
+        let sr = py(
+            WRITE_SR,
+            &json!({"images": files, "dir": sr_dir, "algorithm": "Simulated PE Detector",
+                "version": "3.2.0", "score": 0.93, "unit": "1"}),
+        );
+        storescu("AINODE", &addr, &sr_dir);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let decision = loop {
+            let d = wait_for_decision(&s.url, &key, &acc);
+            if d["rule"] == "ctpa-pe-positive" {
+                break d;
+            }
+            assert!(Instant::now() < deadline, "never routed by the SR: {d}");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(decision["priority"], "stat", "{decision}");
+        let rad = login(&s.url, "devries");
+        let truth = |cookie: &str| {
+            call(
+                "GET",
+                &u(&format!("/api/v1/studies/{acc}/truth")),
+                None,
+                Some(cookie),
+                None,
+            )
+            .body
+        };
+        let calls = truth(&rad)["calls"].clone();
+        assert_eq!(calls.as_array().unwrap().len(), 1, "{calls}");
+        assert_eq!(calls[0]["app"], "pe-detect", "{calls}");
+        assert_eq!(calls[0]["version"], "3.2.0", "{calls}");
+        // 0.93 is above the register's operating point (0.6): a positive call.
+        assert_eq!(calls[0]["positive"], true, "{calls}");
+        // Filed like any instance, under its own series.
+        let sop = sr["sop"].as_str().unwrap();
+        let filed = std::fs::read_dir(storage.join(&study))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|series| series.path().join(format!("{sop}.dcm")).exists());
+        assert!(filed, "the SR is stored");
+        // The same report sent again changes nothing.
+        storescu("AINODE", &addr, &sr_dir);
+
+        // A report whose score is in a unit the register does not declare.
+        let bad_dir = tmp(&format!("dicom-sr-bad-{n}"));
+        let bad = py(
+            WRITE_SR,
+            &json!({"images": files, "dir": bad_dir, "algorithm": "Simulated PE Detector",
+                "version": "3.2.0", "score": 93.0, "unit": "%"}),
+        );
+        storescu("AINODE", &addr, &bad_dir);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let entry = loop {
+            let r = call("GET", &u("/api/v1/reconciliation"), Some(&key), None, None);
+            assert_eq!(r.status, 200, "{}", r.body);
+            if let Some(e) = r
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["sop_uid"] == bad["sop"])
+            {
+                break e.clone();
+            }
+            assert!(Instant::now() < deadline, "never listed: {}", r.body);
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let reason = entry["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("unit `UCUM:%`") && reason.contains("`UCUM:1`"),
+            "{reason}"
+        );
+        assert_eq!(entry["accession"], acc.as_str());
+        assert_eq!(entry["study_uid"], study.as_str());
+        // Not read: still one call, and the first report's decision stands.
+        assert_eq!(truth(&rad)["calls"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            wait_for_decision(&s.url, &key, &acc)["rule"],
+            "ctpa-pe-positive"
+        );
+
+        // Reported, the SR's call is scored in the application's metrics.
+        let items = call("GET", &u("/api/v1/worklist"), None, Some(&rad), None).body;
+        let item = items
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["accession"] == acc.as_str())
+            .unwrap_or_else(|| panic!("{acc} not on the worklist: {items}"))["id"]
+            .as_u64()
+            .unwrap();
+        let post = |path: &str, body: Option<&Value>| {
+            call("POST", &u(path), None, Some(&rad), body).status
+        };
+        assert_eq!(post(&format!("/api/v1/work-items/{item}/claim"), None), 200);
+        let draft = json!({"text": "Longembolie rechts.", "findings": ["pulmonary_embolism"]});
+        assert_eq!(
+            post(&format!("/api/v1/reports/{acc}/draft"), Some(&draft)),
+            201
+        );
+        assert_eq!(post(&format!("/api/v1/reports/{acc}/authorize"), None), 200);
+        let raio = login(&s.url, "bakker");
+        let m = call(
+            "GET",
+            &u("/api/v1/ai/pe-detect/metrics"),
+            None,
+            Some(&raio),
+            None,
+        );
+        assert_eq!(m.body[0]["counts"]["tp"], 1, "{}", m.body);
+
+        // The AI node got the images and never its own reports back: once the outbox is
+        // empty, it holds the two CT instances alone.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Every instance (the reports too) belongs to a completion, owed to the node.
+        while support::scalar(
+            &db[1],
+            "SELECT CAST(COUNT(*) AS TEXT) FROM dicom_instances WHERE study_uid = $1 AND completion IS NULL",
+            &study,
+        )
+        .as_deref()
+            != Some("0")
+        {
+            assert!(Instant::now() < deadline, "the reports never completed");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(completions(&db[1], &study) >= 2);
+        loop {
+            let pending = support::scalar(
+                &db[1],
+                "SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE sent_at IS NULL AND destination = $1",
+                &format!("dicom:AINODE@127.0.0.1:{node_port}"),
+            );
+            if pending.as_deref() == Some("0") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the outbox never drained");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let at_node = std::fs::read_dir(&node_dir).unwrap().count();
+        node.kill().ok();
+        node.wait().ok();
+        assert_eq!(at_node, 2, "the AI node holds the CT images only");
+    }
 }

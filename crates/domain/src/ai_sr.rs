@@ -217,3 +217,143 @@ pub fn result_from_sr(
     dept.read_ai_result(&result)
         .map_err(|e| SrMismatch::Refused(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const DEPARTMENT: &str = include_str!("../../../examples/department.toml");
+
+    fn dept() -> Department {
+        Department::parse(DEPARTMENT).unwrap()
+    }
+
+    fn pe_report(score: f64, unit: &str) -> SrContent {
+        SrContent {
+            algorithm_name: Some("Simulated PE Detector".into()),
+            algorithm_version: Some("3.2.0".into()),
+            groups: vec![SrGroup {
+                findings: vec![Concept::new("SCT", "59282003")],
+                numbers: vec![
+                    SrNumber {
+                        concept: Concept::new("DCM", "121211"),
+                        value: 12.0,
+                        unit: Some(Concept::new(UCUM, "mm")),
+                    },
+                    SrNumber {
+                        concept: Concept::new("DCM", "122157"),
+                        value: score,
+                        unit: Some(Concept::new(UCUM, unit)),
+                    },
+                ],
+            }],
+        }
+    }
+
+    fn read(c: &SrContent) -> Result<AiResult, SrMismatch> {
+        let at = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
+        result_from_sr(
+            &dept(),
+            c,
+            "sr:1.2.3",
+            AccessionNumber::parse("ACC1").unwrap(),
+            at,
+        )
+    }
+
+    #[test]
+    fn a_matching_report_reads_as_the_applications_result_with_its_operating_points() {
+        let r = read(&pe_report(0.93, "1")).unwrap();
+        assert_eq!(r.app.as_str(), "pe-detect");
+        assert_eq!(r.app_version, "3.2.0");
+        assert_eq!(r.id, "sr:1.2.3");
+        assert_eq!(r.findings.len(), 1);
+        let f = &r.findings[0];
+        assert_eq!(f.code.as_str(), "pulmonary_embolism");
+        assert_eq!(f.score, Some(0.93));
+        assert!(f.critical, "0.93 is above the register's critical_at 0.6");
+        assert!(!read(&pe_report(0.2, "1")).unwrap().findings[0].critical);
+    }
+
+    #[test]
+    fn a_report_that_does_not_match_its_declaration_says_why() {
+        let mut c = pe_report(0.93, "%");
+        assert!(matches!(read(&c), Err(SrMismatch::WrongUnit { got, .. }) if got == "UCUM:%"));
+        c.groups[0].numbers[1].unit = None;
+        assert!(matches!(read(&c), Err(SrMismatch::WrongUnit { got, .. }) if got == "none"));
+        c.groups[0].numbers.pop();
+        let e = read(&c).unwrap_err();
+        assert!(matches!(e, SrMismatch::MissingScore { .. }));
+        assert!(e.to_string().contains("DCM:122157"), "{e}");
+
+        let mut c = pe_report(0.93, "1");
+        c.algorithm_name = Some("Other Detector".into());
+        assert_eq!(
+            read(&c),
+            Err(SrMismatch::UnknownAlgorithm("Other Detector".into()))
+        );
+        c.algorithm_name = None;
+        assert_eq!(read(&c), Err(SrMismatch::NoAlgorithm));
+
+        let mut c = pe_report(0.93, "1");
+        c.algorithm_version = None;
+        assert!(matches!(read(&c), Err(SrMismatch::NoVersion { .. })));
+        c.algorithm_version = Some("9.9".into());
+        let e = read(&c).unwrap_err();
+        assert!(
+            matches!(&e, SrMismatch::Refused(m) if m.contains("9.9")),
+            "{e}"
+        );
+
+        let mut c = pe_report(0.93, "1");
+        c.groups[0].findings = vec![Concept::new("SCT", "1234")];
+        assert!(matches!(
+            read(&c),
+            Err(SrMismatch::NoDeclaredFinding { .. })
+        ));
+
+        let mut c = pe_report(0.93, "1");
+        c.groups.push(c.groups[0].clone());
+        assert!(matches!(read(&c), Err(SrMismatch::Repeated { .. })));
+
+        // A score outside the declared range is refused as a JSON result would be.
+        let e = read(&pe_report(7.0, "1")).unwrap_err();
+        assert!(matches!(e, SrMismatch::Refused(_)), "{e}");
+    }
+
+    #[test]
+    fn concepts_read_as_scheme_and_value() {
+        assert_eq!(
+            Concept::parse("SCT:59282003"),
+            Some(Concept::new("SCT", "59282003"))
+        );
+        assert_eq!(Concept::parse("SCT:").map(|c| c.value), None);
+        assert_eq!(Concept::parse("59282003"), None);
+        assert_eq!(Concept::new("DCM", "122157").to_string(), "DCM:122157");
+    }
+
+    #[test]
+    fn the_department_file_declares_an_applications_sr_and_refuses_a_malformed_one() {
+        let d = dept();
+        let pe = d.ai_application("pe-detect").unwrap();
+        assert_eq!(
+            pe.sr.as_ref().map(|s| s.algorithm_name.as_str()),
+            Some("Simulated PE Detector")
+        );
+        let f = pe
+            .finding("pulmonary_embolism")
+            .unwrap()
+            .sr
+            .as_ref()
+            .unwrap();
+        assert_eq!(f.finding, Concept::new("SCT", "59282003"));
+        assert_eq!(f.unit, "1");
+        let bad = DEPARTMENT.replace("finding = \"SCT:59282003\"", "finding = \"59282003\"");
+        let e = format!("{:?}", Department::parse(&bad).unwrap_err());
+        assert!(e.contains("SCHEME:VALUE"), "{e}");
+        let bad = DEPARTMENT.replace("template = \"1500\"", "template = \"2000\"");
+        let e = format!("{:?}", Department::parse(&bad).unwrap_err());
+        assert!(e.contains("known: 1500"), "{e}");
+    }
+}

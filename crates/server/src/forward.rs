@@ -85,11 +85,21 @@ pub(crate) async fn run(app: App, node: DicomNode, calling_ae: String) {
         };
         let sent = match app.store.study_instances(&part).await {
             Ok(files) => {
-                let (node, calling) = (node.clone(), calling_ae.clone());
-                let paths = files.into_iter().map(|(_, p)| p).collect();
-                tokio::task::spawn_blocking(move || send_study(&node, &calling, paths))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("the sender stopped: {e}")))
+                // Never back to the node that sent them: an AI node's own results (its
+                // SR) are for the PACS, not for another run of the AI.
+                let paths: Vec<String> = files
+                    .into_iter()
+                    .filter(|(_, _, from)| from.trim() != node.ae)
+                    .map(|(_, p, _)| p)
+                    .collect();
+                if paths.is_empty() {
+                    Ok(0)
+                } else {
+                    let (node, calling) = (node.clone(), calling_ae.clone());
+                    tokio::task::spawn_blocking(move || send_study(&node, &calling, paths))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("the sender stopped: {e}")))
+                }
             }
             Err(e) => Err(format!("cannot list the study's instances: {e}")),
         };

@@ -268,19 +268,25 @@ impl Store {
     }
 
     /// The stored instances of a study, or of one of its completions: `(SOP Instance
-    /// UID, path)`.
-    pub async fn study_instances(&self, part: &StudyPart) -> Result<Vec<(String, String)>> {
+    /// UID, path, calling AE title it came from)`.
+    pub async fn study_instances(&self, part: &StudyPart) -> Result<Vec<(String, String, String)>> {
         let rows = match part.completion {
-            None => sqlx::query("SELECT sop_uid, path FROM dicom_instances WHERE study_uid = $1 ORDER BY received_at, sop_uid")
+            None => sqlx::query("SELECT sop_uid, path, calling_ae FROM dicom_instances WHERE study_uid = $1 ORDER BY received_at, sop_uid")
                 .bind(&part.study_uid),
-            Some(n) => sqlx::query("SELECT sop_uid, path FROM dicom_instances WHERE study_uid = $1 AND completion = $2 ORDER BY received_at, sop_uid")
+            Some(n) => sqlx::query("SELECT sop_uid, path, calling_ae FROM dicom_instances WHERE study_uid = $1 AND completion = $2 ORDER BY received_at, sop_uid")
                 .bind(&part.study_uid)
                 .bind(n),
         }
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("sop_uid")?, r.try_get("path")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("sop_uid")?,
+                    r.try_get("path")?,
+                    r.try_get("calling_ae")?,
+                ))
+            })
             .collect()
     }
 }

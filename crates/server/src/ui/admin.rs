@@ -75,7 +75,7 @@ pub async fn reconciliation(State(app): State<App>, v: Viewer) -> Response {
                 (layout::scroll(t.reconciliation, html! {
                     table {
                         thead { tr { th scope="col" { (t.accession) } th scope="col" { "Study UID" } th scope="col" { (t.reason) } th scope="col" { (t.instances) } th scope="col" { (t.received) } } }
-                        tbody { @for u in &list { tr { td { (u.accession) } td { code { (u.study_uid) } } td { (u.reason) } td { (u.instances) } td { (layout::when(u.since)) } } } }
+                        tbody { @for u in &list { tr { td { (u.accession) } td { code { (u.study_uid) } @if let Some(sop) = &u.sop_uid { br; small { (t.reconciliation_instance) " " code { (sop) } } } } td { (u.reason) } td { (u.instances) } td { (layout::when(u.since)) } } } }
                     }
                 }))
             }
