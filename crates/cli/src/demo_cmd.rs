@@ -126,6 +126,7 @@ pub fn run(o: Options) -> Result<()> {
                 crate::labeller_cmd::vocabulary(None)?,
             ),
             costs: Some(cfg),
+            sr_to: Vec::new(),
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

@@ -162,6 +162,11 @@ enum Command {
         /// AE@HOST:PORT; repeat for several
         #[arg(long, value_parser = parse_node)]
         forward_to: Vec<radgate_server::DicomNode>,
+        /// Send radgate's DICOM SR of every AI result clinicians may see (a TID 1500
+        /// measurement report, IHE AI Results) to this node (the PACS), written
+        /// AE@HOST:PORT; repeat for several
+        #[arg(long, value_parser = parse_node)]
+        sr_to: Vec<radgate_server::DicomNode>,
         /// Associations served at once; more are refused (A-ASSOCIATE-RJ, transient)
         #[arg(long, default_value_t = radgate_server::DICOM_MAX_ASSOCIATIONS, allow_negative_numbers = true, value_parser = positive::<usize>)]
         dicom_max_associations: usize,
@@ -778,6 +783,7 @@ fn main() -> ExitCode {
             dicom_quiet_seconds,
             dicom_settle_seconds,
             forward_to,
+            sr_to,
             dicom_max_associations,
             dicom_allow_ae,
             dicom_max_instance_mib,
@@ -807,6 +813,7 @@ fn main() -> ExitCode {
                     allowed_callers: dicom_allow_ae,
                     max_instance_bytes: dicom_max_instance_mib.saturating_mul(1 << 20),
                 }),
+                sr_to,
             },
             &policy,
             &department,

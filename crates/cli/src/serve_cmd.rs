@@ -48,6 +48,8 @@ pub struct Listen {
     /// Where authorized reports go (ORU^R01 over MLLP).
     pub ris: Option<radgate_server::RisTarget>,
     pub dicom: Option<DicomListen>,
+    /// The nodes that get radgate's SR of each AI result.
+    pub sr_to: Vec<radgate_server::DicomNode>,
 }
 
 /// The DICOM receiver's settings from the command line.
@@ -96,6 +98,7 @@ pub fn serve(
         mllp_allow,
         ris,
         dicom,
+        sr_to: listen_sr_to,
     } = listen;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -150,6 +153,7 @@ pub fn serve(
             viewer_url: sessions.viewer_url.clone(),
             labeller,
             costs,
+            sr_to: listen_sr_to,
         })
         .await
         .with_context(|| format!("cannot listen on {listen} (or the MLLP address)"))?;

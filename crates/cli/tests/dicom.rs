@@ -151,6 +151,44 @@ sr.save_as(path)
 print(json.dumps({"path": path, "sop": str(sr.SOPInstanceUID)}))
 "#;
 
+/// Reads radgate's SR back with highdicom: `{"path"}` -> the measurement groups (finding,
+/// score, unit, call, algorithm), the qualitative evaluations (text) and the observer.
+const READ_SR: &str = r#"
+import json, sys
+import highdicom as hd
+a = json.load(sys.stdin)
+sr = hd.sr.srread(a["path"])
+report = sr.content
+def text_items(group, value):
+    # A highdicom template is a list whose first item is the group's container.
+    out = []
+    for item in group[0].ContentSequence:
+        if item.ValueType == "TEXT" and item.ConceptNameCodeSequence[0].CodeValue == value:
+            out.append(str(item.TextValue))
+    return out
+groups = []
+for g in report.get_image_measurement_groups():
+    m = g.get_measurements()
+    q = g.get_qualitative_evaluations()
+    groups.append({
+        "finding": [g.finding_type.scheme_designator, g.finding_type.value],
+        "tracking": str(g.tracking_identifier),
+        "algorithm": text_items(g, "111001") + text_items(g, "111003"),
+        "score": m[0].value if m else None,
+        "score_concept": [m[0].name.scheme_designator, m[0].name.value] if m else None,
+        "unit": m[0].unit.value if m else None,
+        "call": q[0].value.meaning if q else None,
+    })
+notes = {}
+for item in sr.ContentSequence:
+    if item.ValueType == "CONTAINER" and item.ConceptNameCodeSequence[0].CodeValue == "C0034375":
+        for n in item.ContentSequence:
+            notes[n.ConceptNameCodeSequence[0].CodeMeaning] = str(n.TextValue)
+print(json.dumps({"groups": groups, "notes": notes, "sop": str(sr.SOPInstanceUID),
+    "study": str(sr.StudyInstanceUID), "accession": str(sr.AccessionNumber),
+    "modality": str(sr.Modality), "template": str(sr.ContentTemplateSequence[0].TemplateIdentifier)}))
+"#;
+
 fn dcmtk(bin: &str, args: &[&str]) -> std::process::Output {
     Command::new(format!("/usr/bin/{bin}"))
         .args(args)
@@ -1203,4 +1241,172 @@ fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() 
         node.wait().ok();
         assert_eq!(at_node, 2, "the AI node holds the CT images only");
     }
+}
+
+/// Issue 14, item 2: radgate writes each AI result, whatever route it came by, as a TID
+/// 1500 structured report for the PACS, sent through the outbox: dicom3tools' `dciodvfy`
+/// finds no error in it, dcmtk's `dsrdump` reads it, and highdicom reads back the
+/// finding, score, call, algorithm identification and how radgate routed the study.
+#[test]
+fn each_ai_result_reaches_the_pacs_as_a_structured_report_that_validators_accept() {
+    let db = databases("dicom_sr_out").remove(0);
+    let pacs_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let pacs_dir = tmp("dicom-sr-out-pacs");
+    let mut pacs = Command::new("/usr/bin/storescp")
+        .args(["-aet", "PACS", "+uf", "-od", pacs_dir.to_str().unwrap()])
+        .arg(pacs_port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(".ci/run installs dcmtk");
+    let s = Server::start_with(&db, &["--sr-to", &format!("PACS@127.0.0.1:{pacs_port}")]);
+    let key = provision_people(&db);
+    support::http::add_account(&db, "bakker", "rad-bakker");
+    let u = |p: &str| format!("{}{p}", s.url);
+    // A shadow application's results are for the RAIO, never for the PACS.
+    let raio = login(&s.url, "bakker");
+    let r = call(
+        "POST",
+        &u("/api/v1/ai/ich-detect/status"),
+        None,
+        Some(&raio),
+        Some(&json!({"status": "shadow", "reason": "silent trial"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let head = json!({"accession": "SRSHADOW", "patient": "PSEUDO-6", "modality": "CT",
+        "procedure_code": "CTHEAD", "body_part": "HEAD", "priority": "urgent", "site": "main",
+        "ordering_department": "ED", "acquired_at": chrono::Utc::now().to_rfc3339()});
+    let r = call("POST", &u("/api/v1/studies"), Some(&key), None, Some(&head));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let shadow = json!({"id": "ai-srout-shadow", "app": "ich-detect", "app_version": "4.0.1",
+        "accession": "SRSHADOW", "received_at": chrono::Utc::now().to_rfc3339(),
+        "findings": [{"code": "intracranial_hemorrhage", "score": 0.97}]});
+    let r = call(
+        "POST",
+        &u("/api/v1/ai-results"),
+        Some(&key),
+        None,
+        Some(&shadow),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let study_uid = "1.2.826.0.1.3680043.10.545.1";
+    let study = json!({"accession": "SROUT1", "study_uid": study_uid, "patient": "PSEUDO-5",
+        "patient_name": "Sim-Visser^Eva", "patient_sex": "F", "patient_age_years": 61,
+        "modality": "CT", "procedure_code": "CTPA", "body_part": "CHEST", "priority": "routine",
+        "site": "main", "ordering_department": "ED",
+        "acquired_at": chrono::Utc::now().to_rfc3339()});
+    let r = call(
+        "POST",
+        &u("/api/v1/studies"),
+        Some(&key),
+        None,
+        Some(&study),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let result = json!({"id": "ai-srout-1", "app": "pe-detect", "app_version": "3.2.0",
+        "accession": "SROUT1", "received_at": chrono::Utc::now().to_rfc3339(),
+        "findings": [{"code": "pulmonary_embolism", "score": 0.91}]});
+    let r = call(
+        "POST",
+        &u("/api/v1/ai-results"),
+        Some(&key),
+        None,
+        Some(&result),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The same result again owes the PACS nothing new.
+    let r = call(
+        "POST",
+        &u("/api/v1/ai-results"),
+        Some(&key),
+        None,
+        Some(&result),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let file = loop {
+        let files: Vec<PathBuf> = std::fs::read_dir(&pacs_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        if let Some(f) = files.first() {
+            break f.clone();
+        }
+        assert!(Instant::now() < deadline, "the PACS never got the SR");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        std::fs::read_dir(&pacs_dir).unwrap().count(),
+        1,
+        "one report per result, none for the shadow application"
+    );
+    pacs.kill().ok();
+    pacs.wait().ok();
+
+    // dicom3tools: no errors (warnings, such as radgate's local coding scheme, allowed).
+    let python = std::env::var("RADGATE_PYTHON").expect("scripts/test sets RADGATE_PYTHON");
+    let dciodvfy = std::path::Path::new(&python).with_file_name("dciodvfy");
+    let v = Command::new(&dciodvfy)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; scripts/test installs dicom3tools",
+                dciodvfy.display()
+            )
+        });
+    let verdict = format!(
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(verdict.contains("ComprehensiveSR"), "{verdict}");
+    assert!(!verdict.contains("Error"), "dciodvfy: {verdict}");
+    // dcmtk reads it as an SR document.
+    let dump = dcmtk("dsrdump", &[file.to_str().unwrap()]);
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("Imaging Measurement Report"), "{dump}");
+    assert!(dump.contains("Simulated PE Detector"), "{dump}");
+    // highdicom reads back what radgate knows.
+    let back = py(READ_SR, &json!({"path": file}));
+    assert_eq!(back["template"], "1500");
+    assert_eq!(back["modality"], "SR");
+    assert_eq!(back["study"], study_uid);
+    assert_eq!(back["accession"], "SROUT1");
+    let groups = back["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{back}");
+    let g = &groups[0];
+    assert_eq!(g["finding"], json!(["SCT", "59282003"]));
+    assert_eq!(g["score"], 0.91);
+    assert_eq!(g["score_concept"], json!(["DCM", "122157"]));
+    assert_eq!(g["unit"], "1");
+    assert_eq!(g["call"], "Present", "0.91 is above the operating point");
+    assert_eq!(g["algorithm"], json!(["Simulated PE Detector", "3.2.0"]));
+    assert_eq!(back["notes"]["Routing rule"], "ctpa-pe-positive", "{back}");
+    assert_eq!(back["notes"]["Routing priority"], "stat");
+    assert!(
+        back["notes"]["Routing policy version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty())
+    );
+    // radgate reads its own report as it reads an AI node's.
+    let r = call(
+        "GET",
+        &u("/api/v1/studies/SROUT1/decision"),
+        Some(&key),
+        None,
+        None,
+    );
+    assert_eq!(r.body["rule"], "ctpa-pe-positive");
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Department;
-use crate::ai::{AiFinding, AiResult};
+use crate::ai::{AiApplication, AiFinding, AiResult};
 use crate::ids::AccessionNumber;
 
 /// A coded concept as an SR carries it: coding scheme designator and code value.
@@ -64,6 +64,12 @@ pub struct SrFinding {
     pub score: Concept,
     /// The score's UCUM unit, e.g. `1` for a probability.
     pub unit: String,
+    /// The codes' meanings, for the reports radgate writes (`finding_meaning`,
+    /// `score_meaning`); unset, words made from the finding's code, and "Score".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding_meaning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_meaning: Option<String>,
 }
 
 /// One numeric measurement of an SR.
@@ -124,6 +130,69 @@ pub enum SrMismatch {
     },
     #[error("{0}")]
     Refused(String),
+}
+
+/// radgate's local coding scheme, for findings and scores the register gives no codes
+/// (`99` is for local use, PS3.16 8.2).
+pub const LOCAL_SCHEME: &str = "99RADGATE";
+
+/// What radgate's own report of an AI result says about one finding (IHE AI Results).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedFinding {
+    pub finding: Concept,
+    pub finding_meaning: String,
+    /// The score, its concept, the concept's meaning and the UCUM unit.
+    pub score: Option<(f64, Concept, String, String)>,
+    /// The application's call at the register's operating point.
+    pub present: bool,
+}
+
+/// The findings of `result` as radgate reports them: coded as the register declares for
+/// the application's SR, else in radgate's local scheme; the call by the one monitoring
+/// rule (`monitoring::ai_positive`).
+pub fn reported_findings(app: &AiApplication, result: &AiResult) -> Vec<ReportedFinding> {
+    result
+        .findings
+        .iter()
+        .map(|f| {
+            let spec = app.finding(f.code.as_str());
+            let sr = spec.and_then(|s| s.sr.as_ref());
+            let words = {
+                let w = f.code.as_str().replace('_', " ");
+                let mut c = w.chars();
+                c.next()
+                    .map(|first| first.to_uppercase().chain(c).collect())
+                    .unwrap_or(w)
+            };
+            let (finding, finding_meaning) = match sr {
+                Some(d) => (
+                    d.finding.clone(),
+                    d.finding_meaning.clone().unwrap_or(words),
+                ),
+                None => (Concept::new(LOCAL_SCHEME, f.code.as_str()), words),
+            };
+            let score = f.score.map(|score| match sr {
+                Some(d) => (
+                    score,
+                    d.score.clone(),
+                    d.score_meaning.clone().unwrap_or_else(|| "Score".into()),
+                    d.unit.clone(),
+                ),
+                None => (
+                    score,
+                    Concept::new(LOCAL_SCHEME, "score"),
+                    "Score".into(),
+                    "{score}".into(),
+                ),
+            });
+            ReportedFinding {
+                finding,
+                finding_meaning,
+                score,
+                present: crate::monitoring::ai_positive(spec, f),
+            }
+        })
+        .collect()
 }
 
 /// Reads an SR's content against the register into the result of the application that

@@ -695,11 +695,15 @@ fn ai_application(
             };
             let (finding, score) = (concept("finding"), concept("score"));
             let unit = s.req_string(r, "unit").map(|v| v.value);
+            let finding_meaning = s.string(r, "finding_meaning").map(|v| v.value);
+            let score_meaning = s.string(r, "score_meaning").map(|v| v.value);
             s.finish(r);
             Some(SrFinding {
                 finding: finding?,
                 score: score?,
                 unit: unit?,
+                finding_meaning,
+                score_meaning,
             })
         });
         f.finish(r);

@@ -9,3 +9,4 @@ pub mod hl7;
 pub mod mllp;
 pub mod pdu;
 pub mod sr;
+pub mod sr_write;

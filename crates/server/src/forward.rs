@@ -15,6 +15,9 @@ use crate::state::App;
 
 const MAX_BACKOFF_SECS: i64 = 300;
 
+/// The outbox kind of radgate's SR of an AI result (its payload: the result's id).
+pub(crate) const AI_SR: &str = "ai_sr";
+
 /// A DICOM node to forward to, written `AE@HOST:PORT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DicomNode {
@@ -64,49 +67,25 @@ pub(crate) async fn run(app: App, node: DicomNode, calling_ae: String) {
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
         };
-        let part: radgate_store::StudyPart = match m.payload.parse() {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(
-                    "forward to {}: outbox entry {} unreadable: {e}",
-                    node.ae,
+        let sent = if m.kind == AI_SR {
+            match crate::sr_out::report(&app, &m.payload).await {
+                Ok(bytes) => send(&node, &calling_ae, vec![bytes]).await,
+                Err(e) => Err(format!(
+                    "cannot write the SR of AI result {}: {e}",
                     m.payload
-                );
-                let _ = app
-                    .store
-                    .mark_failed(
-                        m.id,
-                        &e.to_string(),
-                        Utc::now() + chrono::Duration::seconds(MAX_BACKOFF_SECS),
-                    )
-                    .await;
-                continue;
+                )),
             }
-        };
-        let sent = match app.store.study_instances(&part).await {
-            Ok(files) => {
-                // Never back to the node that sent them: an AI node's own results (its
-                // SR) are for the PACS, not for another run of the AI.
-                let paths: Vec<String> = files
-                    .into_iter()
-                    .filter(|(_, _, from)| from.trim() != node.ae)
-                    .map(|(_, p, _)| p)
-                    .collect();
-                if paths.is_empty() {
-                    Ok(0)
-                } else {
-                    let (node, calling) = (node.clone(), calling_ae.clone());
-                    tokio::task::spawn_blocking(move || send_study(&node, &calling, paths))
-                        .await
-                        .unwrap_or_else(|e| Err(format!("the sender stopped: {e}")))
-                }
+        } else {
+            match m.payload.parse::<radgate_store::StudyPart>() {
+                Ok(part) => send_part(&app, &node, &calling_ae, &part).await,
+                Err(e) => Err(format!("outbox entry {} unreadable: {e}", m.payload)),
             }
-            Err(e) => Err(format!("cannot list the study's instances: {e}")),
         };
         let recorded = match &sent {
             Ok(n) => {
                 tracing::info!(
-                    "forwarded study {} ({n} instances) to {}",
+                    "forwarded {} {} ({n} instances) to {}",
+                    m.kind,
                     m.payload,
                     node.ae
                 );
@@ -115,7 +94,8 @@ pub(crate) async fn run(app: App, node: DicomNode, calling_ae: String) {
             Err(e) => {
                 let wait = (1i64 << m.attempts.clamp(0, 16)).min(MAX_BACKOFF_SECS);
                 tracing::warn!(
-                    "forward of study {} to {} failed (attempt {}): {e}; next try in {wait} s",
+                    "forward of {} {} to {} failed (attempt {}): {e}; next try in {wait} s",
+                    m.kind,
                     m.payload,
                     node.ae,
                     m.attempts + 1
@@ -132,13 +112,53 @@ pub(crate) async fn run(app: App, node: DicomNode, calling_ae: String) {
     }
 }
 
+/// Sends the instances of a study (or of one of its completions) stored here.
+async fn send_part(
+    app: &App,
+    node: &DicomNode,
+    calling: &str,
+    part: &radgate_store::StudyPart,
+) -> Result<usize, String> {
+    let files = app
+        .store
+        .study_instances(part)
+        .await
+        .map_err(|e| format!("cannot list the study's instances: {e}"))?;
+    // Never back to the node that sent them: an AI node's own results (its SR) are for
+    // the PACS, not for another run of the AI.
+    let paths: Vec<String> = files
+        .into_iter()
+        .filter(|(_, _, from)| from.trim() != node.ae)
+        .map(|(_, p, _)| p)
+        .collect();
+    if paths.is_empty() {
+        return Ok(0);
+    }
+    let read = tokio::task::spawn_blocking(move || {
+        paths
+            .iter()
+            .map(|p| std::fs::read(p).map_err(|e| format!("{p}: {e}")))
+            .collect::<Result<Vec<_>, String>>()
+    })
+    .await
+    .map_err(|e| format!("the reader stopped: {e}"))??;
+    send(node, calling, read).await
+}
+
+/// Sends Part 10 files over one association, off the async threads.
+async fn send(node: &DicomNode, calling: &str, files: Vec<Vec<u8>>) -> Result<usize, String> {
+    let (node, calling) = (node.clone(), calling.to_owned());
+    tokio::task::spawn_blocking(move || send_files(&node, &calling, files))
+        .await
+        .unwrap_or_else(|e| Err(format!("the sender stopped: {e}")))
+}
+
 /// Sends the files over one association; the number sent, or why not.
-fn send_study(node: &DicomNode, calling: &str, paths: Vec<String>) -> Result<usize, String> {
-    let files: Vec<(Vec<u8>, radgate_interop::dicom::FileMeta)> = paths
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(p).map_err(|e| format!("{p}: {e}"))?;
-            let meta = read_file_meta(&bytes).map_err(|e| format!("{p}: {e}"))?;
+fn send_files(node: &DicomNode, calling: &str, files: Vec<Vec<u8>>) -> Result<usize, String> {
+    let files: Vec<(Vec<u8>, radgate_interop::dicom::FileMeta)> = files
+        .into_iter()
+        .map(|bytes| {
+            let meta = read_file_meta(&bytes).map_err(|e| e.to_string())?;
             Ok((bytes, meta))
         })
         .collect::<Result<_, String>>()?;

@@ -210,6 +210,21 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
             r.accession.as_str(),
             detail,
         );
+        // Owed to the PACS as radgate's SR, unless clinicians may not see it (shadow).
+        if !app.sr_to.is_empty() {
+            let changes = tx.latest_status_changes().await?;
+            let hidden = radgate_domain::ai::hidden_from_clinicians(
+                &app.department.ai_applications,
+                &changes,
+                r.app.as_str(),
+            );
+            if !hidden {
+                for d in app.sr_to.iter() {
+                    tx.enqueue(d, r.accession.as_str(), crate::forward::AI_SR, &r.id, now)
+                        .await?;
+                }
+            }
+        }
         let mut outcome = Outcome::status("created");
         let rerouted = match tx.study(r.accession.as_str()).await? {
             Some(study) => {

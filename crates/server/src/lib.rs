@@ -28,6 +28,7 @@ mod register;
 pub mod replay;
 mod reports;
 mod rubrics;
+mod sr_out;
 mod state;
 mod stats;
 mod theses;
@@ -87,6 +88,8 @@ pub struct Config {
     pub labeller: labelling::Labeller,
     /// The department's simulation parameters, for the minutes of a policy replay.
     pub costs: Option<radgate_sim::SimConfig>,
+    /// Where radgate's DICOM SR of each AI result goes (the PACS), through the outbox.
+    pub sr_to: Vec<DicomNode>,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
@@ -98,6 +101,8 @@ pub struct Server {
     dicom: Option<(std::net::TcpListener, Arc<DicomConfig>, Arc<dicom::Journal>)>,
     app: state::App,
     reroute_every: std::time::Duration,
+    /// The nodes that get radgate's SRs, and the AE title it calls them with.
+    sr_to: (Vec<DicomNode>, String),
 }
 
 /// The ingest path for feeders inside the process (the demo's simulated modalities and
@@ -153,7 +158,12 @@ impl Server {
             viewer_url: config.viewer_url,
             labeller: Arc::new(config.labeller),
             costs: config.costs.map(Arc::new),
+            sr_to: config.sr_to.iter().map(DicomNode::destination).collect(),
         };
+        let calling_ae = config
+            .dicom
+            .as_ref()
+            .map_or_else(|| "RADGATE".to_owned(), |(_, d)| d.ae_title.clone());
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let mllp = match config.mllp_listen {
             Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
@@ -179,6 +189,7 @@ impl Server {
             mllp_allow: config.mllp_allow,
             app,
             reroute_every: config.reroute_every,
+            sr_to: (config.sr_to, calling_ae),
         })
     }
 
@@ -244,22 +255,22 @@ impl Server {
             .ris
             .clone()
             .map(|ris| tokio::spawn(outbox::run(self.app.clone(), ris)));
-        let forwarders: Vec<_> = self
+        // One sender per node, whether it gets studies, radgate's SRs or both.
+        let mut nodes: Vec<DicomNode> = self
             .dicom
             .as_ref()
-            .map(|(_, cfg, _)| {
-                cfg.forward
-                    .iter()
-                    .map(|node| {
-                        tokio::spawn(forward::run(
-                            self.app.clone(),
-                            node.clone(),
-                            cfg.ae_title.clone(),
-                        ))
-                    })
-                    .collect()
-            })
+            .map(|(_, cfg, _)| cfg.forward.clone())
             .unwrap_or_default();
+        let (sr_nodes, calling_ae) = &self.sr_to;
+        for n in sr_nodes {
+            if !nodes.contains(n) {
+                nodes.push(n.clone());
+            }
+        }
+        let forwarders: Vec<_> = nodes
+            .into_iter()
+            .map(|node| tokio::spawn(forward::run(self.app.clone(), node, calling_ae.clone())))
+            .collect();
         let completer = self.dicom.map(|(listener, cfg, journal)| {
             dicom::spawn(
                 self.app.clone(),

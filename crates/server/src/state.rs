@@ -37,4 +37,6 @@ pub struct App {
     pub labeller: Arc<crate::labelling::Labeller>,
     /// The department's simulation parameters (policy replay's minutes), when it has them.
     pub costs: Option<Arc<radgate_sim::SimConfig>>,
+    /// Outbox destinations owed radgate's DICOM SR of each AI result clinicians may see.
+    pub sr_to: Arc<[String]>,
 }

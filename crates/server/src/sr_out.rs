@@ -1,0 +1,144 @@
+//! radgate's DICOM SR of an AI result (IHE AI Results), for the PACS: built when the
+//! outbox sends it (`forward`), from the stored result, the study and its latest routing
+//! decision, so a retry after a restart sends the same report. Its UIDs derive from the
+//! result's id, so a PACS that gets it twice keeps one.
+
+use radgate_domain::ai_sr::{LOCAL_SCHEME, reported_findings};
+use radgate_interop::sr_write::{Code, FindingOut, ReportOut, measurement_report};
+use sha2::{Digest, Sha256};
+
+use crate::state::App;
+
+/// A UID under the UUID-derived root 2.25 (PS3.5 B.2), the same for the same `seed`.
+pub(crate) fn uid(seed: &str) -> String {
+    let digest = Sha256::digest(format!("radgate:{seed}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    format!("2.25.{}", u128::from_be_bytes(bytes))
+}
+
+fn code(c: &radgate_domain::ai_sr::Concept, meaning: &str) -> Code {
+    Code::new(&c.scheme, &c.value, meaning)
+}
+
+/// The Part 10 bytes of the report of AI result `id`.
+pub(crate) async fn report(app: &App, id: &str) -> Result<Vec<u8>, String> {
+    let result = app
+        .store
+        .ai_result(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no AI result `{id}` is stored"))?;
+    let application = app
+        .department
+        .ai_application(result.app.as_str())
+        .ok_or_else(|| format!("`{}` is not in the AI register", result.app))?;
+    let accession = result.accession.as_str();
+    let study = app
+        .store
+        .study(accession)
+        .await
+        .map_err(|e| e.to_string())?;
+    let decision = app
+        .store
+        .decisions_of(accession)
+        .await
+        .map_err(|e| e.to_string())?
+        .pop()
+        .map(|(_, d)| d);
+    let findings = reported_findings(application, &result)
+        .into_iter()
+        .map(|f| FindingOut {
+            tracking_uid: uid(&format!("tracking:{id}:{}", f.finding)),
+            score: f.score.map(|(score, concept, meaning, unit)| {
+                (
+                    score,
+                    code(&concept, &meaning),
+                    Code::new("UCUM", &unit, &unit),
+                )
+            }),
+            finding: code(&f.finding, &f.finding_meaning),
+            present: f.present,
+        })
+        .collect();
+    // How radgate routed the study, when the decision used this application's results.
+    let notes = decision
+        .filter(|d| d.ai_evidence.iter().any(|e| e.app == result.app))
+        .map(|d| {
+            let local = |value: &str, meaning: &str| Code::new(LOCAL_SCHEME, value, meaning);
+            vec![
+                (
+                    local("routing-rule", "Routing rule"),
+                    d.rule
+                        .as_ref()
+                        .map_or("(default)", |r| r.as_str())
+                        .to_owned(),
+                ),
+                (
+                    local("routing-policy", "Routing policy version"),
+                    d.policy_version.clone(),
+                ),
+                (
+                    local("routing-pathway", "Routing pathway"),
+                    d.pathway.code().to_owned(),
+                ),
+                (
+                    local("routing-priority", "Routing priority"),
+                    d.priority.code().to_owned(),
+                ),
+            ]
+        })
+        .unwrap_or_default();
+    let study_uid = study
+        .as_ref()
+        .and_then(|s| s.study_uid.as_ref())
+        .map(|u| u.as_str().to_owned())
+        // A study known only by its accession number: a UID of its own, the same each time.
+        .unwrap_or_else(|| uid(&format!("study:{accession}")));
+    let out = ReportOut {
+        sop_instance_uid: uid(&format!("sr:{id}")),
+        series_instance_uid: uid(&format!("sr-series:{accession}:{}", result.app)),
+        study_uid,
+        accession: accession.to_owned(),
+        patient_id: study
+            .as_ref()
+            .map(|s| s.patient.as_str().to_owned())
+            .unwrap_or_default(),
+        patient_name: study
+            .as_ref()
+            .and_then(|s| s.patient_name.as_ref())
+            .map(|n| n.as_str().to_owned()),
+        patient_sex: study
+            .as_ref()
+            .and_then(|s| s.patient_sex)
+            .map(|s| s.code().to_owned()),
+        observed_at: result.received_at,
+        study_at: study.as_ref().map(|s| s.acquired_at),
+        device_uid: uid(&format!("device:{}", result.app)),
+        device_name: application.name.clone(),
+        device_manufacturer: application.vendor.clone(),
+        algorithm_name: application
+            .sr
+            .as_ref()
+            .map_or_else(|| application.name.clone(), |s| s.algorithm_name.clone()),
+        algorithm_version: result.app_version.clone(),
+        findings,
+        notes,
+    };
+    measurement_report(&out).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid;
+
+    #[test]
+    fn uids_are_stable_valid_and_distinct() {
+        let a = uid("sr:r1");
+        assert_eq!(a, uid("sr:r1"));
+        assert_ne!(a, uid("sr:r2"));
+        assert!(a.starts_with("2.25.") && a.len() <= 64, "{a}");
+        let digits = &a["2.25.".len()..];
+        assert!(digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0'));
+    }
+}
