@@ -127,6 +127,7 @@ pub fn run(o: Options) -> Result<()> {
             ),
             costs: Some(cfg),
             sr_to: Vec::new(),
+            ai_workitems: false,
         })
         .await
         .with_context(|| format!("cannot listen on {}", o.listen))?;

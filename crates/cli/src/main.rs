@@ -167,6 +167,11 @@ enum Command {
         /// AE@HOST:PORT; repeat for several
         #[arg(long, value_parser = parse_node)]
         sr_to: Vec<radgate_server::DicomNode>,
+        /// Make every routed study owed to an AI application of the register a DICOM UPS
+        /// work item (IHE AIW-I) that its AI node pulls, claims and completes over
+        /// UPS-RS at /dicom-web/workitems
+        #[arg(long)]
+        ai_workitems: bool,
         /// Associations served at once; more are refused (A-ASSOCIATE-RJ, transient)
         #[arg(long, default_value_t = radgate_server::DICOM_MAX_ASSOCIATIONS, allow_negative_numbers = true, value_parser = positive::<usize>)]
         dicom_max_associations: usize,
@@ -784,6 +789,7 @@ fn main() -> ExitCode {
             dicom_settle_seconds,
             forward_to,
             sr_to,
+            ai_workitems,
             dicom_max_associations,
             dicom_allow_ae,
             dicom_max_instance_mib,
@@ -814,6 +820,7 @@ fn main() -> ExitCode {
                     max_instance_bytes: dicom_max_instance_mib.saturating_mul(1 << 20),
                 }),
                 sr_to,
+                ai_workitems,
             },
             &policy,
             &department,

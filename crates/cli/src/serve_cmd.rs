@@ -50,6 +50,8 @@ pub struct Listen {
     pub dicom: Option<DicomListen>,
     /// The nodes that get radgate's SR of each AI result.
     pub sr_to: Vec<radgate_server::DicomNode>,
+    /// AIW-I work items for the AI nodes.
+    pub ai_workitems: bool,
 }
 
 /// The DICOM receiver's settings from the command line.
@@ -99,6 +101,7 @@ pub fn serve(
         ris,
         dicom,
         sr_to: listen_sr_to,
+        ai_workitems,
     } = listen;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -154,6 +157,7 @@ pub fn serve(
             labeller,
             costs,
             sr_to: listen_sr_to,
+            ai_workitems,
         })
         .await
         .with_context(|| format!("cannot listen on {listen} (or the MLLP address)"))?;

@@ -403,6 +403,40 @@ pub fn may_feed(who: Requester<'_>, what: Feed<'_>) -> Result<(), FeedRefusal> {
     }
 }
 
+/// What `who` may do with AI work items (AIW-I UPS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AiWork {
+    /// A system: see and perform the work items of the applications its key speaks for.
+    Perform(Vec<AiAppId>),
+    /// A person who oversees AI: see every work item, act on none.
+    Oversee,
+    None,
+}
+
+/// The AI work items `who` may see and act on: an AI node's key performs those of the
+/// applications it has the `ai:APP` scope of, so one vendor's node never sees another's
+/// work; radiologists who oversee AI look at all of them.
+pub fn ai_work(who: Requester<'_>) -> AiWork {
+    match who {
+        Requester::System(scopes) => {
+            let apps: Vec<AiAppId> = scopes
+                .iter()
+                .filter_map(|s| match s {
+                    Scope::Ai(app) => Some(app.clone()),
+                    _ => None,
+                })
+                .collect();
+            if apps.is_empty() {
+                AiWork::None
+            } else {
+                AiWork::Perform(apps)
+            }
+        }
+        Requester::Person(role) if may_oversee_ai(role) => AiWork::Oversee,
+        Requester::Person(_) => AiWork::None,
+    }
+}
+
 /// A person's tie to a study, for reading its clinical records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StudyTie {
@@ -540,6 +574,23 @@ mod tests {
             Scope::parse("admin", &dept),
             Err(ScopeError::Unknown("admin".into()))
         );
+    }
+
+    #[test]
+    fn an_ai_node_performs_its_own_applications_work_and_radiologists_look_on() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let pe = AiAppId::parse("pe-detect").unwrap();
+        let vendor = [Scope::parse("ai:pe-detect", &dept).unwrap(), Scope::Read];
+        assert_eq!(
+            ai_work(Requester::System(&vendor)),
+            AiWork::Perform(vec![pe])
+        );
+        assert_eq!(ai_work(Requester::System(&[Scope::Ingest])), AiWork::None);
+        assert_eq!(
+            ai_work(Requester::Person(Role::Radiologist)),
+            AiWork::Oversee
+        );
+        assert_eq!(ai_work(Requester::Person(Role::Mbb)), AiWork::None);
     }
 
     #[test]

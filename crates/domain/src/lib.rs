@@ -38,6 +38,7 @@ pub mod sampling;
 pub mod study;
 pub mod thesis;
 pub mod truth;
+pub mod ups;
 pub mod workitem;
 
 pub use decision::{Decision, Pathway};

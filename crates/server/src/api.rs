@@ -191,6 +191,7 @@ pub fn router(app: App) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
         .layer(axum::middleware::from_fn(crate::extract::problems_only))
+        .merge(crate::ups_rs::routes().layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
         .merge(crate::ui::router())
         .fallback(fallback)
         .with_state(app)
@@ -199,7 +200,11 @@ pub fn router(app: App) -> Router {
 /// Outside the API a missing page is a page; inside it, a problem document.
 async fn fallback(uri: axum::http::Uri, viewer: Option<crate::ui::Viewer>) -> Response {
     let path = uri.path();
-    if path.starts_with("/api/") || path.starts_with("/fhir/") || path == "/fhir" {
+    if path.starts_with("/api/")
+        || path.starts_with("/fhir/")
+        || path == "/fhir"
+        || path.starts_with("/dicom-web/")
+    {
         return Problem::not_found("no such endpoint; see /api/v1/openapi.json").into_response();
     }
     crate::ui::not_found(viewer).await

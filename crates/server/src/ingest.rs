@@ -153,6 +153,7 @@ pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Pro
         let results = usable(app, &mut tx, results).await?;
         let decision = app.policy.decide(study, &results, now);
         let work_items = open_work(&mut tx, study, &decision, now).await?;
+        crate::ups_rs::schedule(app, &mut tx, study, now).await?;
         tx.audit(&event(now, actor, AuditKind::StudyIngested, study.accession.as_str(), detail)).await?;
         audit_decision(&mut tx, now, study, &decision, &work_items).await?;
         tx.commit().await?;

@@ -33,6 +33,7 @@ mod state;
 mod stats;
 mod theses;
 mod ui;
+mod ups_rs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,6 +91,8 @@ pub struct Config {
     pub costs: Option<radgate_sim::SimConfig>,
     /// Where radgate's DICOM SR of each AI result goes (the PACS), through the outbox.
     pub sr_to: Vec<DicomNode>,
+    /// Whether studies owed to AI applications become UPS work items (IHE AIW-I).
+    pub ai_workitems: bool,
 }
 
 /// A bound, not yet serving, radgate; tests and `radgate serve` both build it this way.
@@ -159,6 +162,8 @@ impl Server {
             labeller: Arc::new(config.labeller),
             costs: config.costs.map(Arc::new),
             sr_to: config.sr_to.iter().map(DicomNode::destination).collect(),
+            ups: config.ai_workitems,
+            ups_events: Arc::default(),
         };
         let calling_ae = config
             .dicom
@@ -250,6 +255,19 @@ impl Server {
             }
         });
         let changes = tokio::spawn(ui::Changes::run(self.app.clone()));
+        let ups_app = self.app.clone();
+        let expirer = self.app.ups.then(|| {
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    match ups_rs::expire(&ups_app).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::warn!("{n} AI work item(s) expired and were escalated"),
+                        Err(p) => tracing::warn!("AI work item expiry failed: {}", p.detail),
+                    }
+                }
+            })
+        });
         let sender = self
             .app
             .ris
@@ -315,7 +333,7 @@ impl Server {
         sweeper.abort();
         monitor.abort();
         changes.abort();
-        for task in [hl7, sender, completer]
+        for task in [hl7, sender, completer, expirer]
             .into_iter()
             .flatten()
             .chain(forwarders)

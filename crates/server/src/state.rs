@@ -39,4 +39,8 @@ pub struct App {
     pub costs: Option<Arc<radgate_sim::SimConfig>>,
     /// Outbox destinations owed radgate's DICOM SR of each AI result clinicians may see.
     pub sr_to: Arc<[String]>,
+    /// Whether routed studies owed to AI applications become UPS work items (AIW-I).
+    pub ups: bool,
+    /// Wakes the UPS-RS event channels when a work item changed.
+    pub ups_events: Arc<tokio::sync::Notify>,
 }

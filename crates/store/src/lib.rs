@@ -27,6 +27,7 @@ mod safety;
 mod thesis;
 mod truth;
 mod tx;
+mod ups;
 mod worklist;
 
 use std::path::Path;
@@ -54,6 +55,7 @@ pub use truth::{
     TextsToLabel, TruthRecord,
 };
 pub use tx::{Inserted, Tx};
+pub use ups::{UpsEvent, UpsOutcome, UpsQuery, UpsWorkitem};
 pub use worklist::{ClaimError, NewWorkItem, WorklistQuery, WorklistRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

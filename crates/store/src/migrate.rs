@@ -127,6 +127,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0024_reconciliation_instances.sql"),
         include_str!("../migrations/shared/0024_reconciliation_instances.sql"),
     ),
+    (
+        25,
+        include_str!("../migrations/shared/0025_ai_workitems.sql"),
+        include_str!("../migrations/shared/0025_ai_workitems.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
