@@ -189,6 +189,65 @@ print(json.dumps({"groups": groups, "notes": notes, "sop": str(sr.SOPInstanceUID
     "modality": str(sr.Modality), "template": str(sr.ContentTemplateSequence[0].TemplateIdentifier)}))
 "#;
 
+/// The AI node's DICOMweb side with dicomweb-client: `{"base", "key", "other_key",
+/// "accession", "dir"}` -> what QIDO-RS found, what WADO-RS brought, what STOW-RS of a
+/// highdicom report answered, and what another vendor's key could reach.
+const DICOMWEB_NODE: &str = r#"
+import json, sys
+import highdicom as hd
+from dicomweb_client.api import DICOMwebClient
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code
+from requests.exceptions import HTTPError
+
+a = json.load(sys.stdin)
+url = a["base"] + "/dicom-web"
+node = DICOMwebClient(url, headers={"Authorization": "Bearer " + a["key"]})
+out = {}
+found = node.search_for_studies(search_filters={"AccessionNumber": a["accession"]})
+out["found"] = len(found)
+study = found[0]["0020000D"]["Value"][0]
+out["study"] = study
+out["instances_listed"] = found[0]["00201208"]["Value"][0]
+images = node.retrieve_study(study)
+out["retrieved"] = sorted(str(d.SOPInstanceUID) for d in images)
+for ds in images:
+    for name, value in (("PatientBirthDate", ""), ("StudyID", ""),
+                        ("ReferringPhysicianName", ""), ("StudyTime", "")):
+        if name not in ds:
+            setattr(ds, name, value)
+algo = hd.sr.AlgorithmIdentification(name="Simulated PE Detector", version="3.2.0")
+group = hd.sr.MeasurementsAndQualitativeEvaluations(
+    tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="PE 1"),
+    finding_type=Code("59282003", "SCT", "Pulmonary embolism"), algorithm_id=algo,
+    measurements=[hd.sr.Measurement(name=Code("122157", "DCM", "Probability"), value=0.88,
+                                    unit=Code("1", "UCUM", "1"), algorithm_id=algo)])
+context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(
+    observer_type=codes.DCM.Device,
+    observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID())))
+report = hd.sr.MeasurementReport(observation_context=context,
+    procedure_reported=Code("RPID16", "RADLEX", "CT chest"), imaging_measurements=[group])
+sr = hd.sr.ComprehensiveSR(evidence=images, content=report, series_instance_uid=hd.UID(),
+    series_number=98, sop_instance_uid=hd.UID(), instance_number=1, is_complete=True)
+answer = node.store_instances([sr])
+out["stored"] = [str(i.ReferencedSOPInstanceUID) for i in answer.ReferencedSOPSequence]
+out["sr"] = str(sr.SOPInstanceUID)
+
+other = DICOMwebClient(url, headers={"Authorization": "Bearer " + a["other_key"]})
+out["other_found"] = len(other.search_for_studies(search_filters={"AccessionNumber": a["accession"]}))
+try:
+    other.retrieve_study(study)
+    out["other_retrieve"] = 200
+except HTTPError as e:
+    out["other_retrieve"] = e.response.status_code
+try:
+    other.store_instances([sr])
+    out["other_store"] = 200
+except HTTPError as e:
+    out["other_store"] = e.response.status_code
+print(json.dumps(out))
+"#;
+
 fn dcmtk(bin: &str, args: &[&str]) -> std::process::Output {
     Command::new(format!("/usr/bin/{bin}"))
         .args(args)
@@ -1409,4 +1468,75 @@ fn each_ai_result_reaches_the_pacs_as_a_structured_report_that_validators_accept
         None,
     );
     assert_eq!(r.body["rule"], "ctpa-pe-positive");
+}
+
+/// Issue 14, item 4: DICOMweb for the AI node, with dicomweb-client: QIDO-RS finds the
+/// study owed to the node's application, WADO-RS brings its images (RAD-16), and STOW-RS
+/// takes back a highdicom report, which routes the study as a C-STORE one does; another
+/// vendor's key finds nothing, retrieves nothing and stores nothing.
+#[test]
+fn an_ai_node_finds_fetches_and_answers_over_dicomweb() {
+    for (n, db) in databases("dicomweb").into_iter().enumerate() {
+        let storage = tmp(&format!("dicomweb-storage-{n}"));
+        let s = Server::start_with(
+            &db,
+            &[
+                "--dicom-listen",
+                "127.0.0.1:0",
+                "--dicom-storage",
+                storage.to_str().unwrap(),
+                "--dicom-quiet-seconds",
+                "1",
+            ],
+        );
+        let key = provision_people(&db);
+        let node_key = support::http::api_key(&db, "pe-node", "ai:pe-detect");
+        let other_key = support::http::api_key(&db, "ich-node", "ai:ich-detect");
+        let u = |p: &str| format!("{}{p}", s.url);
+        let acc = format!("WEB{n}");
+        let order = json!({"accession": acc, "patient": "PSEUDO-77", "procedure_code": "CTPA",
+            "modality": "CT", "priority": "routine", "ordering_department": "SEH",
+            "ordered_at": chrono::Utc::now().to_rfc3339(), "status": "placed"});
+        let r = call("POST", &u("/api/v1/orders"), Some(&key), None, Some(&order));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let study = format!("1.2.826.0.1.3680043.10.547.{n}");
+        let images = tmp(&format!("dicomweb-images-{n}"));
+        py(
+            GENERATE,
+            &json!({"dir": images, "study": study, "accession": acc,
+                "series": [[format!("{study}.1"), 2]]}),
+        );
+        storescu("MODALITY1", &s.dicom.clone().unwrap(), &images);
+        let before = wait_for_decision(&s.url, &key, &acc);
+        assert_ne!(before["rule"], "ctpa-pe-positive");
+
+        let out = py(
+            DICOMWEB_NODE,
+            &json!({"base": s.url, "key": node_key, "other_key": other_key, "accession": acc}),
+        );
+        assert_eq!(out["found"], 1, "{out}");
+        assert_eq!(out["study"], study.as_str());
+        assert_eq!(out["instances_listed"], 2);
+        assert_eq!(
+            out["retrieved"],
+            json!([format!("{study}.1.1"), format!("{study}.1.2")])
+        );
+        assert_eq!(out["stored"], json!([out["sr"].clone()]), "{out}");
+        assert_eq!(out["other_found"], 0, "{out}");
+        assert_eq!(out["other_retrieve"], 404, "{out}");
+        assert_eq!(out["other_store"], 409, "{out}");
+        // The stored report was read into pe-detect's result and routed the study.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let d = wait_for_decision(&s.url, &key, &acc);
+            if d["rule"] == "ctpa-pe-positive" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never routed by the STOW-RS report: {d}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
 }

@@ -437,6 +437,21 @@ pub fn ai_work(who: Requester<'_>) -> AiWork {
     }
 }
 
+/// Whether `who` may fetch a study's images and store instances into it over DICOMweb:
+/// a system with `read`, or an AI node whose key speaks for an application the study is
+/// owed to (`owed`, by `ups::owed`): its input (IHE RAD-16) and its results; a
+/// radiologist, who may search clinical records, too.
+pub fn may_exchange_images(who: Requester<'_>, owed: &[&AiAppId]) -> bool {
+    match who {
+        Requester::System(scopes) => scopes.iter().any(|s| match s {
+            Scope::Read => true,
+            Scope::Ai(app) => owed.contains(&app),
+            Scope::Ingest => false,
+        }),
+        Requester::Person(_) => may_search_clinical(who),
+    }
+}
+
 /// A person's tie to a study, for reading its clinical records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StudyTie {
@@ -591,6 +606,28 @@ mod tests {
             AiWork::Oversee
         );
         assert_eq!(ai_work(Requester::Person(Role::Mbb)), AiWork::None);
+    }
+
+    #[test]
+    fn an_ai_node_exchanges_the_images_of_the_studies_owed_to_its_application() {
+        let dept = Department::parse(DEPARTMENT).unwrap();
+        let (pe, ich) = (
+            AiAppId::parse("pe-detect").unwrap(),
+            AiAppId::parse("ich-detect").unwrap(),
+        );
+        let node = [Scope::parse("ai:pe-detect", &dept).unwrap()];
+        assert!(may_exchange_images(Requester::System(&node), &[&pe]));
+        assert!(!may_exchange_images(Requester::System(&node), &[&ich]));
+        assert!(!may_exchange_images(
+            Requester::System(&[Scope::Ingest]),
+            &[&pe]
+        ));
+        assert!(may_exchange_images(Requester::System(&[Scope::Read]), &[]));
+        assert!(may_exchange_images(
+            Requester::Person(Role::Radiologist),
+            &[]
+        ));
+        assert!(!may_exchange_images(Requester::Person(Role::Mbb), &[&pe]));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod dicom;
 pub mod fhir;
 pub mod hl7;
 pub mod mllp;
+pub mod multipart;
 pub mod pdu;
 pub mod sr;
 pub mod sr_write;

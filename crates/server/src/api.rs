@@ -22,6 +22,9 @@ use crate::problem::Problem;
 use crate::state::App;
 
 pub use crate::extract::MAX_BODY_BYTES;
+
+/// The largest STOW-RS body taken: a few AI results with their segmentations, in memory.
+const STOW_MAX_BYTES: usize = 256 << 20;
 use crate::extract::{Body, ItemId};
 const SESSION_HOURS: i64 = 10;
 /// Longer usernames and passwords are refused before any work is done for them.
@@ -192,6 +195,8 @@ pub fn router(app: App) -> Router {
         .layer(axum::middleware::from_fn(crate::extract::refuse_nul))
         .layer(axum::middleware::from_fn(crate::extract::problems_only))
         .merge(crate::ups_rs::routes().layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+        // STOW-RS bodies are instances: the receiver's limit on one data set applies.
+        .merge(crate::dicomweb::routes().layer(DefaultBodyLimit::max(STOW_MAX_BYTES)))
         .merge(crate::ui::router())
         .fallback(fallback)
         .with_state(app)

@@ -8,6 +8,7 @@ mod assessments;
 mod auth;
 mod charts;
 mod dicom;
+mod dicomweb;
 mod drift;
 mod extract;
 mod fhir;
@@ -163,6 +164,7 @@ impl Server {
             costs: config.costs.map(Arc::new),
             sr_to: config.sr_to.iter().map(DicomNode::destination).collect(),
             ups: config.ai_workitems,
+            dicom_storage: config.dicom.as_ref().map(|(_, d)| d.storage.clone()),
             ups_events: Arc::default(),
         };
         let calling_ae = config

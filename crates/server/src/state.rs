@@ -41,6 +41,8 @@ pub struct App {
     pub sr_to: Arc<[String]>,
     /// Whether routed studies owed to AI applications become UPS work items (AIW-I).
     pub ups: bool,
+    /// Where received instances are filed, when the DICOM receiver runs (STOW-RS too).
+    pub dicom_storage: Option<std::path::PathBuf>,
     /// Wakes the UPS-RS event channels when a work item changed.
     pub ups_events: Arc<tokio::sync::Notify>,
 }

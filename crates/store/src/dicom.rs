@@ -309,6 +309,58 @@ mod tests {
     }
 }
 
+/// A received study as DICOMweb searches list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredStudy {
+    pub study_uid: String,
+    /// Its instances' attributes, in the order they arrived.
+    pub instances: Vec<AcquiredInstance>,
+}
+
+impl Store {
+    /// Received studies, the most recent first, with their instances' attributes; one
+    /// study when `study_uid` is given.
+    pub async fn stored_studies(
+        &self,
+        study_uid: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredStudy>> {
+        let uids: Vec<String> = match study_uid {
+            Some(u) => vec![u.to_owned()],
+            None => sqlx::query(
+                "SELECT study_uid FROM dicom_studies ORDER BY last_at DESC, study_uid LIMIT $1",
+            )
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get("study_uid"))
+            .collect::<std::result::Result<_, _>>()?,
+        };
+        let mut out = Vec::new();
+        for uid in uids {
+            let rows = sqlx::query(
+                "SELECT meta FROM dicom_instances WHERE study_uid = $1 ORDER BY received_at, sop_uid",
+            )
+            .bind(&uid)
+            .fetch_all(self.pool())
+            .await?;
+            if rows.is_empty() {
+                continue;
+            }
+            let instances = rows
+                .iter()
+                .map(|r| parse("DICOM instance", &uid, &r.try_get::<String, _>("meta")?))
+                .collect::<Result<Vec<AcquiredInstance>>>()?;
+            out.push(StoredStudy {
+                study_uid: uid,
+                instances,
+            });
+        }
+        Ok(out)
+    }
+}
+
 /// A received study that needs a person: why, how many instances, and whom to tell.
 pub struct Reconcile<'a> {
     pub reason: &'a str,

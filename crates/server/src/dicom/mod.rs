@@ -762,3 +762,44 @@ pub(crate) async fn complete(
     }
     Ok(done)
 }
+
+/// Stores an instance that arrived over HTTP (STOW-RS) the way the receiver stores a large
+/// one: its file written, fsync'd and renamed, its directory fsync'd, then indexed and, if
+/// it is an SR, read into its application's result. `dataset` is the data set as sent
+/// (after its Part 10 header), in `transfer_syntax`; `from` is recorded as the sender.
+pub(crate) async fn store_sent(
+    app: &App,
+    storage: &Path,
+    sop_class: &str,
+    transfer_syntax: &str,
+    dataset: Vec<u8>,
+    from: &str,
+) -> Result<AcquiredInstance, String> {
+    let instance = read_instance(&dataset, transfer_syntax).map_err(|e| e.to_string())?;
+    let receipt = Receipt {
+        sop_class: sop_class.to_owned(),
+        sop_instance: instance.sop_instance_uid.clone(),
+        transfer_syntax: transfer_syntax.to_owned(),
+        calling: from.to_owned(),
+        received_at: Utc::now(),
+        dataset,
+    };
+    let (dir, path) = file_path(storage, &instance);
+    let (root, header, r) = (storage.to_path_buf(), receipt.file_header(), receipt);
+    let (r, written) = tokio::task::spawn_blocking(move || {
+        let written = write_durably(&root, &dir, &path, &header, &r.dataset).map(|()| path);
+        (r, written)
+    })
+    .await
+    .map_err(|e| format!("the writer stopped: {e}"))?;
+    let path = written.map_err(|e| format!("cannot store the instance: {e}"))?;
+    app.store
+        .record_instances(&[r.indexed(instance.clone(), &path)])
+        .await
+        .map_err(|e| format!("stored but cannot index it: {e}"))?;
+    crate::metrics::Metrics::bump(&app.metrics.dicom_stored);
+    sr::read(app, &r, &instance)
+        .await
+        .map_err(|p| format!("stored but cannot read its report: {}", p.detail))?;
+    Ok(instance)
+}
