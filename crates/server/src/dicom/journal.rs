@@ -26,7 +26,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// The default segment size: small instances fill it by the thousand, and an instance
 /// larger than a quarter of it is stored without the journal.
@@ -194,6 +194,12 @@ struct State {
     next_seq: u64,
     free: Vec<PathBuf>,
     created: u64,
+    /// The end of the last record written, and of the last one known on the disk, as
+    /// (segment, offset): a record is durable once `synced` reaches its end.
+    written: (u64, u64),
+    synced: (u64, u64),
+    /// An appender is flushing for everyone written before it started.
+    flushing: bool,
 }
 
 /// The journal in use.
@@ -201,6 +207,8 @@ pub struct Journal {
     dir: PathBuf,
     segment_bytes: u64,
     state: Mutex<State>,
+    /// Wakes the appenders waiting for a flush when one ends.
+    flushed: Condvar,
     _lock: File,
 }
 
@@ -227,7 +235,11 @@ impl Journal {
                 next_seq: found.max_seq + 1,
                 free,
                 created: 0,
+                written: (0, 0),
+                synced: (0, 0),
+                flushing: false,
             }),
+            flushed: Condvar::new(),
         };
         {
             let mut s = journal.lock();
@@ -255,7 +267,7 @@ impl Journal {
         let size: usize = parts.iter().map(|p| p.len()).sum();
         assert!(size <= self.max_payload(), "record too large");
         let len = (RECORD_HEAD + size) as u64;
-        let (file, seq) = {
+        let (end, seq) = {
             let mut s = self.lock();
             if s.offset + len > self.segment_bytes {
                 self.roll(&mut s)?;
@@ -280,17 +292,48 @@ impl Journal {
                 offset += p.len() as u64;
             }
             seg.appended += 1;
-            let written = (seg.file.clone(), seg.seq);
+            let seq = seg.seq;
             s.offset += len;
-            written
+            s.written = (seq, s.offset);
+            (s.offset, seq)
         };
-        // Concurrent appenders share this flush: each one's covers everything before it.
-        if let Err(e) = file.sync_data() {
-            // Not acknowledged; the record must not keep its segment from being recycled.
-            self.done(seq);
-            return Err(e);
-        }
+        self.wait_until_on_disk(seq, end)?;
         Ok(seq)
+    }
+
+    /// Group commit: the first appender to find no flush under way flushes everything
+    /// written so far; those that wrote meanwhile wait for it and, if it covered them,
+    /// return without a flush of their own. Several associations so share one flush.
+    fn wait_until_on_disk(&self, seq: u64, end: u64) -> io::Result<()> {
+        let mine = (seq, end);
+        let mut s = self.lock();
+        loop {
+            if s.synced >= mine {
+                return Ok(());
+            }
+            if s.flushing {
+                s = self.flushed.wait(s).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            s.flushing = true;
+            let target = s.written;
+            // Older segments were flushed when the journal moved on from them (`roll`).
+            let file = s.open.back().expect("a segment in use").file.clone();
+            drop(s);
+            let flushed = file.sync_data();
+            s = self.lock();
+            s.flushing = false;
+            if flushed.is_ok() {
+                s.synced = s.synced.max(target);
+            }
+            self.flushed.notify_all();
+            if let Err(e) = flushed {
+                drop(s);
+                // Not acknowledged; the record must not keep its segment from being recycled.
+                self.done(seq);
+                return Err(e);
+            }
+        }
     }
 
     /// Notes that a record of segment `seq` was materialized and indexed.
@@ -346,6 +389,12 @@ impl Journal {
 
     /// Takes a free segment (or a new one) into use under the next sequence number.
     fn roll(&self, s: &mut State) -> io::Result<()> {
+        // What was written to the segment left behind reaches the disk now, so that a
+        // flush of the new one is all a later appender waits for.
+        if let Some(old) = s.open.back() {
+            old.file.sync_data()?;
+            s.synced = s.synced.max(s.written);
+        }
         let path = match s.free.pop() {
             Some(p) => p,
             None => self.create(s)?,
@@ -425,6 +474,43 @@ mod tests {
         }
         drop(j); // no checkpoint: the process died
         assert_eq!(replayed(&d), records);
+    }
+
+    #[test]
+    fn concurrent_appenders_sharing_flushes_lose_nothing_across_segments() {
+        // Four associations at once, records large enough to fill several segments: each
+        // append returns only once its record is covered by a flush, its own or another's.
+        let d = dir("group");
+        let j = Arc::new(Journal::start(&d, SMALL, scan(&d).unwrap()).unwrap());
+        let threads: Vec<_> = (0..4u8)
+            .map(|t| {
+                let j = j.clone();
+                std::thread::spawn(move || {
+                    for n in 0..50u8 {
+                        j.append(&[&[t, n], &vec![n; 3000]]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let (synced, written) = {
+            let s = j.lock();
+            (s.synced, s.written)
+        };
+        assert_eq!(synced, written, "every acknowledged record is on the disk");
+        drop(j);
+        let mut got: Vec<(u8, u8)> = replayed(&d).iter().map(|r| (r[0], r[1])).collect();
+        assert_eq!(got.len(), 200);
+        // Each association's records in its own order.
+        for t in 0..4u8 {
+            let mine: Vec<u8> = got.iter().filter(|r| r.0 == t).map(|r| r.1).collect();
+            assert_eq!(mine, (0..50u8).collect::<Vec<_>>());
+        }
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got.len(), 200);
     }
 
     #[test]
