@@ -164,6 +164,7 @@ impl Server {
             costs: config.costs.map(Arc::new),
             sr_to: config.sr_to.iter().map(DicomNode::destination).collect(),
             ups: config.ai_workitems,
+            wakeups: Arc::default(),
             dicom_storage: config.dicom.as_ref().map(|(_, d)| d.storage.clone()),
             ups_events: Arc::default(),
         };
@@ -309,7 +310,19 @@ impl Server {
                         std::time::Duration::from_secs(5),
                     );
                 loop {
-                    tokio::time::sleep(every).await;
+                    // Until the next poll, or sooner when a study may be complete sooner.
+                    let now = chrono::Utc::now();
+                    let soon = app
+                        .wakeups
+                        .next()
+                        .map(|at| (at - now).to_std().unwrap_or_default())
+                        .map_or(every, |d| d.min(every));
+                    tokio::select! {
+                        () = tokio::time::sleep(soon) => {}
+                        // An arrival may be due before what we sleep for: look again.
+                        () = app.wakeups.noted.notified() => continue,
+                    }
+                    app.wakeups.take_due(chrono::Utc::now());
                     match dicom::complete(&app, &cfg).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!("completed {n} DICOM studies"),

@@ -43,6 +43,8 @@ pub struct App {
     pub ups: bool,
     /// Where received instances are filed, when the DICOM receiver runs (STOW-RS too).
     pub dicom_storage: Option<std::path::PathBuf>,
+    /// When received studies may next be complete, for the completer to wake then.
+    pub wakeups: Arc<crate::dicom::Wakeups>,
     /// Wakes the UPS-RS event channels when a work item changed.
     pub ups_events: Arc<tokio::sync::Notify>,
 }

@@ -136,6 +136,7 @@ pub(crate) fn run(
     journal: Arc<Journal>,
     rx: Receiver<Journaled>,
     rt: tokio::runtime::Handle,
+    wait: chrono::Duration,
 ) {
     let mut last = Instant::now();
     loop {
@@ -172,6 +173,12 @@ pub(crate) fn run(
         };
         unfiled(journal.pending());
         persist(&app, &rt, &batch);
+        // Indexed: the study can be complete once the shortest wait has passed since
+        // the last of these arrived (a millisecond more: the index keeps milliseconds).
+        if let Some(last) = batch.iter().map(|j| j.receipt.received_at).max() {
+            app.wakeups
+                .note(last + wait + chrono::Duration::milliseconds(1));
+        }
         for j in &batch {
             journal.done(j.seq);
         }

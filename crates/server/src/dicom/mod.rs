@@ -18,6 +18,7 @@ mod journal;
 mod materialize;
 mod spill;
 mod sr;
+mod wakeups;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -40,6 +41,7 @@ use radgate_store::Reconcile;
 pub(crate) use journal::Journal;
 use materialize::{Journaled, Receipt, file_path};
 use spill::Spill;
+pub(crate) use wakeups::Wakeups;
 
 use crate::state::App;
 
@@ -171,9 +173,10 @@ pub(crate) fn spawn(
     };
     {
         let (app, rt) = (app.clone(), rt.clone());
+        let wait = cfg.completion.shortest_wait();
         std::thread::Builder::new()
             .name("dicom-materialize".into())
-            .spawn(move || materialize::run(app, journal, rx, rt))
+            .spawn(move || materialize::run(app, journal, rx, rt, wait))
             .expect("a thread for the DICOM materializer");
     }
     // Over the limit, associations are refused by async tasks, at most REFUSING at once;
