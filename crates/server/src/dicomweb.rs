@@ -264,7 +264,7 @@ async fn send_instances(
     .await
     .map_err(|e| Problem::internal(format!("the reader stopped: {e}")))?
     .map_err(|e| Problem::internal(format!("cannot read a stored instance: {e}")))?;
-    let boundary = format!("radgate-{}", crate::sr_out::uid(study));
+    let boundary = format!("radgate-{}", crate::uid::derived(study));
     let body = multipart::write(&parts, &boundary);
     let mut r = (StatusCode::OK, body).into_response();
     let ct = format!("multipart/related; type=\"application/dicom\"; boundary={boundary}");

@@ -34,6 +34,7 @@ mod state;
 mod stats;
 mod theses;
 mod ui;
+mod uid;
 mod ups_rs;
 
 use std::net::SocketAddr;

@@ -5,17 +5,9 @@
 
 use radgate_domain::ai_sr::{LOCAL_SCHEME, reported_findings};
 use radgate_interop::sr_write::{Code, FindingOut, ReportOut, measurement_report};
-use sha2::{Digest, Sha256};
 
 use crate::state::App;
-
-/// A UID under the UUID-derived root 2.25 (PS3.5 B.2), the same for the same `seed`.
-pub(crate) fn uid(seed: &str) -> String {
-    let digest = Sha256::digest(format!("radgate:{seed}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    format!("2.25.{}", u128::from_be_bytes(bytes))
-}
+use crate::uid::derived as uid;
 
 fn code(c: &radgate_domain::ai_sr::Concept, meaning: &str) -> Code {
     Code::new(&c.scheme, &c.value, meaning)
@@ -126,19 +118,4 @@ pub(crate) async fn report(app: &App, id: &str) -> Result<Vec<u8>, String> {
         notes,
     };
     measurement_report(&out).map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::uid;
-
-    #[test]
-    fn uids_are_stable_valid_and_distinct() {
-        let a = uid("sr:r1");
-        assert_eq!(a, uid("sr:r1"));
-        assert_ne!(a, uid("sr:r2"));
-        assert!(a.starts_with("2.25.") && a.len() <= 64, "{a}");
-        let digits = &a["2.25.".len()..];
-        assert!(digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0'));
-    }
 }

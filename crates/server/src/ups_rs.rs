@@ -345,6 +345,38 @@ fn first_dataset(body: &[u8]) -> Result<Value, Answer> {
     })
 }
 
+/// The work item a request is about, when the caller may see (and, `act`, act on) it, and
+/// the first data set of the request's payload.
+async fn request(
+    app: &App,
+    caller: &Caller,
+    uid: &str,
+    act: bool,
+    body: &[u8],
+) -> Result<(UpsWorkitem, Value), Response> {
+    let w = visible(app, caller, uid, act).await?;
+    let ds = first_dataset(body).map_err(IntoResponse::into_response)?;
+    Ok((w, ds))
+}
+
+/// The answer to a request the store applied the domain's rules to; watchers are woken
+/// when it changed something.
+fn answered<T>(
+    app: &App,
+    r: radgate_store::Result<UpsOutcome<T>>,
+    done: impl FnOnce(T) -> Response,
+) -> Response {
+    match r {
+        Ok(UpsOutcome::Done(t)) => {
+            app.ups_events.notify_waiters();
+            done(t)
+        }
+        Ok(UpsOutcome::Refused(r)) => refused(r),
+        Ok(UpsOutcome::NotFound) => status(StatusCode::NOT_FOUND, None),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
 fn string_of(ds: &Value, tag: &str) -> Option<String> {
     ds.get(tag)?
         .get("Value")?
@@ -360,13 +392,9 @@ async fn change_state(
     Path(uid): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let w = match visible(&app, &caller, &uid, true).await {
-        Ok(w) => w,
+    let (w, ds) = match request(&app, &caller, &uid, true, &body).await {
+        Ok(r) => r,
         Err(r) => return r,
-    };
-    let ds = match first_dataset(&body) {
-        Ok(ds) => ds,
-        Err(a) => return a.into_response(),
     };
     let Some(requested) = string_of(&ds, "00741000").and_then(|s| UpsState::parse(&s)) else {
         return status(
@@ -375,25 +403,18 @@ async fn change_state(
         );
     };
     let tx = string_of(&ds, "00081195");
-    let now = Utc::now();
-    match app
+    let changed = app
         .store
-        .change_workitem_state(&w.uid, requested, tx.as_deref(), now)
-        .await
-    {
-        Ok(UpsOutcome::Done(granted)) => {
-            if granted == Granted::To(UpsState::Completed)
-                || granted == Granted::To(UpsState::Canceled)
-            {
-                tracing::info!("UPS {} of {} is {}", w.uid, w.app, requested.code());
-            }
-            app.ups_events.notify_waiters();
-            status(StatusCode::OK, granted.warning().as_deref())
+        .change_workitem_state(&w.uid, requested, tx.as_deref(), Utc::now())
+        .await;
+    answered(&app, changed, |granted| {
+        if let Granted::To(state) = granted
+            && state.is_final()
+        {
+            tracing::info!("UPS {} of {} is {}", w.uid, w.app, state.code());
         }
-        Ok(UpsOutcome::Refused(r)) => refused(r),
-        Ok(UpsOutcome::NotFound) => status(StatusCode::NOT_FOUND, None),
-        Err(e) => Problem::from(e).into_response(),
-    }
+        status(StatusCode::OK, granted.warning().as_deref())
+    })
 }
 
 /// The Transaction UID of an update: `?transaction=UID`, a bare `?UID`, or the payload's.
@@ -415,13 +436,9 @@ async fn update(
     Query(pairs): Query<Vec<(String, String)>>,
     body: axum::body::Bytes,
 ) -> Response {
-    let w = match visible(&app, &caller, &uid, true).await {
-        Ok(w) => w,
+    let (w, ds) = match request(&app, &caller, &uid, true, &body).await {
+        Ok(r) => r,
         Err(r) => return r,
-    };
-    let ds = match first_dataset(&body) {
-        Ok(ds) => ds,
-        Err(a) => return a.into_response(),
     };
     if ds.get("00741000").is_some() {
         return status(
@@ -448,7 +465,7 @@ async fn update(
     }
     let description = progress_item.and_then(|i| string_of(i, "00741006"));
     let tx = transaction_of(&pairs, &ds);
-    match app
+    let updated = app
         .store
         .update_workitem_progress(
             &w.uid,
@@ -457,16 +474,8 @@ async fn update(
             description.as_deref(),
             Utc::now(),
         )
-        .await
-    {
-        Ok(UpsOutcome::Done(())) => {
-            app.ups_events.notify_waiters();
-            status(StatusCode::OK, None)
-        }
-        Ok(UpsOutcome::Refused(r)) => refused(r),
-        Ok(UpsOutcome::NotFound) => status(StatusCode::NOT_FOUND, None),
-        Err(e) => Problem::from(e).into_response(),
-    }
+        .await;
+    answered(&app, updated, |()| status(StatusCode::OK, None))
 }
 
 async fn cancel_request(
@@ -475,30 +484,20 @@ async fn cancel_request(
     Path(uid): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let w = match visible(&app, &caller, &uid, false).await {
-        Ok(w) => w,
+    let (w, ds) = match request(&app, &caller, &uid, false, &body).await {
+        Ok(r) => r,
         Err(r) => return r,
     };
-    let ds = match first_dataset(&body) {
-        Ok(ds) => ds,
-        Err(a) => return a.into_response(),
-    };
     let reason = string_of(&ds, "00741238");
-    match app
+    let asked = app
         .store
         .request_workitem_cancel(&w.uid, reason.as_deref(), Utc::now())
-        .await
-    {
-        Ok(UpsOutcome::Done(what)) => {
-            app.ups_events.notify_waiters();
-            let warning = (what == CancelRequest::AlreadyCanceled)
-                .then_some("The UPS is already in the requested state of CANCELED.");
-            status(StatusCode::ACCEPTED, warning)
-        }
-        Ok(UpsOutcome::Refused(r)) => refused(r),
-        Ok(UpsOutcome::NotFound) => status(StatusCode::NOT_FOUND, None),
-        Err(e) => Problem::from(e).into_response(),
-    }
+        .await;
+    answered(&app, asked, |what| {
+        let warning = (what == CancelRequest::AlreadyCanceled)
+            .then_some("The UPS is already in the requested state of CANCELED.");
+        status(StatusCode::ACCEPTED, warning)
+    })
 }
 
 /// Checks an AE title as PS3.5 allows it (1 to 16 characters, no backslash or control).
@@ -677,7 +676,7 @@ pub(crate) async fn schedule(
         &study.modality,
         &study.body_part,
     ) {
-        let uid = crate::sr_out::uid(&format!("ups:{}:{}", study.accession, a.id));
+        let uid = crate::uid::derived(&format!("ups:{}:{}", study.accession, a.id));
         let deadline = ups::deadline(now, app.policy.wait_minutes_for(&a.id));
         let study_uid = study.study_uid.as_ref().map(|u| u.as_str());
         if tx
