@@ -379,7 +379,7 @@ fn health_readiness_metrics_and_openapi_match_the_routes() {
     .body;
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 65, "one entry per route");
+    assert_eq!(paths.len(), 66, "one entry per route");
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path

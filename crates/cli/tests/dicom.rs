@@ -233,6 +233,29 @@ answer = node.store_instances([sr])
 out["stored"] = [str(i.ReferencedSOPInstanceUID) for i in answer.ReferencedSOPSequence]
 out["sr"] = str(sr.SOPInstanceUID)
 
+# Beside the report, a segmentation of the embolism; and one of an unregistered algorithm.
+for i, ds in enumerate(images):
+    ds.FrameOfReferenceUID = study + ".9"
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.ImagePositionPatient = [0, 0, float(i)]
+    ds.PixelSpacing, ds.SliceThickness = [0.5, 0.5], 1.0
+import numpy as np
+def segmentation(algorithm):
+    mask = np.zeros((len(images), images[0].Rows, images[0].Columns), dtype=bool)
+    mask[0, 2:4, 2:4] = True
+    desc = hd.seg.SegmentDescription(segment_number=1, segment_label="PE",
+        segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
+        segmented_property_type=Code("59282003", "SCT", "Pulmonary embolism"),
+        algorithm_type="AUTOMATIC", algorithm_identification=hd.AlgorithmIdentificationSequence(
+            name=algorithm, version="3.2.0", family=codes.cid7162.ArtificialIntelligence))
+    return hd.seg.Segmentation(source_images=images, pixel_array=mask, segmentation_type="BINARY",
+        segment_descriptions=[desc], series_instance_uid=hd.UID(), series_number=97,
+        sop_instance_uid=hd.UID(), instance_number=1, manufacturer="Simulated AI Vendor",
+        manufacturer_model_name="Model X", software_versions="3.2.0", device_serial_number="1")
+segs = [segmentation("Simulated PE Detector"), segmentation("Unregistered Detector")]
+node.store_instances(segs)
+out["segs"] = [str(s.SOPInstanceUID) for s in segs]
+
 other = DICOMwebClient(url, headers={"Authorization": "Bearer " + a["other_key"]})
 out["other_found"] = len(other.search_for_studies(search_filters={"AccessionNumber": a["accession"]}))
 try:
@@ -1525,6 +1548,41 @@ fn an_ai_node_finds_fetches_and_answers_over_dicomweb() {
         assert_eq!(out["other_found"], 0, "{out}");
         assert_eq!(out["other_retrieve"], 404, "{out}");
         assert_eq!(out["other_store"], 409, "{out}");
+        // The segmentations are linked to the study, the first to pe-detect.
+        let objects = call(
+            "GET",
+            &u(&format!("/api/v1/studies/{acc}/ai-objects")),
+            Some(&key),
+            None,
+            None,
+        )
+        .body;
+        let mut linked: Vec<(String, String)> = objects
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                assert_eq!(o["kind"], "segmentation", "{o}");
+                (
+                    o["sop_uid"].as_str().unwrap().to_owned(),
+                    o["app"].to_string(),
+                )
+            })
+            .collect();
+        // Sent together, they may share a millisecond: compare without their order.
+        linked.sort();
+        let mut want = vec![
+            (
+                out["segs"][0].as_str().unwrap().to_owned(),
+                "\"pe-detect\"".to_owned(),
+            ),
+            (
+                out["segs"][1].as_str().unwrap().to_owned(),
+                "null".to_owned(),
+            ),
+        ];
+        want.sort();
+        assert_eq!(linked, want, "{objects}");
         // The stored report was read into pe-detect's result and routed the study.
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {

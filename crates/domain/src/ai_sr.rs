@@ -132,6 +132,19 @@ pub enum SrMismatch {
     Refused(String),
 }
 
+/// The application an AI object (a segmentation, a parametric map, a secondary capture)
+/// came from: the one whose declared Algorithm Name the object gives; none when no
+/// register entry names itself so.
+pub fn object_application<'a>(
+    register: &'a [AiApplication],
+    names: &[String],
+) -> Option<&'a AiApplication> {
+    register.iter().find(|a| {
+        a.sr.as_ref()
+            .is_some_and(|s| names.iter().any(|n| n.trim() == s.algorithm_name))
+    })
+}
+
 /// radgate's local coding scheme, for findings and scores the register gives no codes
 /// (`99` is for local use, PS3.16 8.2).
 pub const LOCAL_SCHEME: &str = "99RADGATE";
@@ -389,6 +402,18 @@ mod tests {
         // A score outside the declared range is refused as a JSON result would be.
         let e = read(&pe_report(7.0, "1")).unwrap_err();
         assert!(matches!(e, SrMismatch::Refused(_)), "{e}");
+    }
+
+    #[test]
+    fn an_ai_object_belongs_to_the_application_whose_algorithm_name_it_gives() {
+        let d = dept();
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let found = object_application(
+            &d.ai_applications,
+            &names(&["PE Detector", "Simulated PE Detector"]),
+        );
+        assert_eq!(found.map(|a| a.id.as_str()), Some("pe-detect"));
+        assert!(object_application(&d.ai_applications, &names(&["Other"])).is_none());
     }
 
     #[test]

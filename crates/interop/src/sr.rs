@@ -23,6 +23,47 @@ pub const SR_CLASSES: [&str; 5] = [
     "1.2.840.10008.5.1.4.1.1.88.35", // Extensible SR
 ];
 
+/// What an AI node sends beside its report, by SOP class: stored and linked to the
+/// application's results, not interpreted.
+pub fn ai_object_kind(sop_class: &str) -> Option<&'static str> {
+    Some(match sop_class.trim_end_matches('\0') {
+        "1.2.840.10008.5.1.4.1.1.66.4" => "segmentation",
+        "1.2.840.10008.5.1.4.1.1.30" => "parametric_map",
+        "1.2.840.10008.5.1.4.1.1.7"
+        | "1.2.840.10008.5.1.4.1.1.7.1"
+        | "1.2.840.10008.5.1.4.1.1.7.2"
+        | "1.2.840.10008.5.1.4.1.1.7.3"
+        | "1.2.840.10008.5.1.4.1.1.7.4" => "secondary_capture",
+        "1.2.840.10008.5.1.4.1.1.104.1" => "encapsulated_pdf",
+        _ => return None,
+    })
+}
+
+/// The names an AI object gives the algorithm that made it: each segment's Segment
+/// Algorithm Name and Algorithm Name (0066,0036) in its algorithm identification, and the
+/// Manufacturer's Model Name.
+pub fn algorithm_names(dataset: &[u8], ts_uid: &str) -> Result<Vec<String>, DicomError> {
+    let ts = TransferSyntaxRegistry
+        .get(ts_uid.trim_end_matches('\0'))
+        .ok_or_else(|| DicomError::TransferSyntax(ts_uid.to_owned()))?;
+    let obj = InMemDicomObject::read_dataset_with_ts(dataset, ts)
+        .map_err(|e| DicomError::DataSet(e.to_string()))?;
+    let mut names = Vec::new();
+    let segments = obj.get(tags::SEGMENT_SEQUENCE).and_then(|e| e.items());
+    for segment in segments.into_iter().flatten() {
+        names.extend(text(segment, tags::SEGMENT_ALGORITHM_NAME));
+        let ids = segment
+            .get(tags::SEGMENTATION_ALGORITHM_IDENTIFICATION_SEQUENCE)
+            .and_then(|e| e.items());
+        for id in ids.into_iter().flatten() {
+            names.extend(text(id, tags::ALGORITHM_NAME));
+        }
+    }
+    names.extend(text(&obj, tags::MANUFACTURER_MODEL_NAME));
+    names.dedup();
+    Ok(names)
+}
+
 /// The concept of a TID 1501 measurement group.
 const MEASUREMENT_GROUP: (&str, &str) = ("DCM", "125007");
 

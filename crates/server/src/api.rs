@@ -45,6 +45,10 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/ai-results", post(post_ai_result))
         .route("/api/v1/studies/{accession}/decision", get(get_decision))
         .route(
+            "/api/v1/studies/{accession}/ai-objects",
+            get(get_ai_objects),
+        )
+        .route(
             "/api/v1/studies/{accession}/truth",
             get(crate::adjudications::truth),
         )
@@ -413,6 +417,19 @@ async fn post_ai_result(
     Ok(ingested(
         ingest::ai_result(&app, &r, &caller.actor()).await?,
     ))
+}
+
+/// What AI nodes sent beside their reports for a study (segmentations, parametric maps,
+/// secondary captures), with the application each came from.
+async fn get_ai_objects(
+    State(app): State<App>,
+    caller: Caller,
+    Path(accession): Path<String>,
+) -> Result<Response, Problem> {
+    let accession = AccessionNumber::parse(accession)
+        .map_err(|e| Problem::invalid("accession", e.to_string()))?;
+    caller.may_read_study(&app, accession.as_str()).await?;
+    Ok(axum::Json(app.store.ai_objects_of(accession.as_str()).await?).into_response())
 }
 
 async fn get_decision(

@@ -361,6 +361,66 @@ impl Store {
     }
 }
 
+/// An object an AI node sent beside its report, linked to its study and application.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AiObject {
+    pub sop_uid: String,
+    pub study_uid: String,
+    pub series_uid: String,
+    pub kind: String,
+    pub sop_class: String,
+    /// The application it came from, when it names a registered algorithm.
+    pub app: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Links an AI object to study `accession` (again, when it is sent again).
+    pub async fn record_ai_object(&self, accession: &str, o: &AiObject) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ai_objects (sop_uid, study_uid, series_uid, accession, app, kind, sop_class, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sop_uid) DO UPDATE SET \
+             study_uid = excluded.study_uid, series_uid = excluded.series_uid, accession = excluded.accession, \
+             app = excluded.app, kind = excluded.kind, sop_class = excluded.sop_class, received_at = excluded.received_at",
+        )
+        .bind(&o.sop_uid)
+        .bind(&o.study_uid)
+        .bind(&o.series_uid)
+        .bind(accession)
+        .bind(&o.app)
+        .bind(&o.kind)
+        .bind(&o.sop_class)
+        .bind(millis(o.received_at))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The AI objects of study `accession`, in the order they arrived.
+    pub async fn ai_objects_of(&self, accession: &str) -> Result<Vec<AiObject>> {
+        let rows = sqlx::query(
+            "SELECT sop_uid, study_uid, series_uid, app, kind, sop_class, received_at FROM ai_objects \
+             WHERE accession = $1 ORDER BY received_at, sop_uid",
+        )
+        .bind(accession)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AiObject {
+                    sop_uid: r.try_get("sop_uid")?,
+                    study_uid: r.try_get("study_uid")?,
+                    series_uid: r.try_get("series_uid")?,
+                    kind: r.try_get("kind")?,
+                    sop_class: r.try_get("sop_class")?,
+                    app: r.try_get("app")?,
+                    received_at: from_millis(r.try_get("received_at")?),
+                })
+            })
+            .collect()
+    }
+}
+
 /// A received study that needs a person: why, how many instances, and whom to tell.
 pub struct Reconcile<'a> {
     pub reason: &'a str,

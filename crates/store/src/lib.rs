@@ -43,7 +43,9 @@ pub use accounts::{ApiKey, User};
 pub use alarms::Alarm;
 pub use audit::{AuditRecord, AuditSearch, ChainBreak, ChainReport, chain_hash};
 pub use configuration::{Change, ConfigurationError};
-pub use dicom::{QuietStudy, ReceivedInstance, Reconcile, StoredStudy, StudyPart, Unreconciled};
+pub use dicom::{
+    AiObject, QuietStudy, ReceivedInstance, Reconcile, StoredStudy, StudyPart, Unreconciled,
+};
 pub use monitoring::Stratum;
 pub use outbox::{Backlog, OutboxMessage};
 pub use portfolio::{ImportError, Imported};

@@ -132,6 +132,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/shared/0025_ai_workitems.sql"),
         include_str!("../migrations/shared/0025_ai_workitems.sql"),
     ),
+    (
+        26,
+        include_str!("../migrations/shared/0026_ai_objects.sql"),
+        include_str!("../migrations/shared/0026_ai_objects.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

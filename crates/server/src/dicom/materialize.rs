@@ -270,7 +270,9 @@ pub(crate) async fn open_journal(
             let (dir, path) = file_path(&cfg.storage, &instance);
             write_file(&dir, &path, &receipt)?;
             rows.push(receipt.indexed(instance.clone(), &path));
-            if radgate_interop::sr::is_sr(&receipt.sop_class) {
+            if radgate_interop::sr::is_sr(&receipt.sop_class)
+                || radgate_interop::sr::ai_object_kind(&receipt.sop_class).is_some()
+            {
                 reports.push((receipt, instance));
             }
         }

@@ -6,12 +6,16 @@
 //! does not match its application's declaration is kept, not routed, and listed for
 //! reconciliation with the reason. Reading again is harmless: the result's id is the
 //! SR's SOP Instance UID.
+//!
+//! Segmentations, parametric maps and secondary captures from an AI node are not
+//! interpreted: they are linked to their study and, when they name a registered
+//! algorithm (`ai_sr::object_application`), to its application.
 
 use chrono::Utc;
 use radgate_domain::acquisition::AcquiredInstance;
-use radgate_domain::ai_sr::result_from_sr;
+use radgate_domain::ai_sr::{object_application, result_from_sr};
 use radgate_domain::ids::AccessionNumber;
-use radgate_interop::sr::{is_sr, read_sr};
+use radgate_interop::sr::{ai_object_kind, algorithm_names, is_sr, read_sr};
 
 use super::materialize::Receipt;
 use crate::problem::Problem;
@@ -27,6 +31,9 @@ pub(crate) async fn read(
     receipt: &Receipt,
     instance: &AcquiredInstance,
 ) -> Result<(), Problem> {
+    if let Some(kind) = ai_object_kind(&receipt.sop_class) {
+        return link_object(app, receipt, instance, kind).await;
+    }
     if !is_sr(&receipt.sop_class) {
         return Ok(());
     }
@@ -77,4 +84,37 @@ pub(crate) async fn read(
         Err(p) if p.status.is_client_error() => unmatched(accession.to_string(), p.detail).await,
         Err(p) => Err(p),
     }
+}
+
+/// Links an AI object to its study and the application whose algorithm it names.
+async fn link_object(
+    app: &App,
+    receipt: &Receipt,
+    instance: &AcquiredInstance,
+    kind: &str,
+) -> Result<(), Problem> {
+    let accession = match instance.accession.clone().filter(|a| !a.trim().is_empty()) {
+        Some(a) => Some(a.trim().to_owned()),
+        None => app.store.study_accession(&instance.study_uid).await?,
+    };
+    let Some(accession) = accession else {
+        tracing::warn!(
+            "DICOM {kind} {} stored, but neither it nor its study has an accession number to link it to",
+            instance.sop_instance_uid
+        );
+        return Ok(());
+    };
+    // An object whose names cannot be read is still linked to its study, to no application.
+    let names = algorithm_names(&receipt.dataset, &receipt.transfer_syntax).unwrap_or_default();
+    let from = object_application(&app.department.ai_applications, &names);
+    let object = radgate_store::AiObject {
+        sop_uid: instance.sop_instance_uid.clone(),
+        study_uid: instance.study_uid.clone(),
+        series_uid: instance.series_uid.clone(),
+        kind: kind.to_owned(),
+        sop_class: receipt.sop_class.clone(),
+        app: from.map(|a| a.id.as_str().to_owned()),
+        received_at: receipt.received_at,
+    };
+    Ok(app.store.record_ai_object(&accession, &object).await?)
 }
