@@ -55,6 +55,7 @@ out["found"] = len(mine)
 uid = mine[0]["00080018"]["Value"][0]
 out["uid"] = uid
 out["study"] = mine[0]["0020000D"]["Value"][0]
+out["input_url"] = mine[0]["00404021"]["Value"][0]["00081190"]["Value"][0]
 out["performer"] = mine[0]["00404025"]["Value"][0]["00080100"]["Value"][0]
 out["transaction_disclosed"] = "00081195" in mine[0]
 
@@ -143,6 +144,10 @@ fn an_ai_node_pulls_claims_and_completes_its_work_items_over_ups_rs() {
         assert_eq!(out["found"], 1, "{out}");
         assert_eq!(out["study"], "1.2.826.0.1.3680043.10.546.4");
         assert_eq!(out["performer"], "pe-detect");
+        assert_eq!(
+            out["input_url"],
+            format!("{}/dicom-web/studies/1.2.826.0.1.3680043.10.546.4", s.url)
+        );
         assert_eq!(out["transaction_disclosed"], false);
         assert_eq!(out["other_search"], 204, "another vendor sees nothing");
         assert_eq!(out["other_get"], 404);

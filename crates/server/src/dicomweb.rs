@@ -120,7 +120,7 @@ fn study_json(base: &str, s: &StoredStudy) -> Value {
 }
 
 /// The service's own root, for Retrieve URLs.
-fn base(headers: &HeaderMap) -> String {
+pub(crate) fn base(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -14,7 +14,7 @@
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
@@ -26,6 +26,7 @@ use radgate_store::{UpsEvent, UpsOutcome, UpsQuery, UpsWorkitem};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
+use crate::dicomweb::base;
 use crate::problem::Problem;
 use crate::state::App;
 
@@ -164,7 +165,7 @@ fn code(value: &str, scheme: &str, meaning: &str) -> Value {
 
 /// The work item as a DICOM JSON data set (PS3.18 F.2): the UPS attributes an AI node
 /// needs (PS3.4 CC.2.5). The Transaction UID is never disclosed.
-fn dataset(app: &App, w: &UpsWorkitem, study: Option<&Study>) -> Value {
+fn dataset(app: &App, w: &UpsWorkitem, study: Option<&Study>, base: &str) -> Value {
     let name = app
         .department
         .ai_application(&w.app)
@@ -190,6 +191,11 @@ fn dataset(app: &App, w: &UpsWorkitem, study: Option<&Study>) -> Value {
     let mut input = serde_json::Map::new();
     if let Some(uid) = &w.study_uid {
         input.insert("0020000D".into(), text("UI", uid));
+        // Where the node fetches its input (WADO-RS, IHE RAD-16).
+        input.insert(
+            "00081190".into(),
+            text("UR", &format!("{base}/dicom-web/studies/{uid}")),
+        );
     }
     let mut request = serde_json::Map::new();
     request.insert("00080050".into(), text("SH", &w.accession));
@@ -227,7 +233,12 @@ async fn with_study(app: &App, w: &UpsWorkitem) -> Result<Option<Study>, Problem
     Ok(app.store.study(&w.accession).await?)
 }
 
-async fn retrieve(State(app): State<App>, caller: Caller, Path(uid): Path<String>) -> Response {
+async fn retrieve(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+) -> Response {
     let w = match visible(&app, &caller, &uid, false).await {
         Ok(w) => w,
         Err(r) => return r,
@@ -235,7 +246,7 @@ async fn retrieve(State(app): State<App>, caller: Caller, Path(uid): Path<String
     match with_study(&app, &w).await {
         Ok(study) => dicom_json(
             StatusCode::OK,
-            &json!([dataset(&app, &w, study.as_ref())]),
+            &json!([dataset(&app, &w, study.as_ref(), &base(&headers))]),
             None,
         ),
         Err(p) => p.into_response(),
@@ -262,8 +273,10 @@ fn key(k: &str) -> Option<&'static str> {
 async fn search(
     State(app): State<App>,
     caller: Caller,
+    headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
+    let base = base(&headers);
     let (apps, _) = match access(&caller) {
         Ok(a) => a,
         Err(p) => return p.into_response(),
@@ -320,7 +333,7 @@ async fn search(
     let mut out = Vec::with_capacity(found.len());
     for w in &found {
         match with_study(&app, w).await {
-            Ok(s) => out.push(dataset(&app, w, s.as_ref())),
+            Ok(s) => out.push(dataset(&app, w, s.as_ref(), &base)),
             Err(p) => return p.into_response(),
         }
     }
