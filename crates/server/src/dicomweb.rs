@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use radgate_domain::acquisition::AcquiredInstance;
+use radgate_domain::ai::StatusChange;
 use radgate_domain::ai_sr::result_from_sr;
-use radgate_domain::authz::{self, Requester};
+use radgate_domain::authz;
 use radgate_domain::ids::AccessionNumber;
 use radgate_interop::dicom::read_file_meta;
 use radgate_interop::multipart::{self, Part};
@@ -45,31 +46,28 @@ pub(crate) fn routes() -> Router<App> {
 
 /// The applications a stored study is owed to, by its first image's modality and body
 /// part (the register's intended use).
-async fn owed(app: &App, s: &StoredStudy) -> Result<Vec<radgate_domain::ids::AiAppId>, Problem> {
+/// Whether the caller may exchange a stored study's images (`authz::may_exchange_images`),
+/// given the register's status changes in force (read once per request).
+fn may(app: &App, caller: &Caller, s: &StoredStudy, changes: &[StatusChange]) -> bool {
     let first = s
         .instances
         .iter()
         .find(|i| !is_sr(&i.sop_class_uid))
         .or(s.instances.first());
-    let Some(first) = first else {
-        return Ok(Vec::new());
-    };
-    let changes = app.store.latest_status_changes().await?;
-    Ok(radgate_domain::ups::owed(
-        &app.department.ai_applications,
-        &changes,
-        first.modality.as_deref().unwrap_or(""),
-        first.body_part.as_deref().unwrap_or(""),
-    )
-    .into_iter()
-    .map(|a| a.id.clone())
-    .collect())
-}
-
-async fn may(app: &App, caller: &Caller, s: &StoredStudy) -> Result<bool, Problem> {
-    let owed = owed(app, s).await?;
-    let refs: Vec<&radgate_domain::ids::AiAppId> = owed.iter().collect();
-    Ok(authz::may_exchange_images(caller.requester(), &refs))
+    let owed: Vec<&radgate_domain::ids::AiAppId> = first
+        .map(|first| {
+            radgate_domain::ups::owed(
+                &app.department.ai_applications,
+                changes,
+                first.modality.as_deref().unwrap_or(""),
+                first.body_part.as_deref().unwrap_or(""),
+            )
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| &a.id)
+        .collect();
+    authz::may_exchange_images(caller.requester(), &owed)
 }
 
 fn text(vr: &str, s: &str) -> Value {
@@ -166,6 +164,7 @@ async fn search(
         }
     }
     let base = base(&headers);
+    let changes = app.store.latest_status_changes().await?;
     let mut out = Vec::new();
     for s in app.store.stored_studies(uid.as_deref(), 1000).await? {
         let first = s.instances.first();
@@ -175,7 +174,7 @@ async fn search(
         };
         if !matches(&accession, first.and_then(|i| i.accession.as_deref()))
             || !matches(&patient, first.and_then(|i| i.patient_id.as_deref()))
-            || !may(&app, &caller, &s).await?
+            || !may(&app, &caller, &s, &changes)
         {
             continue;
         }
@@ -190,8 +189,9 @@ async fn search(
 
 /// The study, when the caller may exchange its images; a study it may not is "not found".
 async fn reachable(app: &App, caller: &Caller, study: &str) -> Result<StoredStudy, Problem> {
+    let changes = app.store.latest_status_changes().await?;
     match app.store.stored_studies(Some(study), 1).await?.pop() {
-        Some(s) if may(app, caller, &s).await? => Ok(s),
+        Some(s) if may(app, caller, &s, &changes) => Ok(s),
         _ => Err(Problem::not_found(format!("no study {study} here"))),
     }
 }
@@ -352,17 +352,10 @@ async fn stow(
     })?;
     let parts = multipart::parse(body, &boundary)
         .map_err(|e| Problem::bad_request(format!("the multipart body: {e}")))?;
-    let own_apps: Vec<String> = match caller {
-        Caller::System(_, scopes) => scopes
-            .iter()
-            .filter_map(|s| match s {
-                authz::Scope::Ai(a) => Some(a.as_str().to_owned()),
-                _ => None,
-            })
-            .collect(),
-        Caller::Person(_) => Vec::new(),
-    };
     let base = base(headers);
+    let changes = app.store.latest_status_changes().await?;
+    // Whether the caller may exchange a study's images, asked once per study sent into.
+    let mut reach: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let (mut stored, mut refused) = (Vec::new(), Vec::new());
     for part in parts {
         let Ok(meta) = read_file_meta(&part.body) else {
@@ -388,14 +381,21 @@ async fn stow(
         }
         // Into a study the caller may exchange images of (a study new to radgate: only
         // with `read`), and an SR only with the caller's own application's results.
-        let allowed = match app
-            .store
-            .stored_studies(Some(&instance.study_uid), 1)
-            .await?
-            .pop()
-        {
-            Some(s) => may(app, caller, &s).await?,
-            None => authz::may_exchange_images(caller.requester(), &[]),
+        let allowed = match reach.get(&instance.study_uid) {
+            Some(a) => *a,
+            None => {
+                let a = match app
+                    .store
+                    .stored_studies(Some(&instance.study_uid), 1)
+                    .await?
+                    .pop()
+                {
+                    Some(s) => may(app, caller, &s, &changes),
+                    None => authz::may_exchange_images(caller.requester(), &[]),
+                };
+                reach.insert(instance.study_uid.clone(), a);
+                a
+            }
         };
         let own_report = !is_sr(&meta.sop_class) || {
             read_sr(&dataset, &meta.transfer_syntax)
@@ -415,11 +415,9 @@ async fn stow(
                     .ok()
                 })
                 // A report that does not read is kept and listed for reconciliation, as
-                // by C-STORE; one that reads must be the caller's own application's.
-                .is_none_or(|r| {
-                    matches!(caller.requester(), Requester::System(_))
-                        && own_apps.contains(&r.app.as_str().to_owned())
-                })
+                // by C-STORE; one that reads must be results the caller may send
+                // (`authz::may_feed`, the rule for a JSON result too).
+                .is_none_or(|r| caller.may_feed(authz::Feed::AiResult(&r.app)).is_ok())
         };
         if !allowed || !own_report {
             refused.push(failed(&meta.sop_class, &meta.sop_instance, NOT_AUTHORIZED));
