@@ -635,7 +635,7 @@ async fn send_events(
                 return;
             }
         };
-        let events = match app
+        let (events, last) = match app
             .store
             .ups_events_after(after, apps.as_deref(), 500)
             .await
@@ -646,8 +646,8 @@ async fn send_events(
                 return;
             }
         };
+        after = last;
         for e in &events {
-            after = after.max(e.id);
             let wanted = subscribed.iter().any(|t| t == "*" || *t == e.uid);
             if wanted
                 && socket

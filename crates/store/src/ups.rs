@@ -398,13 +398,15 @@ impl Store {
         Ok(Some(what))
     }
 
-    /// Events after `after`, of the work items of `apps` (all when `None`), in order.
+    /// Events after `after`, of the work items of `apps` (all when `None`), in order, and
+    /// the id of the last event looked at, where the next call starts: events of other
+    /// applications are passed over, never looked at again.
     pub async fn ups_events_after(
         &self,
         after: i64,
         apps: Option<&[String]>,
         limit: u32,
-    ) -> Result<Vec<UpsEvent>> {
+    ) -> Result<(Vec<UpsEvent>, i64)> {
         let rows = sqlx::query(
             "SELECT id, uid, app, at, event_type, state, progress, reason FROM ups_events \
              WHERE id > $1 ORDER BY id LIMIT $2",
@@ -414,7 +416,9 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::new();
+        let mut last = after;
         for r in &rows {
+            last = last.max(r.try_get("id")?);
             let app: String = r.try_get("app")?;
             if apps.is_some_and(|a| !a.contains(&app)) {
                 continue;
@@ -431,7 +435,7 @@ impl Store {
                 reason: r.try_get("reason")?,
             });
         }
-        Ok(out)
+        Ok((out, last))
     }
 
     /// The last event's id, where a new watcher starts.

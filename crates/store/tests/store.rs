@@ -1052,3 +1052,61 @@ async fn sessions_end_when_idle_and_when_the_password_changes() {
         assert!(!store.disable_user("nobody", at(104)).await.unwrap());
     }
 }
+
+/// A watcher of one application's work items is never stuck behind another's events, and
+/// two claims of one work item: the first wins, the second is refused (C302).
+#[tokio::test]
+async fn ups_events_pass_over_other_applications_and_a_work_item_is_claimed_once() {
+    use radgate_domain::ups::{Granted, UpsRefusal, UpsState};
+    use radgate_store::UpsOutcome;
+    for (backend, url) in stores("ups_events").await {
+        let store = Store::connect(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        for n in 0..5 {
+            let app = if n < 4 { "ich-detect" } else { "pe-detect" };
+            let uid = format!("2.25.{}", n + 1);
+            let created = tx
+                .schedule_workitem(&uid, &format!("UPS{n}"), None, app, t0(), t0())
+                .await
+                .unwrap();
+            assert!(created, "{backend}");
+        }
+        assert!(
+            !tx.schedule_workitem("2.25.99", "UPS4", None, "pe-detect", t0(), t0())
+                .await
+                .unwrap(),
+            "a study keeps its work item: {backend}"
+        );
+        tx.commit().await.unwrap();
+        let pe = ["pe-detect".to_owned()];
+        // A window of two events: both another application's, passed over.
+        let (events, last) = store.ups_events_after(0, Some(&pe), 2).await.unwrap();
+        assert!(events.is_empty(), "{backend}");
+        assert_eq!(last, 2, "{backend}");
+        let (events, last) = store.ups_events_after(last, Some(&pe), 10).await.unwrap();
+        assert_eq!(events.len(), 1, "{backend}");
+        assert_eq!((events[0].uid.as_str(), last), ("2.25.5", 5), "{backend}");
+
+        let claim = |tx: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .change_workitem_state("2.25.5", UpsState::InProgress, Some(tx), t0())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            claim("2.25.1000").await,
+            UpsOutcome::Done(Granted::To(UpsState::InProgress)),
+            "{backend}"
+        );
+        assert_eq!(
+            claim("2.25.2000").await,
+            UpsOutcome::Refused(UpsRefusal::AlreadyInProgress),
+            "{backend}"
+        );
+        let w = store.workitem("2.25.5").await.unwrap().unwrap();
+        assert_eq!(w.transaction_uid.as_deref(), Some("2.25.1000"), "{backend}");
+    }
+}
