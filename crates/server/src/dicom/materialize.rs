@@ -126,6 +126,10 @@ fn write_file(dir: &Path, path: &Path, r: &Receipt) -> std::io::Result<()> {
 const BATCH: usize = 256;
 /// How long the materializer gathers instances for one index transaction.
 const GATHER: Duration = Duration::from_millis(20);
+/// How many segments the journal fills while instances keep arriving before it syncs the
+/// file system and recycles them: bursts of up to half a gigabyte are taken without a
+/// sync, and the journal's disk space stays bounded.
+const BURST_SEGMENTS: usize = 16;
 /// How long the receiver is quiet before the journal moves on to a fresh segment (a
 /// modality's pause between series is shorter).
 const ROTATE_WHEN_QUIET: Duration = Duration::from_secs(30);
@@ -134,6 +138,7 @@ const ROTATE_WHEN_QUIET: Duration = Duration::from_secs(30);
 pub(crate) fn run(
     app: App,
     journal: Arc<Journal>,
+    buffers: Arc<super::Buffers>,
     rx: Receiver<Journaled>,
     rt: tokio::runtime::Handle,
     wait: chrono::Duration,
@@ -179,11 +184,17 @@ pub(crate) fn run(
             app.wakeups
                 .note(last + wait + chrono::Duration::milliseconds(1));
         }
-        for j in &batch {
+        for j in batch {
             journal.done(j.seq);
+            buffers.give(j.receipt.dataset);
         }
         unfiled(journal.pending());
-        checkpoint(&journal);
+        // Recycling syncs the file system, which writes every file filed since: while
+        // instances keep coming, that competes with the journal for the disk, so it
+        // waits for a quiet second or for the journal to reach its bound.
+        if journal.closed_segments() >= BURST_SEGMENTS {
+            checkpoint(&journal);
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //! Associations run on their own threads (dicom-ul's blocking API); the database is
 //! reached through the service's runtime.
 
+mod buffers;
 mod journal;
 mod materialize;
 mod spill;
@@ -38,6 +39,7 @@ use radgate_interop::dicom::{
 use radgate_interop::pdu::{self, PData};
 use radgate_store::Reconcile;
 
+use buffers::Buffers;
 pub(crate) use journal::Journal;
 use materialize::{Journaled, Receipt, file_path};
 use spill::Spill;
@@ -151,6 +153,7 @@ pub(crate) async fn open_journal(app: &App, cfg: &DicomConfig) -> std::io::Resul
 struct Intake {
     journal: Arc<Journal>,
     materializer: SyncSender<Journaled>,
+    buffers: Arc<Buffers>,
 }
 
 /// How many acknowledged instances may wait for their files and index rows before the
@@ -167,16 +170,18 @@ pub(crate) fn spawn(
     rt: tokio::runtime::Handle,
 ) {
     let (tx, rx) = std::sync::mpsc::sync_channel(BACKLOG);
+    let buffers = Arc::new(Buffers::default());
     let intake = Intake {
         journal: journal.clone(),
         materializer: tx,
+        buffers: buffers.clone(),
     };
     {
         let (app, rt) = (app.clone(), rt.clone());
         let wait = cfg.completion.shortest_wait();
         std::thread::Builder::new()
             .name("dicom-materialize".into())
-            .spawn(move || materialize::run(app, journal, rx, rt, wait))
+            .spawn(move || materialize::run(app, journal, buffers, rx, rt, wait))
             .expect("a thread for the DICOM materializer");
     }
     // Over the limit, associations are refused by async tasks, at most REFUSING at once;
@@ -264,7 +269,7 @@ fn association(
         .iter()
         .map(|pc| (pc.id, pc.transfer_syntax.clone()))
         .collect();
-    let (mut cmd, mut data) = (Vec::new(), Vec::new());
+    let (mut cmd, mut data) = (Vec::new(), intake.buffers.take(0));
     let mut pending: Option<(Command, u8)> = None;
     // Memory per association stays bounded: past what the journal takes, a data set goes
     // to a spill file as it arrives.
@@ -379,9 +384,9 @@ fn association(
                             }
                         }
                     } else if c.field == command::C_STORE_RQ {
-                        // The next instance is likely as large: one allocation, no regrowth.
+                        // The next instance is likely as large: no regrowth.
                         let size = data.len();
-                        let dataset = std::mem::replace(&mut data, Vec::with_capacity(size));
+                        let dataset = std::mem::replace(&mut data, intake.buffers.take(size));
                         store(app, cfg, intake, rt, &c, ts, dataset, &calling)
                     } else {
                         0x0211
