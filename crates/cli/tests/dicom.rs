@@ -1428,8 +1428,58 @@ fn each_ai_result_reaches_the_pacs_as_a_structured_report_that_validators_accept
         1,
         "one report per result, none for the shadow application"
     );
+
+    // A result that comes before its study is reported alone; the decision that uses it
+    // when the study arrives is a report of its own, with the routing.
+    let early = json!({"id": "ai-srout-early", "app": "pe-detect", "app_version": "3.2.0",
+        "accession": "SROUT2", "received_at": chrono::Utc::now().to_rfc3339(),
+        "findings": [{"code": "pulmonary_embolism", "score": 0.88}]});
+    let r = call(
+        "POST",
+        &u("/api/v1/ai-results"),
+        Some(&key),
+        None,
+        Some(&early),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut late = study.clone();
+    late["accession"] = json!("SROUT2");
+    late["study_uid"] = json!("1.2.826.0.1.3680043.10.545.2");
+    let r = call("POST", &u("/api/v1/studies"), Some(&key), None, Some(&late));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let later: Vec<PathBuf> = loop {
+        let files: Vec<PathBuf> = std::fs::read_dir(&pacs_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|f| *f != file)
+            .collect();
+        if files.len() >= 2 {
+            break files;
+        }
+        assert!(Instant::now() < deadline, "the PACS got {files:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(std::fs::read_dir(&pacs_dir).unwrap().count(), 3);
     pacs.kill().ok();
     pacs.wait().ok();
+    let mut reports: Vec<serde_json::Value> = later
+        .iter()
+        .map(|f| py(READ_SR, &json!({"path": f})))
+        .collect();
+    reports.sort_by_key(|b| !b["notes"].as_object().unwrap().is_empty());
+    let (alone, routed) = (&reports[0], &reports[1]);
+    assert!(alone["notes"].as_object().unwrap().is_empty(), "{alone}");
+    assert_eq!(
+        routed["notes"]["Routing rule"], "ctpa-pe-positive",
+        "{routed}"
+    );
+    for b in [alone, routed] {
+        assert_eq!(b["accession"], "SROUT2");
+        assert_eq!(b["groups"][0]["score"], 0.88);
+    }
+    assert_ne!(alone["sop"], routed["sop"], "two reports, two instances");
 
     // dicom3tools: no errors (warnings, such as radgate's local coding scheme, allowed).
     let python = std::env::var("RADGATE_PYTHON").expect("scripts/test sets RADGATE_PYTHON");

@@ -17,6 +17,9 @@ const MAX_BACKOFF_SECS: i64 = 300;
 
 /// The outbox kind of radgate's SR of an AI result (its payload: the result's id).
 pub(crate) const AI_SR: &str = "ai_sr";
+/// The outbox kind of radgate's SR of an AI result with the routing decision that used it
+/// (its payload: the decision's id, a space, the result's id).
+pub(crate) const AI_SR_ROUTED: &str = "ai_sr_routed";
 
 /// A DICOM node to forward to, written `AE@HOST:PORT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +70,8 @@ pub(crate) async fn run(app: App, node: DicomNode, calling_ae: String) {
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
         };
-        let sent = if m.kind == AI_SR {
-            match crate::sr_out::report(&app, &m.payload).await {
+        let sent = if m.kind == AI_SR || m.kind == AI_SR_ROUTED {
+            match crate::sr_out::report(&app, &m.kind, &m.payload).await {
                 Ok(bytes) => send(&node, &calling_ae, vec![bytes]).await,
                 Err(e) => Err(format!(
                     "cannot write the SR of AI result {}: {e}",

@@ -152,7 +152,7 @@ pub async fn study(app: &App, study: &Study, actor: &str) -> Result<Outcome, Pro
         }
         let results = usable(app, &mut tx, results).await?;
         let decision = app.policy.decide(study, &results, now);
-        let work_items = open_work(&mut tx, study, &decision, now).await?;
+        let work_items = open_work(app, &mut tx, study, &decision, now).await?;
         crate::ups_rs::schedule(app, &mut tx, study, now).await?;
         tx.audit(&event(now, actor, AuditKind::StudyIngested, study.accession.as_str(), detail)).await?;
         audit_decision(&mut tx, now, study, &decision, &work_items).await?;
@@ -211,8 +211,25 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
             r.accession.as_str(),
             detail,
         );
-        // Owed to the PACS as radgate's SR, unless clinicians may not see it (shadow).
-        if !app.sr_to.is_empty() {
+        let mut outcome = Outcome::status("created");
+        let rerouted = match tx.study(r.accession.as_str()).await? {
+            Some(study) => {
+                tx.record_ai_calls(&study, r, &app.department).await?;
+                route_again(app, &mut tx, &study, now, &mut outcome).await?
+            }
+            None => None,
+        };
+        // Owed to the PACS as radgate's SR, unless clinicians may not see it (shadow); a
+        // new decision that used it owed its report with the routing already.
+        let reported = match (&rerouted, &outcome.decision) {
+            (Some(_), Some(d)) if !app.sr_to.is_empty() => {
+                used_results(app, &mut tx, r.accession.as_str(), d)
+                    .await?
+                    .contains(&r.id)
+            }
+            _ => false,
+        };
+        if !app.sr_to.is_empty() && !reported {
             let changes = tx.latest_status_changes().await?;
             let hidden = radgate_domain::ai::hidden_from_clinicians(
                 &app.department.ai_applications,
@@ -226,14 +243,6 @@ pub async fn ai_result(app: &App, r: &AiResult, actor: &str) -> Result<Outcome, 
                 }
             }
         }
-        let mut outcome = Outcome::status("created");
-        let rerouted = match tx.study(r.accession.as_str()).await? {
-            Some(study) => {
-                tx.record_ai_calls(&study, r, &app.department).await?;
-                route_again(app, &mut tx, &study, now, &mut outcome).await?
-            }
-            None => None,
-        };
         // Audit events go last: on PostgreSQL appending locks the log until commit, and
         // taking it before row locks would let a concurrent claim deadlock with us.
         tx.audit(&ingested).await?;
@@ -296,7 +305,7 @@ async fn route_again(
             outcome.superseded = tx.supersede_open_items(*old_id).await?;
             Metrics::bump(&app.metrics.reroutes);
         }
-        outcome.work_items = open_work(tx, study, &decision, now).await?;
+        outcome.work_items = open_work(app, tx, study, &decision, now).await?;
         rerouted = Some(study.clone());
     }
     outcome.decision = Some(decision);
@@ -349,12 +358,14 @@ pub async fn reroute(app: &App, accession: &str) -> Result<bool, Problem> {
 }
 
 async fn open_work(
+    app: &App,
     tx: &mut Tx,
     study: &Study,
     d: &Decision,
     now: DateTime<Utc>,
 ) -> Result<Vec<WorkItem>, Problem> {
     let id = tx.insert_decision(study.accession.as_str(), d, now).await?;
+    owe_routed_reports(app, tx, study, id, d, now).await?;
     let mut items = Vec::new();
     for new in NewWorkItem::for_decision(&study.accession, id, d, now) {
         items.push(tx.insert_work_item(&new).await?);
@@ -366,6 +377,61 @@ async fn open_work(
         );
     }
     Ok(items)
+}
+
+/// Owes the PACS (`--sr-to`) radgate's SR of each AI result decision `id` used, with how
+/// it routed the study: a new decision is a new report, so the viewer shows the routing in
+/// force.
+async fn owe_routed_reports(
+    app: &App,
+    tx: &mut Tx,
+    study: &Study,
+    id: i64,
+    d: &Decision,
+    now: DateTime<Utc>,
+) -> Result<(), Problem> {
+    if app.sr_to.is_empty() || d.ai_evidence.is_empty() {
+        return Ok(());
+    }
+    let accession = study.accession.as_str();
+    for result in used_results(app, tx, accession, d).await? {
+        let payload = crate::sr_out::routed_payload(id, &result);
+        for dest in app.sr_to.iter() {
+            tx.enqueue(dest, accession, crate::forward::AI_SR_ROUTED, &payload, now)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the AI results of study `accession` that decision `d` used and clinicians
+/// may see: of an application's results, the latest of the version the decision names.
+async fn used_results(
+    app: &App,
+    tx: &mut Tx,
+    accession: &str,
+    d: &Decision,
+) -> Result<Vec<String>, Problem> {
+    let results = tx.ai_results_for(accession).await?;
+    let changes = tx.latest_status_changes().await?;
+    let mut used: Vec<&AiResult> = Vec::new();
+    // Oldest first: a later result of the same application and version replaces one taken.
+    for r in &results {
+        let evidence = d
+            .ai_evidence
+            .iter()
+            .any(|e| e.app == r.app && e.app_version == r.app_version);
+        let hidden = radgate_domain::ai::hidden_from_clinicians(
+            &app.department.ai_applications,
+            &changes,
+            r.app.as_str(),
+        );
+        if evidence && !hidden {
+            used.retain(|u| u.app != r.app || u.app_version != r.app_version);
+            used.push(r);
+        }
+    }
+    Ok(used.into_iter().map(|r| r.id.clone()).collect())
 }
 
 async fn audit_decision(

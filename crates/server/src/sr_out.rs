@@ -1,11 +1,13 @@
 //! radgate's DICOM SR of an AI result (IHE AI Results), for the PACS: built when the
-//! outbox sends it (`forward`), from the stored result, the study and its latest routing
-//! decision, so a retry after a restart sends the same report. Its UIDs derive from the
-//! result's id, so a PACS that gets it twice keeps one.
+//! outbox sends it (`forward`), from the stored result, the study and, for a report owed
+//! by a routing decision, that decision, so a retry after a restart sends the same report.
+//! Its UIDs derive from the result's id (and the decision's), so a PACS that gets it twice
+//! keeps one, and each decision that used the result is a report of its own.
 
 use radgate_domain::ai_sr::{LOCAL_SCHEME, reported_findings};
 use radgate_interop::sr_write::{Code, FindingOut, ReportOut, measurement_report};
 
+use crate::forward::AI_SR_ROUTED;
 use crate::state::App;
 use crate::uid::derived as uid;
 
@@ -13,8 +15,23 @@ fn code(c: &radgate_domain::ai_sr::Concept, meaning: &str) -> Code {
     Code::new(&c.scheme, &c.value, meaning)
 }
 
-/// The Part 10 bytes of the report of AI result `id`.
-pub(crate) async fn report(app: &App, id: &str) -> Result<Vec<u8>, String> {
+/// The outbox payload of the report of AI result `result` with decision `decision`.
+pub(crate) fn routed_payload(decision: i64, result: &str) -> String {
+    format!("{decision} {result}")
+}
+
+/// The Part 10 bytes of the report an outbox entry of `kind` and `payload` owes: of an AI
+/// result alone (`ai_sr`), or with the routing decision that used it (`ai_sr_routed`).
+pub(crate) async fn report(app: &App, kind: &str, payload: &str) -> Result<Vec<u8>, String> {
+    let (decision_id, id) = if kind == AI_SR_ROUTED {
+        let (d, id) = payload
+            .split_once(' ')
+            .and_then(|(d, id)| Some((d.parse::<i64>().ok()?, id)))
+            .ok_or_else(|| format!("`{payload}` names no decision and result"))?;
+        (Some(d), id)
+    } else {
+        (None, payload)
+    };
     let result = app
         .store
         .ai_result(id)
@@ -31,13 +48,16 @@ pub(crate) async fn report(app: &App, id: &str) -> Result<Vec<u8>, String> {
         .study(accession)
         .await
         .map_err(|e| e.to_string())?;
-    let decision = app
-        .store
-        .decisions_of(accession)
-        .await
-        .map_err(|e| e.to_string())?
-        .pop()
-        .map(|(_, d)| d);
+    let decision = match decision_id {
+        Some(d) => Some(
+            app.store
+                .decision(accession, d)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no decision {d} of study {accession} is stored"))?,
+        ),
+        None => None,
+    };
     let findings = reported_findings(application, &result)
         .into_iter()
         .map(|f| FindingOut {
@@ -53,9 +73,8 @@ pub(crate) async fn report(app: &App, id: &str) -> Result<Vec<u8>, String> {
             present: f.present,
         })
         .collect();
-    // How radgate routed the study, when the decision used this application's results.
+    // How radgate routed the study with this result.
     let notes = decision
-        .filter(|d| d.ai_evidence.iter().any(|e| e.app == result.app))
         .map(|d| {
             let local = |value: &str, meaning: &str| Code::new(LOCAL_SCHEME, value, meaning);
             vec![
@@ -88,7 +107,10 @@ pub(crate) async fn report(app: &App, id: &str) -> Result<Vec<u8>, String> {
         // A study known only by its accession number: a UID of its own, the same each time.
         .unwrap_or_else(|| uid(&format!("study:{accession}")));
     let out = ReportOut {
-        sop_instance_uid: uid(&format!("sr:{id}")),
+        sop_instance_uid: match decision_id {
+            Some(d) => uid(&format!("sr:{id}:decision:{d}")),
+            None => uid(&format!("sr:{id}")),
+        },
         series_instance_uid: uid(&format!("sr-series:{accession}:{}", result.app)),
         study_uid,
         accession: accession.to_owned(),

@@ -88,6 +88,21 @@ impl Store {
             .collect()
     }
 
+    /// Routing decision `id` of study `accession`, if it is one of that study's.
+    pub async fn decision(
+        &self,
+        accession: &str,
+        id: i64,
+    ) -> Result<Option<radgate_domain::Decision>> {
+        let row = sqlx::query("SELECT body FROM decisions WHERE id = $1 AND accession = $2")
+            .bind(id)
+            .bind(accession)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| parse("decision", accession, &r.try_get::<String, _>("body")?))
+            .transpose()
+    }
+
     /// The orders placed for `patient`, newest first.
     pub async fn orders_of_patient(&self, patient: &str) -> Result<Vec<Order>> {
         self.of_patient("orders", "order", "received_at", patient)
