@@ -262,12 +262,19 @@ impl Server {
         let ups_app = self.app.clone();
         let expirer = self.app.ups.then(|| {
             tokio::spawn(async move {
+                let mut pruned_at: Option<std::time::Instant> = None;
                 loop {
                     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
                     match ups_rs::expire(&ups_app).await {
                         Ok(0) => {}
                         Ok(n) => tracing::warn!("{n} AI work item(s) expired and were escalated"),
                         Err(p) => tracing::warn!("AI work item expiry failed: {}", p.detail),
+                    }
+                    if pruned_at.is_none_or(|at| at.elapsed().as_secs() >= 3600) {
+                        pruned_at = Some(std::time::Instant::now());
+                        if let Err(p) = ups_rs::prune_events(&ups_app).await {
+                            tracing::warn!("UPS event pruning failed: {}", p.detail);
+                        }
                     }
                 }
             })

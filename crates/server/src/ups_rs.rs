@@ -712,6 +712,15 @@ pub(crate) async fn schedule(
     Ok(created)
 }
 
+/// How long state-change events are kept: a watcher reads them within a second of their
+/// making, so a day is ample, and the table does not grow without end.
+const EVENTS_KEPT: chrono::Duration = chrono::Duration::hours(24);
+
+/// Deletes the events older than [`EVENTS_KEPT`]; returns how many.
+pub(crate) async fn prune_events(app: &App) -> Result<u64, Problem> {
+    Ok(app.store.prune_ups_events(Utc::now() - EVENTS_KEPT).await?)
+}
+
 /// Applies the expiry rule to every overdue work item: retried with a fresh deadline, or
 /// canceled, the RAIO told and the study routed again without the application.
 pub(crate) async fn expire(app: &App) -> Result<usize, Problem> {

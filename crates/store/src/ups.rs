@@ -438,6 +438,18 @@ impl Store {
         Ok((out, last))
     }
 
+    /// Deletes the events from before `before`, all but the last (new events are numbered
+    /// after it, and watchers count on numbers that only grow); returns how many.
+    pub async fn prune_ups_events(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM ups_events WHERE at < $1              AND id < (SELECT COALESCE(MAX(id), 0) FROM ups_events)",
+        )
+        .bind(millis(before))
+        .execute(self.pool())
+        .await?
+        .rows_affected())
+    }
+
     /// The last event's id, where a new watcher starts.
     pub async fn last_ups_event(&self) -> Result<i64> {
         Ok(

@@ -1110,3 +1110,45 @@ async fn ups_events_pass_over_other_applications_and_a_work_item_is_claimed_once
         assert_eq!(w.transaction_uid.as_deref(), Some("2.25.1000"), "{backend}");
     }
 }
+
+/// Old UPS events are pruned, all but the last: numbers go on growing after it, so a
+/// watcher counting on them misses nothing.
+#[tokio::test]
+async fn ups_events_are_pruned_but_the_last_and_numbering_goes_on() {
+    for (backend, url) in stores("ups_prune").await {
+        let store = Store::connect(&url).await.unwrap();
+        let schedule = |n: u32, at: chrono::DateTime<chrono::Utc>| {
+            let store = store.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let uid = format!("2.25.7{n}");
+                tx.schedule_workitem(&uid, &format!("PRUNE{n}"), None, "pe-detect", at, at)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        for n in 1..=3 {
+            schedule(n, t0()).await;
+        }
+        let ids = |store: Store| async move {
+            let (events, _) = store.ups_events_after(0, None, 10).await.unwrap();
+            events.iter().map(|e| e.id).collect::<Vec<_>>()
+        };
+        let hour = chrono::Duration::hours(1);
+        assert_eq!(
+            store.prune_ups_events(t0() + hour).await.unwrap(),
+            2,
+            "{backend}"
+        );
+        assert_eq!(store.last_ups_event().await.unwrap(), 3, "{backend}");
+        schedule(4, t0() + hour * 2).await;
+        assert_eq!(ids(store.clone()).await, vec![3, 4], "{backend}");
+        assert_eq!(
+            store.prune_ups_events(t0() + hour).await.unwrap(),
+            1,
+            "{backend}"
+        );
+        assert_eq!(ids(store.clone()).await, vec![4], "{backend}");
+    }
+}
