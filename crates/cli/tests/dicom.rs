@@ -179,12 +179,20 @@ for g in report.get_image_measurement_groups():
         "unit": m[0].unit.value if m else None,
         "call": q[0].value.meaning if q else None,
     })
-notes = {}
+notes, images = {}, []
 for item in sr.ContentSequence:
     if item.ValueType == "CONTAINER" and item.ConceptNameCodeSequence[0].CodeValue == "C0034375":
         for n in item.ContentSequence:
             notes[n.ConceptNameCodeSequence[0].CodeMeaning] = str(n.TextValue)
+    if item.ValueType == "CONTAINER" and item.ConceptNameCodeSequence[0].CodeValue == "111028":
+        for group in item.get("ContentSequence", []):
+            for entry in group.ContentSequence:
+                images.append(str(entry.ReferencedSOPSequence[0].ReferencedSOPInstanceUID))
+evidence = [str(i.ReferencedSOPInstanceUID)
+    for st in sr.get("CurrentRequestedProcedureEvidenceSequence", [])
+    for se in st.ReferencedSeriesSequence for i in se.ReferencedSOPSequence]
 print(json.dumps({"groups": groups, "notes": notes, "sop": str(sr.SOPInstanceUID),
+    "images": images, "evidence": evidence,
     "study": str(sr.StudyInstanceUID), "accession": str(sr.AccessionNumber),
     "modality": str(sr.Modality), "template": str(sr.ContentTemplateSequence[0].TemplateIdentifier)}))
 "#;
@@ -1130,19 +1138,9 @@ fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() 
     for (n, db) in databases("dicom_sr").into_iter().enumerate() {
         let storage = tmp(&format!("dicom-sr-storage-{n}"));
         // The AI node (dcmtk's storescp as a stand-in) gets the study forwarded.
-        let node_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let node_dir = tmp(&format!("dicom-sr-node-{n}"));
-        let mut node = Command::new("/usr/bin/storescp")
-            .args(["-aet", "AINODE", "+uf", "-od", node_dir.to_str().unwrap()])
-            .arg(node_port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(".ci/run installs dcmtk");
+        let (mut node, node_port, node_dir) = storescp("AINODE", &format!("dicom-sr-node-{n}"));
+        // The PACS gets radgate's own report of the result.
+        let (mut pacs, pacs_port, pacs_dir) = storescp("PACS", &format!("dicom-sr-pacs-{n}"));
         let s = Server::start_with(
             &db,
             &[
@@ -1154,6 +1152,8 @@ fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() 
                 "1",
                 "--forward-to",
                 &format!("AINODE@127.0.0.1:{node_port}"),
+                "--sr-to",
+                &format!("PACS@127.0.0.1:{pacs_port}"),
             ],
         );
         let addr = s.dicom.clone().unwrap();
@@ -1195,6 +1195,23 @@ fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() 
             std::thread::sleep(Duration::from_millis(200));
         };
         assert_eq!(decision["priority"], "stat", "{decision}");
+        // radgate's report to the PACS names the two CT images it is about, in its image
+        // library and its evidence, and validates.
+        let ours = first_file(&pacs_dir, "the PACS never got radgate's report");
+        pacs.kill().ok();
+        pacs.wait().ok();
+        let back = py(READ_SR, &json!({"path": ours}));
+        let ct: Vec<String> = (1..=2).map(|i| format!("{study}.1.{i}")).collect();
+        // In the order they arrived, which the sender chose.
+        let sorted = |v: &Value| {
+            let mut uids: Vec<String> = serde_json::from_value(v.clone()).unwrap();
+            uids.sort();
+            uids
+        };
+        assert_eq!(sorted(&back["images"]), ct, "{back}");
+        assert_eq!(sorted(&back["evidence"]), ct, "{back}");
+        assert_eq!(back["notes"]["Routing rule"], "ctpa-pe-positive", "{back}");
+        dciodvfy_accepts(&ours);
         let rad = login(&s.url, "devries");
         let truth = |cookie: &str| {
             call(
@@ -1325,6 +1342,59 @@ fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() 
     }
 }
 
+/// dcmtk's storescp on a free port as a stand-in node: (process, port, where it files).
+fn storescp(ae: &str, dir: &str) -> (std::process::Child, u16, PathBuf) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tmp(dir);
+    let child = Command::new("/usr/bin/storescp")
+        .args(["-aet", ae, "+uf", "-od", dir.to_str().unwrap()])
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(".ci/run installs dcmtk");
+    (child, port, dir)
+}
+
+/// The first file to arrive in `dir`, within 30 seconds.
+fn first_file(dir: &std::path::Path, never: &str) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(f) = std::fs::read_dir(dir).unwrap().next() {
+            return f.unwrap().path();
+        }
+        assert!(Instant::now() < deadline, "{never}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// dicom3tools' `dciodvfy` finds no error in `file`, a Comprehensive SR (warnings, such as
+/// radgate's local coding scheme, allowed).
+fn dciodvfy_accepts(file: &std::path::Path) {
+    let python = std::env::var("RADGATE_PYTHON").expect("scripts/test sets RADGATE_PYTHON");
+    let dciodvfy = std::path::Path::new(&python).with_file_name("dciodvfy");
+    let v = Command::new(&dciodvfy)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; scripts/test installs dicom3tools",
+                dciodvfy.display()
+            )
+        });
+    let verdict = format!(
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(verdict.contains("ComprehensiveSR"), "{verdict}");
+    assert!(!verdict.contains("Error"), "dciodvfy: {verdict}");
+}
+
 /// Issue 14, item 2: radgate writes each AI result, whatever route it came by, as a TID
 /// 1500 structured report for the PACS, sent through the outbox: dicom3tools' `dciodvfy`
 /// finds no error in it, dcmtk's `dsrdump` reads it, and highdicom reads back the
@@ -1332,19 +1402,7 @@ fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() 
 #[test]
 fn each_ai_result_reaches_the_pacs_as_a_structured_report_that_validators_accept() {
     let db = databases("dicom_sr_out").remove(0);
-    let pacs_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let pacs_dir = tmp("dicom-sr-out-pacs");
-    let mut pacs = Command::new("/usr/bin/storescp")
-        .args(["-aet", "PACS", "+uf", "-od", pacs_dir.to_str().unwrap()])
-        .arg(pacs_port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(".ci/run installs dcmtk");
+    let (mut pacs, pacs_port, pacs_dir) = storescp("PACS", "dicom-sr-out-pacs");
     let s = Server::start_with(&db, &["--sr-to", &format!("PACS@127.0.0.1:{pacs_port}")]);
     let key = provision_people(&db);
     support::http::add_account(&db, "bakker", "rad-bakker");
@@ -1410,18 +1468,7 @@ fn each_ai_result_reaches_the_pacs_as_a_structured_report_that_validators_accept
     );
     assert_eq!(r.status, 200, "{}", r.body);
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let file = loop {
-        let files: Vec<PathBuf> = std::fs::read_dir(&pacs_dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        if let Some(f) = files.first() {
-            break f.clone();
-        }
-        assert!(Instant::now() < deadline, "the PACS never got the SR");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let file = first_file(&pacs_dir, "the PACS never got the SR");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         std::fs::read_dir(&pacs_dir).unwrap().count(),
@@ -1481,25 +1528,7 @@ fn each_ai_result_reaches_the_pacs_as_a_structured_report_that_validators_accept
     }
     assert_ne!(alone["sop"], routed["sop"], "two reports, two instances");
 
-    // dicom3tools: no errors (warnings, such as radgate's local coding scheme, allowed).
-    let python = std::env::var("RADGATE_PYTHON").expect("scripts/test sets RADGATE_PYTHON");
-    let dciodvfy = std::path::Path::new(&python).with_file_name("dciodvfy");
-    let v = Command::new(&dciodvfy)
-        .arg(&file)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; scripts/test installs dicom3tools",
-                dciodvfy.display()
-            )
-        });
-    let verdict = format!(
-        "{}{}",
-        String::from_utf8_lossy(&v.stdout),
-        String::from_utf8_lossy(&v.stderr)
-    );
-    assert!(verdict.contains("ComprehensiveSR"), "{verdict}");
-    assert!(!verdict.contains("Error"), "dciodvfy: {verdict}");
+    dciodvfy_accepts(&file);
     // dcmtk reads it as an SR document.
     let dump = dcmtk("dsrdump", &[file.to_str().unwrap()]);
     assert!(

@@ -79,6 +79,85 @@ pub struct ReportOut {
     pub findings: Vec<FindingOut>,
     /// Qualitative evaluations as text: (concept, value).
     pub notes: Vec<(Code, String)>,
+    /// The study's images the AI application looked at, for the image library and the
+    /// evidence sequence.
+    pub images: Vec<ImageRef>,
+}
+
+/// An image of the study, by its series, SOP class and SOP instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageRef {
+    pub series_uid: String,
+    pub sop_class: String,
+    pub sop_instance: String,
+}
+
+fn referenced_sop(i: &ImageRef) -> InMemDicomObject {
+    let mut o = InMemDicomObject::new_empty();
+    put(&mut o, tags::REFERENCED_SOP_CLASS_UID, VR::UI, &i.sop_class);
+    put(
+        &mut o,
+        tags::REFERENCED_SOP_INSTANCE_UID,
+        VR::UI,
+        &i.sop_instance,
+    );
+    o
+}
+
+/// TID 1600 Image Library: one group, an IMAGE item ("Source", as highdicom writes it)
+/// per image.
+fn image_library(images: &[ImageRef]) -> InMemDicomObject {
+    let entries: Vec<InMemDicomObject> = images
+        .iter()
+        .map(|i| {
+            let mut o = item(
+                "CONTAINS",
+                "IMAGE",
+                &Code::new("SCT", "260753009", "Source"),
+            );
+            sequence(
+                &mut o,
+                tags::REFERENCED_SOP_SEQUENCE,
+                vec![referenced_sop(i)],
+            );
+            o
+        })
+        .collect();
+    let groups = if entries.is_empty() {
+        Vec::new()
+    } else {
+        vec![container(
+            "CONTAINS",
+            &dcm("126200", "Image Library Group"),
+            entries,
+        )]
+    };
+    container("CONTAINS", &dcm("111028", "Image Library"), groups)
+}
+
+/// Current Requested Procedure Evidence Sequence (PS3.3 C.17.2): the instances the
+/// content references, by series.
+fn evidence(study_uid: &str, images: &[ImageRef]) -> InMemDicomObject {
+    let mut series: Vec<(&str, Vec<InMemDicomObject>)> = Vec::new();
+    for i in images {
+        match series.iter_mut().find(|(s, _)| *s == i.series_uid) {
+            Some((_, refs)) => refs.push(referenced_sop(i)),
+            None => series.push((&i.series_uid, vec![referenced_sop(i)])),
+        }
+    }
+    let mut study = InMemDicomObject::new_empty();
+    put(&mut study, tags::STUDY_INSTANCE_UID, VR::UI, study_uid);
+    let series = series
+        .into_iter()
+        .map(|(uid, refs)| {
+            let mut o = InMemDicomObject::new_empty();
+            put(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, uid);
+            sequence(&mut o, tags::REFERENCED_SOP_SEQUENCE, refs);
+            o
+        })
+        .collect();
+    sequence(&mut study, tags::REFERENCED_SERIES_SEQUENCE, series);
+    study
 }
 
 fn put(o: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str) {
@@ -325,6 +404,13 @@ pub fn measurement_report(r: &ReportOut) -> Result<Vec<u8>, DicomError> {
         vec![scheme],
     );
     sequence(&mut o, tags::PERFORMED_PROCEDURE_CODE_SEQUENCE, Vec::new());
+    if !r.images.is_empty() {
+        sequence(
+            &mut o,
+            tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
+            vec![evidence(&r.study_uid, &r.images)],
+        );
+    }
     // SR document content: the root of TID 1500.
     put(&mut o, tags::VALUE_TYPE, VR::CS, "CONTAINER");
     sequence(
@@ -368,7 +454,7 @@ pub fn measurement_report(r: &ReportOut) -> Result<Vec<u8>, DicomError> {
             &dcm("121058", "Procedure reported"),
             &Code::new("SCT", "363679005", "Imaging procedure"),
         ),
-        container("CONTAINS", &dcm("111028", "Image Library"), Vec::new()),
+        image_library(&r.images),
         container(
             "CONTAINS",
             &dcm("126010", "Imaging Measurements"),
@@ -440,7 +526,73 @@ mod tests {
                 Code::new(LOCAL_SCHEME, "routing-rule", "Routing rule"),
                 "ctpa-pe-positive".into(),
             )],
+            images: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_images_are_in_the_image_library_and_the_evidence_by_series() {
+        let mut r = report();
+        let ct = "1.2.840.10008.5.1.4.1.1.2";
+        r.images = [
+            "1.2.3.4.1:1.2.3.4.1.1",
+            "1.2.3.4.1:1.2.3.4.1.2",
+            "1.2.3.4.2:1.2.3.4.2.1",
+        ]
+        .iter()
+        .map(|s| {
+            let (series, sop) = s.split_once(':').unwrap();
+            ImageRef {
+                series_uid: series.into(),
+                sop_class: ct.into(),
+                sop_instance: sop.into(),
+            }
+        })
+        .collect();
+        let bytes = measurement_report(&r).unwrap();
+        let meta = crate::dicom::read_file_meta(&bytes).unwrap();
+        let ts = TransferSyntaxRegistry.get(EXPLICIT_VR_LE).unwrap();
+        let o = InMemDicomObject::read_dataset_with_ts(&bytes[meta.dataset_offset..], ts).unwrap();
+        let items = |o: &InMemDicomObject, tag| o.get(tag).unwrap().items().unwrap().to_vec();
+        let uid = |o: &InMemDicomObject, tag| o.get(tag).unwrap().to_str().unwrap().to_string();
+        let study = &items(&o, tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE)[0];
+        assert_eq!(uid(study, tags::STUDY_INSTANCE_UID), "1.2.3.4");
+        let series = items(study, tags::REFERENCED_SERIES_SEQUENCE);
+        let counts: Vec<(String, usize)> = series
+            .iter()
+            .map(|s| {
+                let n = items(s, tags::REFERENCED_SOP_SEQUENCE).len();
+                (uid(s, tags::SERIES_INSTANCE_UID), n)
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            vec![("1.2.3.4.1".into(), 2), ("1.2.3.4.2".into(), 1)]
+        );
+        let library = items(&o, tags::CONTENT_SEQUENCE)
+            .into_iter()
+            .find(|c| {
+                let name = &items(c, tags::CONCEPT_NAME_CODE_SEQUENCE)[0];
+                uid(name, tags::CODE_VALUE) == "111028"
+            })
+            .unwrap();
+        let group = &items(&library, tags::CONTENT_SEQUENCE)[0];
+        let images: Vec<String> = items(group, tags::CONTENT_SEQUENCE)
+            .iter()
+            .map(|i| {
+                assert_eq!(uid(i, tags::VALUE_TYPE), "IMAGE");
+                let sop = &items(i, tags::REFERENCED_SOP_SEQUENCE)[0];
+                uid(sop, tags::REFERENCED_SOP_INSTANCE_UID)
+            })
+            .collect();
+        assert_eq!(images, ["1.2.3.4.1.1", "1.2.3.4.1.2", "1.2.3.4.2.1"]);
+        // Without images: an empty library and no evidence sequence.
+        let bytes = measurement_report(&report()).unwrap();
+        let o = InMemDicomObject::read_dataset_with_ts(&bytes[meta.dataset_offset..], ts).unwrap();
+        assert!(
+            o.get(tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE)
+                .is_none()
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! outbox sends it (`forward`), from the stored result, the study and, for a report owed
 //! by a routing decision, that decision, so a retry after a restart sends the same report.
 //! Its UIDs derive from the result's id (and the decision's), so a PACS that gets it twice
-//! keeps one, and each decision that used the result is a report of its own.
+//! keeps one, and each decision that used the result is a report of its own. The images of
+//! the study radgate received are its image library and evidence.
 
 use radgate_domain::ai_sr::{LOCAL_SCHEME, reported_findings};
-use radgate_interop::sr_write::{Code, FindingOut, ReportOut, measurement_report};
+use radgate_interop::sr::{ai_object_kind, is_sr};
+use radgate_interop::sr_write::{Code, FindingOut, ImageRef, ReportOut, measurement_report};
 
 use crate::forward::AI_SR_ROUTED;
 use crate::state::App;
@@ -100,12 +102,31 @@ pub(crate) async fn report(app: &App, kind: &str, payload: &str) -> Result<Vec<u
             ]
         })
         .unwrap_or_default();
-    let study_uid = study
+    let received_uid = study
         .as_ref()
         .and_then(|s| s.study_uid.as_ref())
-        .map(|u| u.as_str().to_owned())
-        // A study known only by its accession number: a UID of its own, the same each time.
-        .unwrap_or_else(|| uid(&format!("study:{accession}")));
+        .map(|u| u.as_str().to_owned());
+    // The study's images as received: what the application looked at (not the reports
+    // and objects AI nodes sent back).
+    let images = match &received_uid {
+        Some(u) => app
+            .store
+            .stored_studies(Some(u), 1)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .flat_map(|s| s.instances)
+            .filter(|i| !is_sr(&i.sop_class_uid) && ai_object_kind(&i.sop_class_uid).is_none())
+            .map(|i| ImageRef {
+                series_uid: i.series_uid,
+                sop_class: i.sop_class_uid,
+                sop_instance: i.sop_instance_uid,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    // A study known only by its accession number: a UID of its own, the same each time.
+    let study_uid = received_uid.unwrap_or_else(|| uid(&format!("study:{accession}")));
     let out = ReportOut {
         sop_instance_uid: match decision_id {
             Some(d) => uid(&format!("sr:{id}:decision:{d}")),
@@ -138,6 +159,7 @@ pub(crate) async fn report(app: &App, kind: &str, payload: &str) -> Result<Vec<u
         algorithm_version: result.app_version.clone(),
         findings,
         notes,
+        images,
     };
     measurement_report(&out).map_err(|e| e.to_string())
 }
