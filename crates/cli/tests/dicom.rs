@@ -219,6 +219,18 @@ out["study"] = study
 out["instances_listed"] = found[0]["00201208"]["Value"][0]
 images = node.retrieve_study(study)
 out["retrieved"] = sorted(str(d.SOPInstanceUID) for d in images)
+# Down the levels: the study's series, a series' instances, one instance.
+series = node.search_for_series(study)
+out["series"] = [(s["0020000E"]["Value"][0], s["00201209"]["Value"][0]) for s in series]
+out["series_ct"] = len(node.search_for_series(study, search_filters={"Modality": "CT"}))
+out["series_mr"] = len(node.search_for_series(study, search_filters={"Modality": "MR"}))
+first_series = out["series"][0][0]
+instances = node.search_for_instances(study, first_series)
+out["instances"] = sorted(i["00080018"]["Value"][0] for i in instances)
+one = out["instances"][1]
+out["instance_found"] = len(node.search_for_instances(study, first_series,
+    search_filters={"SOPInstanceUID": one}))
+out["instance_retrieved"] = str(node.retrieve_instance(study, first_series, one).SOPInstanceUID)
 for ds in images:
     for name, value in (("PatientBirthDate", ""), ("StudyID", ""),
                         ("ReferringPhysicianName", ""), ("StudyTime", "")):
@@ -271,6 +283,11 @@ try:
     out["other_retrieve"] = 200
 except HTTPError as e:
     out["other_retrieve"] = e.response.status_code
+try:
+    other.search_for_series(study)
+    out["other_series"] = 200
+except HTTPError as e:
+    out["other_series"] = e.response.status_code
 try:
     other.store_instances([sr])
     out["other_store"] = 200
@@ -1573,7 +1590,8 @@ fn each_ai_result_reaches_the_pacs_as_a_structured_report_that_validators_accept
 }
 
 /// Issue 14, item 4: DICOMweb for the AI node, with dicomweb-client: QIDO-RS finds the
-/// study owed to the node's application, WADO-RS brings its images (RAD-16), and STOW-RS
+/// study owed to the node's application, its series and their instances, WADO-RS brings its
+/// images (RAD-16), a series' or one instance, and STOW-RS
 /// takes back a highdicom report, which routes the study as a C-STORE one does; another
 /// vendor's key finds nothing, retrieves nothing and stores nothing.
 #[test]
@@ -1623,9 +1641,21 @@ fn an_ai_node_finds_fetches_and_answers_over_dicomweb() {
             out["retrieved"],
             json!([format!("{study}.1.1"), format!("{study}.1.2")])
         );
+        assert_eq!(out["series"], json!([[format!("{study}.1"), 2]]), "{out}");
+        assert_eq!(
+            (&out["series_ct"], &out["series_mr"]),
+            (&json!(1), &json!(0))
+        );
+        assert_eq!(
+            out["instances"],
+            json!([format!("{study}.1.1"), format!("{study}.1.2")])
+        );
+        assert_eq!(out["instance_found"], 1, "{out}");
+        assert_eq!(out["instance_retrieved"], format!("{study}.1.2"));
         assert_eq!(out["stored"], json!([out["sr"].clone()]), "{out}");
         assert_eq!(out["other_found"], 0, "{out}");
         assert_eq!(out["other_retrieve"], 404, "{out}");
+        assert_eq!(out["other_series"], 404, "{out}");
         assert_eq!(out["other_store"], 409, "{out}");
         // The segmentations are linked to the study, the first to pe-detect.
         let objects = call(

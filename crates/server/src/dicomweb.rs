@@ -1,6 +1,6 @@
 //! DICOMweb for the AI node (DICOM PS3.18): QIDO-RS to find the studies radgate holds,
-//! WADO-RS to fetch one (IHE RAD-16, the Task Performer's input), STOW-RS to send results
-//! back. An AI node's key (scope `ai:APP`) reaches only the studies owed to its
+//! their series and instances, WADO-RS to fetch a study, a series or an instance (IHE
+//! RAD-16, the Task Performer's input), STOW-RS to send results back. An AI node's key (scope `ai:APP`) reaches only the studies owed to its
 //! application (`authz::may_exchange_images`); a key with `read` reaches all. Stored
 //! instances go the receiver's way (`dicom::store_sent`): durable, indexed, and an SR
 //! read into its application's result, which must be the node's own.
@@ -38,14 +38,21 @@ pub(crate) fn routes() -> Router<App> {
             "/dicom-web/studies/{study}",
             get(retrieve_study).post(store_into),
         )
+        .route("/dicom-web/studies/{study}/series", get(search_series))
         .route(
             "/dicom-web/studies/{study}/series/{series}",
             get(retrieve_series),
         )
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/instances",
+            get(search_instances),
+        )
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/instances/{instance}",
+            get(retrieve_instance),
+        )
 }
 
-/// The applications a stored study is owed to, by its first image's modality and body
-/// part (the register's intended use).
 /// Whether the caller may exchange a stored study's images (`authz::may_exchange_images`),
 /// given the register's status changes in force (read once per request).
 fn may(app: &App, caller: &Caller, s: &StoredStudy, changes: &[StatusChange]) -> bool {
@@ -139,52 +146,184 @@ async fn search(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, Problem> {
-    let (mut uid, mut accession, mut patient) = (None, None, None);
-    let (mut limit, mut offset) = (100usize, 0usize);
-    for (k, v) in pairs {
-        match k.as_str() {
-            "StudyInstanceUID" | "0020000D" => uid = Some(v),
-            "AccessionNumber" | "00080050" => accession = Some(v),
-            "PatientID" | "00100020" => patient = Some(v),
-            "limit" => {
-                limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| Problem::bad_request("limit is a positive number"))?
-                    .min(1000)
-            }
-            "offset" => {
-                offset = v
-                    .parse()
-                    .map_err(|_| Problem::bad_request("offset is a number"))?
-            }
-            // Every attribute radgate keeps is returned anyway.
-            _ => {}
-        }
-    }
+    let q = Search::read(
+        pairs,
+        &[
+            ("StudyInstanceUID", "0020000D"),
+            ("AccessionNumber", "00080050"),
+            ("PatientID", "00100020"),
+        ],
+    )?;
+    let (uid, accession, patient) = (q.value(0), q.value(1), q.value(2));
     let base = base(&headers);
     let changes = app.store.latest_status_changes().await?;
     let mut out = Vec::new();
-    for s in app.store.stored_studies(uid.as_deref(), 1000).await? {
+    for s in app.store.stored_studies(uid, 1000).await? {
         let first = s.instances.first();
-        let matches = |want: &Option<String>, got: Option<&str>| {
-            want.as_deref()
-                .is_none_or(|w| got.is_some_and(|g| g.trim() == w))
-        };
-        if !matches(&accession, first.and_then(|i| i.accession.as_deref()))
-            || !matches(&patient, first.and_then(|i| i.patient_id.as_deref()))
+        if !matches(accession, first.and_then(|i| i.accession.as_deref()))
+            || !matches(patient, first.and_then(|i| i.patient_id.as_deref()))
             || !may(&app, &caller, &s, &changes)
         {
             continue;
         }
         out.push(study_json(&base, &s));
     }
-    let page: Vec<Value> = out.into_iter().skip(offset).take(limit).collect();
-    if page.is_empty() {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+    Ok(q.answer(out))
+}
+
+/// A QIDO-RS query: the matching keys asked for, and the page.
+struct Search {
+    values: Vec<Option<String>>,
+    limit: usize,
+    offset: usize,
+}
+
+impl Search {
+    /// Reads the query string; `keys` are the matching attributes radgate takes, by
+    /// keyword and by tag. Other attributes are returned anyway, and ignored as keys.
+    fn read(pairs: Vec<(String, String)>, keys: &[(&str, &str)]) -> Result<Search, Problem> {
+        let mut q = Search {
+            values: vec![None; keys.len()],
+            limit: 100,
+            offset: 0,
+        };
+        for (k, v) in pairs {
+            match k.as_str() {
+                "limit" => {
+                    q.limit = v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| Problem::bad_request("limit is a positive number"))?
+                        .min(1000)
+                }
+                "offset" => {
+                    q.offset = v
+                        .parse()
+                        .map_err(|_| Problem::bad_request("offset is a number"))?
+                }
+                k => {
+                    if let Some(n) = keys.iter().position(|(word, tag)| k == *word || k == *tag) {
+                        q.values[n] = Some(v);
+                    }
+                }
+            }
+        }
+        Ok(q)
     }
-    Ok(dicom_json(StatusCode::OK, &Value::Array(page)))
+
+    fn value(&self, n: usize) -> Option<&str> {
+        self.values[n].as_deref()
+    }
+
+    /// The page of `found`: 200 with the matches, 204 when none.
+    fn answer(&self, found: Vec<Value>) -> Response {
+        let page: Vec<Value> = found
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .collect();
+        if page.is_empty() {
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        dicom_json(StatusCode::OK, &Value::Array(page))
+    }
+}
+
+/// Single-value matching as QIDO-RS does it for the keys radgate takes: none asked, or
+/// equal (DICOM pads values with spaces).
+fn matches(want: Option<&str>, got: Option<&str>) -> bool {
+    want.is_none_or(|w| got.is_some_and(|g| g.trim() == w))
+}
+
+/// The series of a study, in the order their first instance arrived, each with its
+/// instances.
+fn series_of(s: &StoredStudy) -> Vec<(&str, Vec<&AcquiredInstance>)> {
+    let mut out: Vec<(&str, Vec<&AcquiredInstance>)> = Vec::new();
+    for i in &s.instances {
+        match out.iter_mut().find(|(uid, _)| *uid == i.series_uid) {
+            Some((_, v)) => v.push(i),
+            None => out.push((&i.series_uid, vec![i])),
+        }
+    }
+    out
+}
+
+/// QIDO-RS series of a study (PS3.18 Table 10.6.3-4), matching SeriesInstanceUID and
+/// Modality.
+async fn search_series(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(study): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Problem> {
+    let q = Search::read(
+        pairs,
+        &[("SeriesInstanceUID", "0020000E"), ("Modality", "00080060")],
+    )?;
+    let s = reachable(&app, &caller, &study).await?;
+    let base = base(&headers);
+    let found = series_of(&s)
+        .into_iter()
+        .filter(|(uid, instances)| {
+            matches(q.value(0), Some(uid))
+                && matches(q.value(1), instances[0].modality.as_deref())
+        })
+        .map(|(uid, instances)| {
+            json!({
+                "0020000D": text("UI", &s.study_uid),
+                "0020000E": text("UI", uid),
+                "00080060": attr("CS", instances[0].modality.as_deref()),
+                "00201209": {"vr": "IS", "Value": [instances.len()]},
+                "00081190": text("UR", &format!("{base}/dicom-web/studies/{}/series/{uid}", s.study_uid)),
+            })
+        })
+        .collect();
+    Ok(q.answer(found))
+}
+
+/// QIDO-RS instances of a series (PS3.18 Table 10.6.3-5), matching SOPInstanceUID and
+/// SOPClassUID.
+async fn search_instances(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((study, series)): Path<(String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Problem> {
+    let q = Search::read(
+        pairs,
+        &[("SOPInstanceUID", "00080018"), ("SOPClassUID", "00080016")],
+    )?;
+    let s = reachable(&app, &caller, &study).await?;
+    let base = base(&headers);
+    let Some((_, instances)) = series_of(&s).into_iter().find(|(uid, _)| *uid == series) else {
+        return Err(Problem::not_found(format!(
+            "no series {series} in study {study}"
+        )));
+    };
+    let found = instances
+        .into_iter()
+        .filter(|i| {
+            matches(q.value(0), Some(&i.sop_instance_uid))
+                && matches(q.value(1), Some(&i.sop_class_uid))
+        })
+        .map(|i| {
+            json!({
+                "0020000D": text("UI", &s.study_uid),
+                "0020000E": text("UI", &i.series_uid),
+                "00080016": text("UI", &i.sop_class_uid),
+                "00080018": text("UI", &i.sop_instance_uid),
+                "00080060": attr("CS", i.modality.as_deref()),
+                "00081190": text("UR", &format!(
+                    "{base}/dicom-web/studies/{}/series/{}/instances/{}",
+                    s.study_uid, i.series_uid, i.sop_instance_uid
+                )),
+            })
+        })
+        .collect();
+    Ok(q.answer(found))
 }
 
 /// The study, when the caller may exchange its images; a study it may not is "not found".
@@ -217,6 +356,7 @@ async fn send_instances(
     headers: &HeaderMap,
     study: &str,
     series: Option<&str>,
+    instance: Option<&str>,
 ) -> Result<Response, Problem> {
     if !accepts_instances(headers) {
         return Err(Problem {
@@ -235,19 +375,20 @@ async fn send_instances(
         .await?;
     let paths: Vec<String> = files
         .into_iter()
-        .map(|(_, p, _)| p)
-        .filter(|p| {
-            series.is_none_or(|s| {
-                std::path::Path::new(p)
-                    .parent()
-                    .and_then(|d| d.file_name())
-                    .is_some_and(|d| d == s)
-            })
+        .filter(|(sop, p, _)| {
+            instance.is_none_or(|i| i == sop)
+                && series.is_none_or(|s| {
+                    std::path::Path::new(p)
+                        .parent()
+                        .and_then(|d| d.file_name())
+                        .is_some_and(|d| d == s)
+                })
         })
+        .map(|(_, p, _)| p)
         .collect();
     if paths.is_empty() {
         return Err(Problem::not_found(format!(
-            "no such series in study {study}"
+            "no such series or instance in study {study}"
         )));
     }
     let parts = tokio::task::spawn_blocking(move || {
@@ -282,7 +423,7 @@ async fn retrieve_study(
     Path(study): Path<String>,
 ) -> Result<Response, Problem> {
     reachable(&app, &caller, &study).await?;
-    send_instances(&app, &headers, &study, None).await
+    send_instances(&app, &headers, &study, None, None).await
 }
 
 async fn retrieve_series(
@@ -292,7 +433,17 @@ async fn retrieve_series(
     Path((study, series)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     reachable(&app, &caller, &study).await?;
-    send_instances(&app, &headers, &study, Some(&series)).await
+    send_instances(&app, &headers, &study, Some(&series), None).await
+}
+
+async fn retrieve_instance(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((study, series, instance)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    reachable(&app, &caller, &study).await?;
+    send_instances(&app, &headers, &study, Some(&series), Some(&instance)).await
 }
 
 async fn store(
