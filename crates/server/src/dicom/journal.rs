@@ -44,6 +44,8 @@ const HEADER_BYTES: u64 = 4096;
 /// Where records start, and the multiple of their length on the disk: the alignment
 /// direct I/O asks for on disks of 512-byte and of 4 KiB sectors.
 const ALIGN: usize = 4096;
+/// At most this many bytes of staging buffers are kept for the next records.
+const STAGING_BYTES: usize = 32 << 20;
 /// A segment whose records start at `ALIGN` boundaries.
 const SEGMENT_MAGIC: u32 = u32::from_le_bytes(*b"RGJ2");
 /// A segment of radgate before direct I/O, records back to back: still replayed.
@@ -381,8 +383,10 @@ impl Journal {
 
     fn staging_done(&self, buffer: Vec<u8>) {
         let mut kept = self.staging.lock().unwrap_or_else(|p| p.into_inner());
-        // As many as associations write at once, in practice a handful.
-        if kept.len() < 16 {
+        // As many as associations write at once, in practice a handful, and no more than
+        // a few large records' worth of memory.
+        let bytes: usize = kept.iter().map(Vec::len).sum();
+        if kept.len() < 16 && bytes + buffer.len() <= STAGING_BYTES {
             kept.push(buffer);
         }
     }
