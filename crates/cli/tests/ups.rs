@@ -266,3 +266,128 @@ fn an_ai_node_pulls_claims_and_completes_its_work_items_over_ups_rs() {
         );
     }
 }
+
+/// A Task Requester asking for AI work (RAD-80): `{"base", "key", "node_key",
+/// "accession", "study"}` -> what each request was answered (status, Warning,
+/// X-DICOM-Status, Location), and what the node then sees.
+const REQUESTER: &str = r#"
+import json, sys, requests
+
+a = json.load(sys.stdin)
+base = a["base"] + "/dicom-web"
+def headers(key):
+    return {"Authorization": "Bearer " + key, "Content-Type": "application/dicom+json",
+            "Accept": "application/dicom+json"}
+def workitem(state="SCHEDULED", app="pe-detect", acc=a["accession"], study=a["study"], tx=None):
+    ds = {"00741000": {"vr": "CS", "Value": [state]},
+          "00741200": {"vr": "CS", "Value": ["MEDIUM"]},
+          "00741204": {"vr": "LO", "Value": ["PE detection, asked for"]},
+          "0040A370": {"vr": "SQ", "Value": [{"00080050": {"vr": "SH", "Value": [acc]}}]},
+          "00404025": {"vr": "SQ", "Value": [{"00080100": {"vr": "SH", "Value": [app]},
+              "00080102": {"vr": "SH", "Value": ["99RADGATE"]},
+              "00080104": {"vr": "LO", "Value": [app]}}]},
+          "00404021": {"vr": "SQ", "Value": [{"0020000D": {"vr": "UI", "Value": [study]}}]}}
+    if tx:
+        ds["00081195"] = {"vr": "UI", "Value": [tx]}
+    return [ds]
+def post(key, body, uid=None):
+    r = requests.post(base + "/workitems" + (f"?{uid}" if uid else ""), headers=headers(key),
+                      json=body)
+    return [r.status_code, r.headers.get("Warning", ""), r.headers.get("X-DICOM-Status", ""),
+            r.headers.get("Location", "")]
+out = {
+    "by_node": post(a["node_key"], workitem()),
+    "not_scheduled": post(a["key"], workitem(state="IN PROGRESS")),
+    "with_transaction": post(a["key"], workitem(tx="2.25.9")),
+    "unknown_app": post(a["key"], workitem(app="no-such-app")),
+    "not_covered": post(a["key"], workitem(app="ich-detect")),
+    "unknown_study": post(a["key"], workitem(acc="NOSUCH")),
+    "other_input": post(a["key"], workitem(study="1.2.3.999")),
+    "created": post(a["key"], workitem(), uid="2.25.8080"),
+    "again": post(a["key"], workitem(), uid="2.25.8081"),
+}
+r = requests.get(base + "/workitems/2.25.8080", headers=headers(a["node_key"]))
+out["node_sees"] = [r.status_code, r.json()[0]["00741000"]["Value"][0] if r.ok else None,
+                    r.json()[0]["0040A370"]["Value"][0]["00080050"]["Value"][0] if r.ok else None]
+print(json.dumps(out))
+"#;
+
+/// RAD-80: a study from before AI work items were switched on gets one on request, from
+/// the RIS's key; the node performing work may not order it, and a request that breaks
+/// PS3.4's creation rules or names what radgate cannot schedule is refused with the
+/// standard's status.
+#[test]
+fn a_requester_asks_for_ai_work_on_a_study_and_bad_requests_are_refused() {
+    for db in databases("ups_create") {
+        let key = provision_people(&db);
+        let node_key = api_key(&db, "pe-node", "ai:pe-detect");
+        {
+            // Before `--ai-workitems`: the study gets no work item.
+            let s = Server::start(&db);
+            let r = call(
+                "POST",
+                &format!("{}/api/v1/studies", s.url),
+                Some(&key),
+                None,
+                Some(&ctpa("UPS55", 1)),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let s = Server::start_with(&db, &["--ai-workitems"]);
+        let study = "1.2.826.0.1.3680043.10.546.5";
+        let out = support::python_json(
+            REQUESTER,
+            &json!({"base": s.url, "key": key, "node_key": node_key, "accession": "UPS55",
+                "study": study}),
+        );
+        let refused = |name: &str, http: u64, dimse: &str, text: &str| {
+            let v = &out[name];
+            assert_eq!(
+                (v[0].as_u64(), v[2].as_str()),
+                (Some(http), Some(dimse)),
+                "{name}: {v}"
+            );
+            assert!(v[1].as_str().unwrap().contains(text), "{name}: {v}");
+        };
+        assert_eq!(out["by_node"][0], 403, "{out}");
+        refused("not_scheduled", 400, "C309", "was not \"SCHEDULED\"");
+        refused("with_transaction", 400, "0106", "no Transaction UID");
+        refused("unknown_app", 400, "0106", "not in the AI register");
+        refused("not_covered", 400, "0106", "does not cover CT CHEST");
+        refused(
+            "unknown_study",
+            400,
+            "0106",
+            "no study with Accession Number NOSUCH",
+        );
+        refused(
+            "other_input",
+            400,
+            "0106",
+            "is not the study of Accession Number UPS55",
+        );
+        assert_eq!(out["created"][0], 201, "{out}");
+        assert_eq!(
+            out["created"][3],
+            format!("{}/dicom-web/workitems/2.25.8080", s.url)
+        );
+        refused(
+            "again",
+            409,
+            "0111",
+            "one work item per study and application",
+        );
+        assert_eq!(
+            out["node_sees"],
+            json!([200, "SCHEDULED", "UPS55"]),
+            "{out}"
+        );
+        // Scheduled like radgate's own: the policy's wait for the application.
+        let deadline = support::scalar(
+            &db[1],
+            "SELECT CAST(deadline_at - created_at AS TEXT) FROM ups_workitems WHERE uid = $1",
+            "2.25.8080",
+        );
+        assert!(deadline.is_some_and(|d| d.parse::<i64>().unwrap() > 0));
+    }
+}

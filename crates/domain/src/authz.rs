@@ -437,6 +437,16 @@ pub fn ai_work(who: Requester<'_>) -> AiWork {
     }
 }
 
+/// Whether `who` may ask for AI work on a study (a UPS work item, IHE RAD-80): the
+/// systems that send radgate orders and studies (the RIS, the PACS: `ingest`), and
+/// radiologists, who oversee AI. An AI node performs work; it does not order it.
+pub fn may_request_ai_work(who: Requester<'_>) -> bool {
+    match who {
+        Requester::System(scopes) => scopes.contains(&Scope::Ingest),
+        Requester::Person(role) => may_oversee_ai(role),
+    }
+}
+
 /// Whether `who` may fetch a study's images and store instances into it over DICOMweb:
 /// a system with `read`, or an AI node whose key speaks for an application the study is
 /// owed to (`owed`, by `ups::owed`): its input (IHE RAD-16) and its results; a
@@ -606,6 +616,11 @@ mod tests {
             AiWork::Oversee
         );
         assert_eq!(ai_work(Requester::Person(Role::Mbb)), AiWork::None);
+        // Work is ordered by the RIS or PACS and by radiologists, not by the node.
+        assert!(may_request_ai_work(Requester::System(&[Scope::Ingest])));
+        assert!(!may_request_ai_work(Requester::System(&vendor)));
+        assert!(may_request_ai_work(Requester::Person(Role::Radiologist)));
+        assert!(!may_request_ai_work(Requester::Person(Role::Mbb)));
     }
 
     #[test]

@@ -242,6 +242,93 @@ pub fn owed<'a>(
         .collect()
 }
 
+/// Why a work item offered for creation (IHE RAD-80; PS3.4 CC.2.5.1.3.1, PS3.18 11.4) is
+/// refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateRefusal {
+    /// C309: a work item starts SCHEDULED.
+    #[error("The provided value of UPS State was not \"SCHEDULED\".")]
+    NotScheduled,
+    /// 0106: the Transaction UID is the performer's, given when it claims the work item.
+    #[error(
+        "A new UPS Instance has no Transaction UID; the performer gives it when it claims the work item."
+    )]
+    TransactionUid,
+    /// 0120: an attribute radgate needs is missing.
+    #[error("The {0} is missing.")]
+    Missing(&'static str),
+    /// 0106: an attribute names something radgate cannot schedule.
+    #[error("{0}")]
+    Invalid(String),
+    /// 0111: the UPS Instance exists, or the study has a work item for the application.
+    #[error(
+        "The UPS Instance already exists; radgate keeps one work item per study and application."
+    )]
+    Duplicate,
+}
+
+impl CreateRefusal {
+    /// The DIMSE status code (PS3.4 Table CC.2.5-2 and C.4.2).
+    pub fn status(&self) -> u16 {
+        match self {
+            CreateRefusal::NotScheduled => 0xC309,
+            CreateRefusal::TransactionUid | CreateRefusal::Invalid(_) => 0x0106,
+            CreateRefusal::Missing(_) => 0x0120,
+            CreateRefusal::Duplicate => 0x0111,
+        }
+    }
+
+    /// The HTTP status UPS-RS answers it with: an existing instance is a conflict, the
+    /// rest a bad request.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            CreateRefusal::Duplicate => 409,
+            _ => 400,
+        }
+    }
+}
+
+/// Checks a work item offered for creation: it starts SCHEDULED (`state`, its Procedure
+/// Step State) and without a Transaction UID (`transaction`).
+pub fn check_new(state: Option<&str>, transaction: Option<&str>) -> Result<(), CreateRefusal> {
+    match state {
+        None => Err(CreateRefusal::Missing("Procedure Step State")),
+        Some(s) if s != UpsState::Scheduled.code() => Err(CreateRefusal::NotScheduled),
+        Some(_) if transaction.is_some() => Err(CreateRefusal::TransactionUid),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The application a requested work item is for, when it may take the study: it is in the
+/// register, its intended use covers the study's modality and body part, and its status in
+/// force lets it receive studies (as [`owed`] decides for the work items radgate
+/// schedules itself).
+pub fn requested_for<'a>(
+    register: &'a [AiApplication],
+    changes: &[StatusChange],
+    app: &str,
+    modality: &str,
+    body_part: &str,
+) -> Result<&'a AiApplication, CreateRefusal> {
+    let a = register
+        .iter()
+        .find(|a| a.id.as_str() == app)
+        .ok_or_else(|| CreateRefusal::Invalid(format!("`{app}` is not in the AI register.")))?;
+    if !a.covers(modality, body_part) {
+        return Err(CreateRefusal::Invalid(format!(
+            "The intended use of `{app}` does not cover {modality} {body_part}."
+        )));
+    }
+    let status = a.in_force(changes).status;
+    if !status.monitored() {
+        return Err(CreateRefusal::Invalid(format!(
+            "`{app}` is {} and receives no studies.",
+            status.code()
+        )));
+    }
+    Ok(a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +427,52 @@ mod tests {
         assert_eq!(expiry(Completed, due, 0, due + Duration::days(1)), None);
         assert_eq!(deadline(t0, 0), t0 + Duration::minutes(1));
         assert_eq!(UpsState::parse("CANCELLED"), Some(Canceled));
+    }
+
+    #[test]
+    fn a_new_work_item_is_scheduled_without_a_transaction_uid() {
+        assert_eq!(check_new(Some("SCHEDULED"), None), Ok(()));
+        let code = |r: Result<(), CreateRefusal>| r.map_err(|e| (e.status(), e.http_status()));
+        assert_eq!(
+            code(check_new(Some("IN PROGRESS"), None)),
+            Err((0xC309, 400))
+        );
+        assert_eq!(code(check_new(None, None)), Err((0x0120, 400)));
+        assert_eq!(
+            code(check_new(Some("SCHEDULED"), Some("2.25.1"))),
+            Err((0x0106, 400))
+        );
+        assert_eq!(CreateRefusal::Duplicate.http_status(), 409);
+        assert_eq!(CreateRefusal::Duplicate.status(), 0x0111);
+    }
+
+    #[test]
+    fn a_requested_work_item_is_for_a_registered_application_that_may_take_the_study() {
+        let dept = crate::Department::parse(include_str!("../../../examples/department.toml"))
+            .expect("the example department parses");
+        let register = &dept.ai_applications;
+        let refused = |app: &str, modality: &str, part: &str, changes: &[StatusChange]| {
+            requested_for(register, changes, app, modality, part)
+                .map(|a| a.id.as_str().to_owned())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            refused("pe-detect", "CT", "CHEST", &[]),
+            Ok("pe-detect".into())
+        );
+        let e = refused("no-such-app", "CT", "CHEST", &[]).unwrap_err();
+        assert!(e.contains("not in the AI register"), "{e}");
+        let e = refused("pe-detect", "MR", "HEAD", &[]).unwrap_err();
+        assert!(e.contains("does not cover MR HEAD"), "{e}");
+        let suspended = StatusChange {
+            app: crate::ids::AiAppId::parse("pe-detect").unwrap(),
+            from: crate::ai::AiStatus::Production,
+            to: crate::ai::AiStatus::Suspended,
+            reason: "drift".into(),
+            by: "bakker".into(),
+            at: Utc::now(),
+        };
+        let e = refused("pe-detect", "CT", "CHEST", &[suspended]).unwrap_err();
+        assert!(e.contains("suspended and receives no studies"), "{e}");
     }
 }

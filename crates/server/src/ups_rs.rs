@@ -7,13 +7,14 @@
 //! answered with the HTTP status and Warning text PS3.18 gives them.
 //!
 //! Work items are created by radgate, when a study it routes is owed to an application of
-//! the register (`schedule`), and expire by the domain's rule (`expire`): retried once,
+//! the register (`schedule`), or on request (RAD-80, `create`: by the RIS or PACS, or a
+//! radiologist), and expire by the domain's rule (`expire`): retried once,
 //! then canceled, the RAIO told, and the study routed again so that the policy's
 //! `ai_missing` rules take it the way without AI.
 
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -21,7 +22,7 @@ use chrono::{DateTime, Utc};
 use radgate_domain::Study;
 use radgate_domain::ai_sr::LOCAL_SCHEME;
 use radgate_domain::authz::{self, AiWork};
-use radgate_domain::ups::{self, CancelRequest, Granted, UpsRefusal, UpsState};
+use radgate_domain::ups::{self, CancelRequest, CreateRefusal, Granted, UpsRefusal, UpsState};
 use radgate_store::{UpsEvent, UpsOutcome, UpsQuery, UpsWorkitem};
 use serde_json::{Value, json};
 
@@ -40,7 +41,7 @@ const SERVICE: &str = "radgate";
 
 pub(crate) fn routes() -> Router<App> {
     Router::new()
-        .route("/dicom-web/workitems", get(search))
+        .route("/dicom-web/workitems", get(search).post(create))
         .route("/dicom-web/workitems/{uid}", get(retrieve).post(update))
         .route("/dicom-web/workitems/{uid}/state", put(change_state))
         .route(
@@ -338,6 +339,147 @@ async fn search(
         }
     }
     dicom_json(StatusCode::OK, &Value::Array(out), warning.as_deref())
+}
+
+fn create_refused(r: CreateRefusal) -> Response {
+    let code = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = status(code, Some(&r.to_string()));
+    if let Ok(v) = HeaderValue::from_str(&format!("{:04X}", r.status())) {
+        resp.headers_mut().insert("X-DICOM-Status", v);
+    }
+    resp
+}
+
+/// The first item of sequence `tag` in `ds`.
+fn first_item<'a>(ds: &'a Value, tag: &str) -> Option<&'a Value> {
+    ds.get(tag)?.get("Value")?.get(0)
+}
+
+/// RAD-80: a work item requested for a study radgate holds, for an application that may
+/// take it (`ups::requested_for`). The request names the study by the Accession Number in
+/// its Referenced Request Sequence (and, if it gives one, the Study Instance UID of its
+/// Input Information Sequence must be the study's) and the application by the code of its
+/// Scheduled Station Name Code Sequence, as radgate's own work items do. The work item's
+/// UID is the query's (`?{uid}`), else the data set's, else radgate's; its deadline is the
+/// policy's wait for the application. Answers 201 with its Location.
+async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    if !authz::may_request_ai_work(caller.requester()) {
+        return Problem::forbidden(
+            "AI work is requested by the RIS or PACS (an API key with `ingest`) or by a radiologist",
+        )
+        .into_response();
+    }
+    if !app.ups {
+        return Answer(
+            StatusCode::NOT_FOUND,
+            "radgate schedules no AI work items here (serve --ai-workitems)".into(),
+        )
+        .into_response();
+    }
+    let ds = match first_dataset(&body) {
+        Ok(ds) => ds,
+        Err(a) => return a.into_response(),
+    };
+    match create_from(&app, &headers, query.as_deref(), &ds).await {
+        Ok(Ok(location)) => {
+            app.ups_events.notify_waiters();
+            let mut r = StatusCode::CREATED.into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                r.headers_mut().insert(header::LOCATION, v.clone());
+                r.headers_mut().insert(header::CONTENT_LOCATION, v);
+            }
+            r
+        }
+        Ok(Err(refusal)) => create_refused(refusal),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The work item `ds` asks for, scheduled; its URL, or why it was refused.
+async fn create_from(
+    app: &App,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    ds: &Value,
+) -> Result<Result<String, CreateRefusal>, Problem> {
+    if let Err(r) = ups::check_new(
+        string_of(ds, "00741000").as_deref(),
+        string_of(ds, "00081195").as_deref(),
+    ) {
+        return Ok(Err(r));
+    }
+    let Some(accession) = first_item(ds, "0040A370").and_then(|r| string_of(r, "00080050")) else {
+        return Ok(Err(CreateRefusal::Missing(
+            "Accession Number of the Referenced Request Sequence",
+        )));
+    };
+    let Some(app_id) = first_item(ds, "00404025").and_then(|c| string_of(c, "00080100")) else {
+        return Ok(Err(CreateRefusal::Missing(
+            "code of the Scheduled Station Name Code Sequence (the AI application)",
+        )));
+    };
+    let Some(study) = app.store.study(&accession).await? else {
+        return Ok(Err(CreateRefusal::Invalid(format!(
+            "radgate holds no study with Accession Number {accession}."
+        ))));
+    };
+    let study_uid = study.study_uid.as_ref().map(|u| u.as_str().to_owned());
+    if let Some(asked) = first_item(ds, "00404021").and_then(|i| string_of(i, "0020000D"))
+        && study_uid.as_deref() != Some(asked.as_str())
+    {
+        return Ok(Err(CreateRefusal::Invalid(format!(
+            "Study {asked} of the Input Information Sequence is not the study of Accession Number {accession}."
+        ))));
+    }
+    let changes = app.store.latest_status_changes().await?;
+    let a = match ups::requested_for(
+        &app.department.ai_applications,
+        &changes,
+        &app_id,
+        &study.modality,
+        &study.body_part,
+    ) {
+        Ok(a) => a,
+        Err(r) => return Ok(Err(r)),
+    };
+    let uid = query
+        .filter(|q| !q.is_empty() && !q.contains('='))
+        .map(str::to_owned)
+        .or_else(|| string_of(ds, "00080018"))
+        .unwrap_or_else(|| crate::uid::derived(&format!("ups:{accession}:{}", a.id)));
+    // A UID's grammar is one for studies and work items alike.
+    if radgate_domain::ids::StudyInstanceUid::parse(&uid).is_err() {
+        return Ok(Err(CreateRefusal::Invalid(format!(
+            "`{uid}` is not a UID."
+        ))));
+    }
+    if app.store.workitem(&uid).await?.is_some() {
+        return Ok(Err(CreateRefusal::Duplicate));
+    }
+    let now = Utc::now();
+    let deadline = ups::deadline(now, app.policy.wait_minutes_for(&a.id));
+    let mut tx = app.store.begin().await?;
+    let created = tx
+        .schedule_workitem(
+            &uid,
+            &accession,
+            study_uid.as_deref(),
+            a.id.as_str(),
+            deadline,
+            now,
+        )
+        .await?;
+    if !created {
+        return Ok(Err(CreateRefusal::Duplicate));
+    }
+    tx.commit().await?;
+    Ok(Ok(format!("{}/dicom-web/workitems/{uid}", base(headers))))
 }
 
 /// The first data set of a DICOM JSON body (an array of one, or the object itself).
