@@ -119,10 +119,19 @@ impl IntoResponse for Answer {
 }
 
 fn refused(r: UpsRefusal) -> Response {
-    let code = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::CONFLICT);
-    let mut resp = status(code, Some(&r.to_string()));
-    // The DIMSE status, for user agents that speak UPS DIMSE too.
-    if let Ok(v) = HeaderValue::from_str(&format!("{:04X}", r.status())) {
+    refusal(r.http_status(), r.status(), &r.to_string())
+}
+
+fn create_refused(r: CreateRefusal) -> Response {
+    refusal(r.http_status(), r.status(), &r.to_string())
+}
+
+/// A refusal: its HTTP status and Warning text, and the DIMSE status in `X-DICOM-Status`
+/// for user agents that speak UPS DIMSE too.
+fn refusal(http: u16, dimse: u16, text: &str) -> Response {
+    let code = StatusCode::from_u16(http).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = status(code, Some(text));
+    if let Ok(v) = HeaderValue::from_str(&format!("{dimse:04X}")) {
         resp.headers_mut().insert("X-DICOM-Status", v);
     }
     resp
@@ -339,15 +348,6 @@ async fn search(
         }
     }
     dicom_json(StatusCode::OK, &Value::Array(out), warning.as_deref())
-}
-
-fn create_refused(r: CreateRefusal) -> Response {
-    let code = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut resp = status(code, Some(&r.to_string()));
-    if let Ok(v) = HeaderValue::from_str(&format!("{:04X}", r.status())) {
-        resp.headers_mut().insert("X-DICOM-Status", v);
-    }
-    resp
 }
 
 /// The first item of sequence `tag` in `ds`.
