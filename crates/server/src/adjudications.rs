@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use chrono::Utc;
 use radgate_domain::audit::{AuditEvent, AuditKind};
 use radgate_domain::authz;
-use radgate_domain::ids::AccessionNumber;
 use radgate_domain::truth::MAX_COMMENT;
 use radgate_store::{Adjudication, TruthRecord};
 use serde::Deserialize;
 
+use crate::api::accession;
 use crate::auth::Caller;
 use crate::extract::{Body, Params};
 use crate::problem::Problem;
@@ -25,10 +25,6 @@ pub(crate) fn adjudicator(caller: &Caller) -> Result<&radgate_store::User, Probl
         ));
     }
     Ok(person)
-}
-
-fn accession(raw: String) -> Result<AccessionNumber, Problem> {
-    AccessionNumber::parse(raw).map_err(|e| Problem::invalid("accession", e.to_string()))
 }
 
 /// Everything known about a study's truth, as `caller` may see it: the calls and feedback

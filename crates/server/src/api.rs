@@ -419,6 +419,11 @@ async fn post_ai_result(
     ))
 }
 
+/// A path's accession number, typed; invalid (422) when it is not one.
+pub(crate) fn accession(raw: String) -> Result<AccessionNumber, Problem> {
+    AccessionNumber::parse(raw).map_err(|e| Problem::invalid("accession", e.to_string()))
+}
+
 /// What AI nodes sent beside their reports for a study (segmentations, parametric maps,
 /// secondary captures), with the application each came from.
 async fn get_ai_objects(
@@ -426,9 +431,7 @@ async fn get_ai_objects(
     caller: Caller,
     Path(accession): Path<String>,
 ) -> Result<Response, Problem> {
-    let accession = AccessionNumber::parse(accession)
-        .map_err(|e| Problem::invalid("accession", e.to_string()))?;
-    caller.may_read_study(&app, accession.as_str()).await?;
+    let accession = caller.readable_study(&app, accession).await?;
     Ok(axum::Json(app.store.ai_objects_of(accession.as_str()).await?).into_response())
 }
 
@@ -437,9 +440,7 @@ async fn get_decision(
     caller: Caller,
     Path(accession): Path<String>,
 ) -> Result<Response, Problem> {
-    let accession = AccessionNumber::parse(accession)
-        .map_err(|e| Problem::invalid("accession", e.to_string()))?;
-    caller.may_read_study(&app, accession.as_str()).await?;
+    let accession = caller.readable_study(&app, accession).await?;
     let mut tx = app.store.begin().await?;
     let decision = tx.latest_decision(accession.as_str()).await?;
     drop(tx);

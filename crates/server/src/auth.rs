@@ -82,6 +82,18 @@ impl Caller {
         })
     }
 
+    /// The study a request names by its accession number `raw`, when this caller may read
+    /// its clinical records: refused as invalid (422) or forbidden otherwise.
+    pub async fn readable_study(
+        &self,
+        app: &App,
+        raw: String,
+    ) -> Result<radgate_domain::ids::AccessionNumber, Problem> {
+        let accession = crate::api::accession(raw)?;
+        self.may_read_study(app, accession.as_str()).await?;
+        Ok(accession)
+    }
+
     /// May this caller read the clinical records of study `accession`
     /// (`authz::may_read_study`)? A person's tie to the study is their work on it.
     pub async fn may_read_study(&self, app: &App, accession: &str) -> Result<(), Problem> {

@@ -19,6 +19,7 @@ use radgate_domain::workitem::WorkItem;
 use radgate_store::{NewWorkItem, Tx, User};
 use serde::Deserialize;
 
+use crate::api::accession;
 use crate::auth::Caller;
 use crate::extract::{Body, ItemId};
 use crate::problem::Problem;
@@ -50,10 +51,6 @@ fn report_problem(e: ReportError) -> Problem {
             Problem::conflict(e.to_string())
         }
     }
-}
-
-fn accession(raw: String) -> Result<AccessionNumber, Problem> {
-    AccessionNumber::parse(raw).map_err(|e| Problem::invalid("accession", e.to_string()))
 }
 
 /// The person acting on a study's report, the work item they hold for it, what that item

@@ -45,10 +45,8 @@ fn held(app: &App, v: &Viewer, items: &[WorkItem]) -> Vec<(WorkItem, Work)> {
 
 async fn build(app: &App, v: &Viewer, acc: &str) -> Result<Response, Problem> {
     let t = v.t();
-    let accession = radgate_domain::ids::AccessionNumber::parse(acc.to_string())
-        .map_err(|e| Problem::invalid("accession", e.to_string()))?;
+    let accession = v.caller().readable_study(app, acc.to_string()).await?;
     let acc = accession.as_str();
-    v.caller().may_read_study(app, acc).await?;
     let study = app.store.study(acc).await?;
     let order = app.store.order(acc).await?;
     let raio = radgate_domain::authz::keeps_ai_register(&v.user.professional, &app.department);
