@@ -375,17 +375,7 @@ fn wait_for_file(path: &Path) {
 fn images_sent_by_dcmtk_and_pynetdicom_are_stored_durably_grouped_and_routed_with_their_order() {
     for (n, db) in databases("dicom_receive").into_iter().enumerate() {
         let storage = tmp(&format!("dicom-storage-{n}"));
-        let s = Server::start_with(
-            &db,
-            &[
-                "--dicom-listen",
-                "127.0.0.1:0",
-                "--dicom-storage",
-                storage.to_str().unwrap(),
-                "--dicom-quiet-seconds",
-                "1",
-            ],
-        );
+        let s = receiver(&db, &storage, "1", &[]);
         let addr = s.dicom.clone().unwrap();
         let (host, port) = addr.rsplit_once(':').unwrap();
         let key = provision_people(&db);
@@ -530,19 +520,7 @@ fn a_completed_study_is_forwarded_to_the_ai_node_once_it_is_up() {
         .unwrap()
         .port();
     let node = format!("AINODE@127.0.0.1:{node_port}");
-    let s = Server::start_with(
-        &db,
-        &[
-            "--dicom-listen",
-            "127.0.0.1:0",
-            "--dicom-storage",
-            storage.to_str().unwrap(),
-            "--dicom-quiet-seconds",
-            "1",
-            "--forward-to",
-            &node,
-        ],
-    );
+    let s = receiver(&db, &storage, "1", &["--forward-to", &node]);
     let addr = s.dicom.clone().unwrap();
     let study = "1.2.826.0.1.3680043.10.544.1";
     let dir = tmp("dicom-forward-send");
@@ -713,19 +691,7 @@ fn a_study_completes_once_the_series_its_order_expects_are_in() {
     let db = databases("dicom_expected").remove(0);
     let storage = tmp("dicom-expected-storage");
     // An hour's quiet period: only the order's expected series can complete the study.
-    let s = Server::start_with(
-        &db,
-        &[
-            "--dicom-listen",
-            "127.0.0.1:0",
-            "--dicom-storage",
-            storage.to_str().unwrap(),
-            "--dicom-quiet-seconds",
-            "3600",
-            "--dicom-settle-seconds",
-            "1",
-        ],
-    );
+    let s = receiver(&db, &storage, "3600", &["--dicom-settle-seconds", "1"]);
     let addr = s.dicom.clone().unwrap();
     let key = provision_people(&db);
     let order = json!({"accession": "SER2", "patient": "PSEUDO-78", "procedure_code": "CTPA",
@@ -785,17 +751,7 @@ fn a_study_completes_once_the_series_its_order_expects_are_in() {
 fn concurrent_associations_share_the_journal_and_every_instance_is_filed_once() {
     let db = databases("dicom_concurrent").remove(0);
     let storage = tmp("dicom-concurrent-storage");
-    let s = Server::start_with(
-        &db,
-        &[
-            "--dicom-listen",
-            "127.0.0.1:0",
-            "--dicom-storage",
-            storage.to_str().unwrap(),
-            "--dicom-quiet-seconds",
-            "3600",
-        ],
-    );
+    let s = receiver(&db, &storage, "3600", &[]);
     let addr = s.dicom.clone().unwrap();
     let (host, port) = addr.rsplit_once(':').unwrap();
     let study = "1.2.826.0.1.3680043.10.547.1";
@@ -902,17 +858,7 @@ fn a_newer_copy_too_large_for_the_journal_is_not_replaced_by_the_journaled_older
 fn studies_that_cannot_be_routed_land_on_the_reconciliation_list() {
     let db = databases("dicom_reconcile").remove(0);
     let storage = tmp("dicom-reconcile");
-    let s = Server::start_with(
-        &db,
-        &[
-            "--dicom-listen",
-            "127.0.0.1:0",
-            "--dicom-storage",
-            storage.to_str().unwrap(),
-            "--dicom-quiet-seconds",
-            "1",
-        ],
-    );
+    let s = receiver(&db, &storage, "1", &[]);
     let addr = s.dicom.clone().unwrap();
     let key = provision_people(&db);
     let files = tmp("dicom-reconcile-files");
@@ -1158,15 +1104,11 @@ fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() 
         let (mut node, node_port, node_dir) = storescp("AINODE", &format!("dicom-sr-node-{n}"));
         // The PACS gets radgate's own report of the result.
         let (mut pacs, pacs_port, pacs_dir) = storescp("PACS", &format!("dicom-sr-pacs-{n}"));
-        let s = Server::start_with(
+        let s = receiver(
             &db,
+            &storage,
+            "1",
             &[
-                "--dicom-listen",
-                "127.0.0.1:0",
-                "--dicom-storage",
-                storage.to_str().unwrap(),
-                "--dicom-quiet-seconds",
-                "1",
                 "--forward-to",
                 &format!("AINODE@127.0.0.1:{node_port}"),
                 "--sr-to",
@@ -1357,6 +1299,21 @@ fn an_ai_nodes_structured_report_is_read_into_its_result_and_routes_the_study() 
         node.wait().ok();
         assert_eq!(at_node, 2, "the AI node holds the CT images only");
     }
+}
+
+/// radgate with its DICOM receiver on a free port, storing under `storage`, a study
+/// complete after `quiet` seconds without a new instance; `more` flags after those.
+fn receiver(db: &[String], storage: &std::path::Path, quiet: &str, more: &[&str]) -> Server {
+    let mut flags = vec![
+        "--dicom-listen",
+        "127.0.0.1:0",
+        "--dicom-storage",
+        storage.to_str().unwrap(),
+        "--dicom-quiet-seconds",
+        quiet,
+    ];
+    flags.extend_from_slice(more);
+    Server::start_with(db, &flags)
 }
 
 /// dcmtk's storescp on a free port as a stand-in node: (process, port, where it files).
@@ -1598,17 +1555,7 @@ fn each_ai_result_reaches_the_pacs_as_a_structured_report_that_validators_accept
 fn an_ai_node_finds_fetches_and_answers_over_dicomweb() {
     for (n, db) in databases("dicomweb").into_iter().enumerate() {
         let storage = tmp(&format!("dicomweb-storage-{n}"));
-        let s = Server::start_with(
-            &db,
-            &[
-                "--dicom-listen",
-                "127.0.0.1:0",
-                "--dicom-storage",
-                storage.to_str().unwrap(),
-                "--dicom-quiet-seconds",
-                "1",
-            ],
-        );
+        let s = receiver(&db, &storage, "1", &[]);
         let key = provision_people(&db);
         let node_key = support::http::api_key(&db, "pe-node", "ai:pe-detect");
         let other_key = support::http::api_key(&db, "ich-node", "ai:ich-detect");
