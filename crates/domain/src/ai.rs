@@ -365,6 +365,68 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_decision_reports_the_latest_result_of_each_version_it_used_and_none_hidden() {
+        let reg = register();
+        let evidence = |app: &str, version: &str| crate::decision::AiEvidence {
+            app: AiAppId::parse(app).unwrap(),
+            app_version: version.into(),
+            finding: FindingCode::parse("pulmonary_embolism").unwrap(),
+            score: Some(0.9),
+            critical: false,
+            normal: false,
+        };
+        let d = crate::Decision {
+            policy_version: "1".into(),
+            rule: None,
+            pathway: crate::decision::Pathway::RadiologistRead,
+            task: crate::ids::TaskTypeId::parse("final_report").unwrap(),
+            priority: crate::Priority::Stat,
+            sla_minutes: 60,
+            due: "2026-06-01T11:00:00Z".parse().unwrap(),
+            readers: 1,
+            review_fraction: 0.0,
+            flags: Vec::new(),
+            reasons: Vec::new(),
+            ai_evidence: vec![
+                evidence("pe-detect", "3.2.0"),
+                evidence("ich-detect", "4.0.1"),
+            ],
+            explanation: String::new(),
+        };
+        let with_id = |id: &str, app: &str, version: &str| AiResult {
+            id: id.into(),
+            ..result(app, version, Vec::new())
+        };
+        let results = [
+            with_id("old", "pe-detect", "3.2.0"),
+            with_id("other-version", "pe-detect", "3.1.0"),
+            with_id("new", "pe-detect", "3.2.0"),
+            with_id("ich", "ich-detect", "4.0.1"),
+            with_id("unused", "cxr-normal", "1.0.0"),
+        ];
+        let ids = |changes: &[StatusChange]| -> Vec<String> {
+            used_by(&d, &results, &reg, changes)
+                .iter()
+                .map(|r| r.id.clone())
+                .collect()
+        };
+        assert_eq!(ids(&[]), ["new", "ich"]);
+        let shadow = StatusChange {
+            app: AiAppId::parse("ich-detect").unwrap(),
+            from: AiStatus::Production,
+            to: AiStatus::Shadow,
+            reason: "silent trial".into(),
+            by: "bakker".into(),
+            at: "2026-06-01T09:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(
+            ids(&[shadow]),
+            ["new"],
+            "a shadow application's are not shown"
+        );
+    }
+
     fn finding(code: &str, score: Option<f64>, critical: bool, normal: bool) -> AiFinding {
         AiFinding {
             code: FindingCode::parse(code).unwrap(),
@@ -587,6 +649,29 @@ pub fn visible_results(
         .into_iter()
         .filter(|r| !hidden_from_clinicians(register, changes, r.app.as_str()))
         .collect()
+}
+
+/// The results of `results` (oldest first) that decision `d` used and clinicians may see,
+/// for radgate's report of them: of an application, the latest of the version the
+/// decision's evidence names.
+pub fn used_by<'a>(
+    d: &crate::Decision,
+    results: &'a [AiResult],
+    register: &[AiApplication],
+    changes: &[StatusChange],
+) -> Vec<&'a AiResult> {
+    let mut used: Vec<&AiResult> = Vec::new();
+    for r in results {
+        let evidence = d
+            .ai_evidence
+            .iter()
+            .any(|e| e.app == r.app && e.app_version == r.app_version);
+        if evidence && !hidden_from_clinicians(register, changes, r.app.as_str()) {
+            used.retain(|u| u.app != r.app || u.app_version != r.app_version);
+            used.push(r);
+        }
+    }
+    used
 }
 
 /// Whether clinicians may not see application `app`'s results: it is in the register and

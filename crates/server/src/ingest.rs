@@ -405,7 +405,7 @@ async fn owe_routed_reports(
 }
 
 /// The ids of the AI results of study `accession` that decision `d` used and clinicians
-/// may see: of an application's results, the latest of the version the decision names.
+/// may see (`ai::used_by`).
 async fn used_results(
     app: &App,
     tx: &mut Tx,
@@ -414,23 +414,7 @@ async fn used_results(
 ) -> Result<Vec<String>, Problem> {
     let results = tx.ai_results_for(accession).await?;
     let changes = tx.latest_status_changes().await?;
-    let mut used: Vec<&AiResult> = Vec::new();
-    // Oldest first: a later result of the same application and version replaces one taken.
-    for r in &results {
-        let evidence = d
-            .ai_evidence
-            .iter()
-            .any(|e| e.app == r.app && e.app_version == r.app_version);
-        let hidden = radgate_domain::ai::hidden_from_clinicians(
-            &app.department.ai_applications,
-            &changes,
-            r.app.as_str(),
-        );
-        if evidence && !hidden {
-            used.retain(|u| u.app != r.app || u.app_version != r.app_version);
-            used.push(r);
-        }
-    }
+    let used = radgate_domain::ai::used_by(d, &results, &app.department.ai_applications, &changes);
     Ok(used.into_iter().map(|r| r.id.clone()).collect())
 }
 
