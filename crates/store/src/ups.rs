@@ -148,7 +148,8 @@ impl Tx {
     }
 
     /// Schedules the work item of `app` for the study, unless it has one (a study routed
-    /// again keeps its work item); `true` when it was created.
+    /// again keeps its work item) or `uid` is taken; `true` when it was created. The insert
+    /// is the check, so of two requests at the same instant one creates and one is told no.
     #[allow(clippy::too_many_arguments)]
     pub async fn schedule_workitem(
         &mut self,
@@ -159,18 +160,9 @@ impl Tx {
         deadline: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let exists = sqlx::query("SELECT uid FROM ups_workitems WHERE accession = $1 AND app = $2")
-            .bind(accession)
-            .bind(app)
-            .fetch_optional(self.conn())
-            .await?
-            .is_some();
-        if exists {
-            return Ok(false);
-        }
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO ups_workitems (uid, accession, study_uid, app, state, retries, created_at, deadline_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'SCHEDULED', 0, $5, $6, $5)",
+             VALUES ($1, $2, $3, $4, 'SCHEDULED', 0, $5, $6, $5) ON CONFLICT DO NOTHING",
         )
         .bind(uid)
         .bind(accession)
@@ -179,7 +171,11 @@ impl Tx {
         .bind(millis(now))
         .bind(millis(deadline))
         .execute(self.conn())
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
         let w = self
             .locked_workitem(uid)
             .await?

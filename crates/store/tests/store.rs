@@ -1053,6 +1053,45 @@ async fn sessions_end_when_idle_and_when_the_password_changes() {
     }
 }
 
+/// Requests for one study's work item from two radgate instances at the same instant: one
+/// creates it, every other is told it exists, none fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_work_item_requests_create_one() {
+    for (backend, url) in stores("ups_race").await {
+        let first = Store::connect(&url).await.unwrap();
+        let second = Store::connect(&url).await.unwrap();
+        for round in 0..10 {
+            let mut tasks = Vec::new();
+            for n in 0..4 {
+                let store = if n % 2 == 0 { &first } else { &second }.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut tx = store.begin().await?;
+                    let uid = format!("2.25.{round}{n}");
+                    let acc = format!("RACE{round}");
+                    let created = tx
+                        .schedule_workitem(&uid, &acc, None, "pe-detect", t0(), t0())
+                        .await?;
+                    tx.commit().await?;
+                    Ok::<_, radgate_store::StoreError>(created)
+                }));
+            }
+            let mut created = 0;
+            for t in tasks {
+                let outcome = t.await.unwrap();
+                assert!(outcome.is_ok(), "{backend}: {outcome:?}");
+                created += usize::from(outcome.unwrap());
+            }
+            assert_eq!(created, 1, "{backend}: round {round}");
+        }
+        let all = radgate_store::UpsQuery {
+            limit: 100,
+            ..Default::default()
+        };
+        let items = first.workitems(&all).await.unwrap();
+        assert_eq!(items.len(), 10, "{backend}");
+    }
+}
+
 /// A watcher of one application's work items is never stuck behind another's events, and
 /// two claims of one work item: the first wins, the second is refused (C302).
 #[tokio::test]
