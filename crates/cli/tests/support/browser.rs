@@ -5,16 +5,19 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-/// A chromedriver process; killed when dropped.
+/// A chromedriver process; killed when dropped, and the browser profiles it was given
+/// removed with it (several megabytes each, which piled up in the target directory).
 pub struct Driver {
     child: Child,
     pub url: String,
+    profiles: Mutex<Vec<PathBuf>>,
 }
 
 impl Driver {
@@ -36,7 +39,11 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Driver { child, url }
+        Driver {
+            child,
+            url,
+            profiles: Mutex::new(Vec::new()),
+        }
     }
 
     /// A new headless chromium with its own profile, `width` pixels wide.
@@ -49,6 +56,7 @@ impl Driver {
                 .unwrap()
                 .as_nanos()
         ));
+        self.profiles.lock().unwrap().push(profile.clone());
         let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -78,14 +86,22 @@ impl Drop for Driver {
     /// test left sessions open; a killed chromedriver would leave them running.
     fn drop(&mut self) {
         let _ = ureq::get(&format!("{}/shutdown", self.url)).call();
+        let mut exited = false;
         for _ in 0..50 {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
+                exited = true;
+                break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if !exited {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        // A browser still writing would recreate files; the shutdown above closed them.
+        for profile in self.profiles.lock().unwrap().drain(..) {
+            let _ = std::fs::remove_dir_all(profile);
+        }
     }
 }
 
