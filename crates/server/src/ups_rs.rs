@@ -459,9 +459,6 @@ async fn create_from(
             "`{uid}` is not a UID."
         ))));
     }
-    if app.store.workitem(&uid).await?.is_some() {
-        return Ok(Err(CreateRefusal::Duplicate));
-    }
     let now = Utc::now();
     let deadline = ups::deadline(now, app.policy.wait_minutes_for(&a.id));
     let mut tx = app.store.begin().await?;
