@@ -1116,6 +1116,12 @@ async fn ups_events_pass_over_other_applications_and_a_work_item_is_claimed_once
                 .unwrap(),
             "a study keeps its work item: {backend}"
         );
+        assert!(
+            !tx.schedule_workitem("2.25.1", "UPS9", None, "pe-detect", t0(), t0())
+                .await
+                .unwrap(),
+            "a taken UID is refused: {backend}"
+        );
         tx.commit().await.unwrap();
         let pe = ["pe-detect".to_owned()];
         // A window of two events: both another application's, passed over.
